@@ -1,0 +1,23 @@
+//! lambdarag's shared library: the `/api/v1` contract (envelope, codes, auth, validation),
+//! the domain, the ports every adapter implements, and engine-free logic.
+//!
+//! Adapters that pull heavy engines live in sibling crates (`lambdarag-embedded`,
+//! `lambdarag-aws`) so a Lambda binary links only what it uses.
+
+pub mod auth;
+pub mod datasets;
+pub mod domain;
+pub mod envelope;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod models;
+pub mod ports;
+pub mod pyfmt;
+pub mod state;
+pub mod time;
+pub mod validation;
+
+pub use envelope::{ApiError, RetCode};
+pub use error::StoreError;
+pub use state::AppState;
