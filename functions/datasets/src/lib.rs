@@ -1,1 +1,120 @@
+//! `/api/v1/datasets`: the datasets group's routes (contract D1–D10).
+//! Handlers are thin: parse, validate, call `lambdarag::datasets`, shape the reply.
 
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use lambdarag::auth::AuthTenant;
+use lambdarag::datasets::{self, DeleteOutcome};
+use lambdarag::envelope::{ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult};
+use lambdarag::http::{dataset_json_body, query_pairs};
+use lambdarag::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/datasets", post(create).get(list).delete(delete))
+        .route("/api/v1/datasets/{dataset_id}", axum::routing::put(update))
+        .route(
+            "/api/v1/datasets/{dataset_id}/knowledge_graph",
+            get(knowledge_graph).delete(knowledge_graph),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/run_graphrag",
+            post(knowledge_graph),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/trace_graphrag",
+            get(knowledge_graph),
+        )
+        .route("/api/v1/datasets/{dataset_id}/run_raptor", post(raptor))
+        .route("/api/v1/datasets/{dataset_id}/trace_raptor", get(raptor))
+        .with_state(state)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body = dataset_json_body(&headers, &body)?;
+    let fields = datasets::validate_create(&body)?;
+    let ds = datasets::create(state.meta.as_ref(), &tenant, fields).await?;
+    Ok(ok(ds.to_api()))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let query = datasets::validate_list(&query_pairs(q.as_deref()))?;
+    let (rows, total) = datasets::list(state.meta.as_ref(), &tenant, &query).await?;
+    Ok(ok_with_total_datasets(Value::Array(rows), total))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body = dataset_json_body(&headers, &body)?;
+    let (fields, id) = datasets::validate_update(&dataset_id, &body)?;
+    let ds = datasets::update(state.meta.as_ref(), &tenant, &id, fields).await?;
+    Ok(ok(ds.to_api()))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body = dataset_json_body(&headers, &body)?;
+    let ids = datasets::validate_delete(&body)?;
+    match datasets::delete(state.meta.as_ref(), &tenant, ids).await? {
+        DeleteOutcome::Done => Ok(ok_empty()),
+        DeleteOutcome::Partial {
+            success_count,
+            errors,
+        } => Ok(ok(
+            json!({"success_count": success_count, "errors": errors}),
+        )),
+    }
+}
+
+/// Knowledge-graph routes: access is checked as upstream does (109 for a dataset the
+/// caller cannot reach); the feature itself is not built yet and says so.
+async fn knowledge_graph(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> Response {
+    not_implemented(&state, &tenant, &dataset_id, "Knowledge graph (GraphRAG)").await
+}
+
+async fn raptor(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> Response {
+    not_implemented(&state, &tenant, &dataset_id, "RAPTOR").await
+}
+
+async fn not_implemented(state: &AppState, tenant: &str, dataset_id: &str, what: &str) -> Response {
+    use axum::response::IntoResponse;
+    match state.meta.get_dataset(tenant, dataset_id).await {
+        Ok(Some(_)) => {
+            ApiError::data(format!("{what} is not implemented in lambdarag yet.")).into_response()
+        }
+        Ok(None) => datasets::no_authorization().into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

@@ -1,1 +1,370 @@
-fn main() {}
+//! `lambdarag`: run the embedded server and manage tenants, API keys and model providers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lambdarag::domain::{ModelType, ProviderModel, Tenant};
+use lambdarag::models::configure_provider;
+use lambdarag::ports::MetadataStore;
+use lambdarag::AppState;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "lambdarag",
+    version,
+    about = "A RAG engine with RAGFlow's /api/v1 API"
+)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// Data directory of the embedded deployment (created if missing).
+    #[arg(
+        long,
+        env = "LAMBDARAG_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// Metadata store to use: the embedded SQLite file, or DynamoDB (configured from the
+    /// AWS environment and LAMBDARAG_TABLE).
+    #[arg(
+        long,
+        env = "LAMBDARAG_METADATA",
+        value_enum,
+        default_value = "sqlite",
+        global = true
+    )]
+    metadata: MetadataKind,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum MetadataKind {
+    Sqlite,
+    Dynamodb,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API on the embedded adapters.
+    Serve {
+        #[arg(long, env = "LAMBDARAG_ADDR", default_value = "127.0.0.1:9380")]
+        addr: SocketAddr,
+    },
+    /// Tenants.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Model providers of a tenant.
+    #[command(subcommand)]
+    Provider(ProviderCmd),
+    /// A tenant's default embedding and chat models.
+    Defaults {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Default embedding model, `model@factory`.
+        #[arg(long)]
+        embedding: Option<String>,
+        /// Default chat model, `model@factory`.
+        #[arg(long)]
+        chat: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant and print its id and a first API key.
+    Create {
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Print a new API key (for the only tenant, creating one on a fresh data dir).
+    Create {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List keys (ids and hints; keys themselves are never stored).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by the id `key list` shows.
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProviderCmd {
+    /// Configure a provider (factory) for a tenant, replacing an earlier one of that factory.
+    Set {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Factory name as RAGFlow spells it: OpenAI, ZHIPU-AI, Bedrock, Ollama, VLLM, ...
+        #[arg(long)]
+        factory: String,
+        #[arg(long)]
+        api_key: Option<String>,
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Extra models served by this provider, `name:embedding|chat|rerank` (repeatable).
+        #[arg(long = "model")]
+        models: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    Remove {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        factory: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+async fn open_state(args: &StoreArgs) -> CliResult<AppState> {
+    match args.metadata {
+        MetadataKind::Sqlite => Ok(lambdarag_embedded::open(&args.data_dir)?),
+        MetadataKind::Dynamodb => Err("DynamoDB metadata: wiring pending".into()),
+    }
+}
+
+async fn run(cli: Cli) -> CliResult {
+    let state = open_state(&cli.store).await?;
+    let store: Arc<dyn MetadataStore> = state.meta.clone();
+    match cli.command {
+        Command::Serve { addr } => serve(state, addr, &cli.store).await,
+        Command::Tenant(TenantCmd::Create { name }) => {
+            let t = lambdarag::auth::create_tenant(store.as_ref(), &name).await?;
+            let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
+            println!("tenant: {}", t.id);
+            println!("{key}");
+            Ok(())
+        }
+        Command::Tenant(TenantCmd::List) => {
+            for t in store.list_tenants().await? {
+                println!(
+                    "{}\t{}\tembedding={}\tchat={}",
+                    t.id, t.name, t.embd_id, t.llm_id
+                );
+            }
+            Ok(())
+        }
+        Command::Key(KeyCmd::Create { tenant }) => {
+            let t = resolve_tenant(store.as_ref(), tenant, true).await?;
+            let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
+            // The key alone on stdout, so scripts can capture it.
+            println!("{key}");
+            eprintln!("(tenant {}; the key is shown only once)", t.id);
+            Ok(())
+        }
+        Command::Key(KeyCmd::List { tenant }) => {
+            let t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            for k in store.list_keys(&t.id).await? {
+                println!(
+                    "{}\t{}\tcreated {}",
+                    k.key_id,
+                    k.hint,
+                    lambdarag::time::rfc1123(k.create_time)
+                );
+            }
+            Ok(())
+        }
+        Command::Key(KeyCmd::Revoke { key_id, tenant }) => {
+            let t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            if store.revoke_key(&t.id, &key_id).await? {
+                println!("revoked {key_id}");
+                Ok(())
+            } else {
+                Err(format!("tenant {} has no key {key_id}", t.id).into())
+            }
+        }
+        Command::Provider(ProviderCmd::Set {
+            tenant,
+            factory,
+            api_key,
+            base_url,
+            models,
+        }) => {
+            let mut t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            let extra = models
+                .iter()
+                .map(|m| parse_model(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            configure_provider(&mut t, &factory, api_key, base_url, extra)?;
+            store.update_tenant(&t).await?;
+            print_providers(&t);
+            Ok(())
+        }
+        Command::Provider(ProviderCmd::List { tenant }) => {
+            let t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            print_providers(&t);
+            Ok(())
+        }
+        Command::Provider(ProviderCmd::Remove { tenant, factory }) => {
+            let mut t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            let before = t.providers.len();
+            t.providers.retain(|p| p.factory != factory);
+            if t.providers.len() == before {
+                return Err(format!("no provider {factory} configured").into());
+            }
+            store.update_tenant(&t).await?;
+            print_providers(&t);
+            Ok(())
+        }
+        Command::Defaults {
+            tenant,
+            embedding,
+            chat,
+        } => {
+            let mut t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            if let Some(e) = embedding {
+                lambdarag::models::verify_model(&t, &e, ModelType::Embedding)
+                    .map_err(|e| e.message)?;
+                t.embd_id = e;
+            }
+            if let Some(c) = chat {
+                lambdarag::models::verify_model(&t, &c, ModelType::Chat).map_err(|e| e.message)?;
+                t.llm_id = c;
+            }
+            store.update_tenant(&t).await?;
+            println!("embedding={}\tchat={}", t.embd_id, t.llm_id);
+            Ok(())
+        }
+    }
+}
+
+fn parse_model(spec: &str) -> CliResult<ProviderModel> {
+    let (name, kind) = spec
+        .rsplit_once(':')
+        .ok_or_else(|| format!("--model {spec}: expected name:embedding|chat|rerank"))?;
+    let model_type = ModelType::parse(kind)
+        .ok_or_else(|| format!("--model {spec}: type must be embedding, chat or rerank"))?;
+    Ok(ProviderModel {
+        name: name.to_string(),
+        model_type,
+    })
+}
+
+fn print_providers(t: &Tenant) {
+    if t.providers.is_empty() {
+        println!("(no providers configured; built-in models only)");
+    }
+    for p in &t.providers {
+        let models: Vec<String> = p
+            .models
+            .iter()
+            .map(|m| format!("{}@{} ({})", m.name, p.factory, m.model_type.as_str()))
+            .collect();
+        println!(
+            "{}\tbase_url={}\tkey={}\n  {}",
+            p.factory,
+            p.base_url.as_deref().unwrap_or("-"),
+            if p.api_key.is_some() { "set" } else { "none" },
+            models.join("\n  ")
+        );
+    }
+}
+
+/// The tenant a command acts on: the given id, or the only tenant there is. On a fresh
+/// store, `create_default` makes one so the first `key create` just works.
+async fn resolve_tenant(
+    store: &dyn MetadataStore,
+    id: Option<String>,
+    create_default: bool,
+) -> CliResult<Tenant> {
+    if let Some(id) = id {
+        return store
+            .get_tenant(&id)
+            .await?
+            .ok_or_else(|| format!("no tenant {id}").into());
+    }
+    let mut all = store.list_tenants().await?;
+    match all.len() {
+        0 if create_default => Ok(lambdarag::auth::create_tenant(store, "default").await?),
+        0 => Err("no tenant yet: run `lambdarag key create` first".into()),
+        1 => Ok(all.remove(0)),
+        _ => Err("several tenants exist: pass --tenant <id> (see `lambdarag tenant list`)".into()),
+    }
+}
+
+async fn serve(state: AppState, addr: SocketAddr, args: &StoreArgs) -> CliResult {
+    let has_tenant = !state.meta.list_tenants().await?.is_empty();
+    let app = lambdarag_server::app(state);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, data_dir = %args.data_dir.display(), "lambdarag listening");
+    if !has_tenant {
+        eprintln!(
+            "No API key yet. In another terminal run:\n  cargo run -p lambdarag-server -- --data-dir {} key create\n(or `lambdarag key create` with the built binary) and use the printed key as `Authorization: Bearer <key>`.",
+            args.data_dir.display()
+        );
+    }
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("lambdarag stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

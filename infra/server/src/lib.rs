@@ -1,0 +1,15 @@
+//! The embedded all-in-one server: every function group's router mounted in one process.
+
+use axum::Router;
+use lambdarag::http::{finish, App};
+use lambdarag::AppState;
+
+/// Every group's routes on one state, finished with the contract's edge behaviour.
+pub fn app(state: AppState) -> App {
+    finish(routes(state))
+}
+
+/// The unfinished routes (for callers that add layers of their own).
+pub fn routes(state: AppState) -> Router {
+    Router::new().merge(fn_datasets::router(state))
+}
