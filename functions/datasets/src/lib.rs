@@ -44,8 +44,8 @@ async fn create(
 ) -> ApiResult {
     let body = dataset_json_body(&headers, &body)?;
     let fields = datasets::validate_create(&body)?;
-    let ds = datasets::create(state.meta.as_ref(), &tenant, fields).await?;
-    Ok(ok(ds.to_api()))
+    let ds = datasets::create(&state, &tenant, fields).await?;
+    Ok(ok(datasets::render(&state, &ds).await?))
 }
 
 async fn list(
@@ -54,7 +54,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let query = datasets::validate_list(&query_pairs(q.as_deref()))?;
-    let (rows, total) = datasets::list(state.meta.as_ref(), &tenant, &query).await?;
+    let (rows, total) = datasets::list(&state, &tenant, &query).await?;
     Ok(ok_with_total_datasets(Value::Array(rows), total))
 }
 
@@ -67,8 +67,8 @@ async fn update(
 ) -> ApiResult {
     let body = dataset_json_body(&headers, &body)?;
     let (fields, id) = datasets::validate_update(&dataset_id, &body)?;
-    let ds = datasets::update(state.meta.as_ref(), &tenant, &id, fields).await?;
-    Ok(ok(ds.to_api()))
+    let ds = datasets::update(&state, &tenant, &id, fields).await?;
+    Ok(ok(datasets::render(&state, &ds).await?))
 }
 
 async fn delete(
@@ -79,7 +79,7 @@ async fn delete(
 ) -> ApiResult {
     let body = dataset_json_body(&headers, &body)?;
     let ids = datasets::validate_delete(&body)?;
-    match datasets::delete(state.meta.as_ref(), &tenant, ids).await? {
+    match datasets::delete(&state, &tenant, ids).await? {
         DeleteOutcome::Done => Ok(ok_empty()),
         DeleteOutcome::Partial {
             success_count,

@@ -11,5 +11,11 @@ pub fn app(state: AppState) -> App {
 
 /// The unfinished routes (for callers that add layers of their own).
 pub fn routes(state: AppState) -> Router {
-    Router::new().merge(fn_datasets::router(state))
+    Router::new()
+        .merge(fn_datasets::router(state.clone()))
+        .merge(fn_documents::router(state.clone()))
+        .merge(fn_chunks::router(state))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            fn_documents::MAX_FILE_BYTES,
+        ))
 }

@@ -59,6 +59,9 @@ enum Command {
     Serve {
         #[arg(long, env = "LAMBDARAG_ADDR", default_value = "127.0.0.1:9380")]
         addr: SocketAddr,
+        /// Parse workers run in this process.
+        #[arg(long, env = "LAMBDARAG_WORKERS", default_value_t = 2)]
+        workers: usize,
     },
     /// Tenants.
     #[command(subcommand)]
@@ -161,18 +164,22 @@ async fn main() -> ExitCode {
 
 type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// The metadata side only: what the management commands need.
 async fn open_state(args: &StoreArgs) -> CliResult<AppState> {
     match args.metadata {
-        MetadataKind::Sqlite => Ok(lambdarag_embedded::open(&args.data_dir)?),
+        MetadataKind::Sqlite => Ok(lambdarag_embedded::open_metadata(&args.data_dir)?),
         MetadataKind::Dynamodb => Err("DynamoDB metadata: wiring pending".into()),
     }
 }
 
 async fn run(cli: Cli) -> CliResult {
+    if let Command::Serve { addr, workers } = cli.command {
+        return serve(addr, workers, &cli.store).await;
+    }
     let state = open_state(&cli.store).await?;
     let store: Arc<dyn MetadataStore> = state.meta.clone();
     match cli.command {
-        Command::Serve { addr } => serve(state, addr, &cli.store).await,
+        Command::Serve { .. } => Ok(()),
         Command::Tenant(TenantCmd::Create { name }) => {
             let t = lambdarag::auth::create_tenant(store.as_ref(), &name).await?;
             let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
@@ -327,8 +334,34 @@ async fn resolve_tenant(
     }
 }
 
-async fn serve(state: AppState, addr: SocketAddr, args: &StoreArgs) -> CliResult {
+async fn serve(addr: SocketAddr, workers: usize, args: &StoreArgs) -> CliResult {
+    if args.metadata != MetadataKind::Sqlite {
+        return Err("`serve` runs the embedded deployment; use --metadata sqlite".into());
+    }
+    let embedded = lambdarag_embedded::open(&args.data_dir)?;
+    let registry = lambdarag_models::ModelRegistry::new(Some(args.data_dir.clone()));
+    let state = embedded.state.with_embedders(Arc::new(registry));
     let has_tenant = !state.meta.list_tenants().await?.is_empty();
+
+    // In-process parse workers on the durable queue; a task interrupted by a crash or a
+    // stop becomes visible again after its lease and is picked up on the next start.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let visibility = std::time::Duration::from_secs(
+        std::env::var("LAMBDARAG_TASK_VISIBILITY_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60),
+    );
+    let mut worker_handles = Vec::new();
+    for _ in 0..workers.max(1) {
+        worker_handles.push(tokio::spawn(lambdarag_ingest::pipeline::run_worker(
+            state.clone(),
+            embedded.queue.clone(),
+            lambdarag_ingest::pipeline::PipelineConfig::default(),
+            visibility,
+            stop_rx.clone(),
+        )));
+    }
     let app = lambdarag_server::app(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, data_dir = %args.data_dir.display(), "lambdarag listening");
@@ -344,6 +377,11 @@ async fn serve(state: AppState, addr: SocketAddr, args: &StoreArgs) -> CliResult
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    let _ = stop_tx.send(true);
+    for h in worker_handles {
+        // A worker mid-task finishes its current step; its lease covers anything unfinished.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), h).await;
+    }
     tracing::info!("lambdarag stopped");
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::ids::{new_id, parse_uuid1};
 use crate::models::verify_embedding_model;
 use crate::ports::MetadataStore;
 use crate::pyfmt::py_str;
+use crate::state::AppState;
 use crate::time::now_ms;
 use crate::validation::{
     float_in, format_errors, int_in, lax_bool, lax_int, literal_msg, max_len_msg, str_len,
@@ -391,20 +392,18 @@ fn pages_field(c: &mut ObjectCheck<'_>, v: &Value) -> Option<Value> {
 }
 
 /// Validate a `parser_config` value as upstream's `ParserConfig` model does (after its
-/// "empty means none" normalisation). `Ok(None)` for null / falsy values.
+/// "empty means none" normalisation). `Some(None)` for null and `{}`.
 fn check_parser_config(
     errors: &mut Vec<FieldError>,
     v: &Value,
 ) -> Option<Option<ParserConfigInput>> {
-    let falsy = match v {
+    // Upstream maps only `{}` (and null, the field's own default) to "no config".
+    let empty = match v {
         Value::Null => true,
         Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::String(s) => s.is_empty(),
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
     };
-    if falsy {
+    if empty {
         return Some(None);
     }
     let mut nested = Vec::new();
@@ -513,7 +512,7 @@ fn check_embedding_model(c: &mut ObjectCheck<'_>, v: &Value) -> Option<Option<St
         c.fail(
             "embedding_model",
             "Embedding model identifier must follow <model_name>@<provider> format",
-            &stripped,
+            v,
         );
         return None;
     }
@@ -522,7 +521,7 @@ fn check_embedding_model(c: &mut ObjectCheck<'_>, v: &Value) -> Option<Option<St
         c.fail(
             "embedding_model",
             "Both model_name and provider must be non-empty strings",
-            &stripped,
+            v,
         );
         return None;
     }
@@ -530,7 +529,7 @@ fn check_embedding_model(c: &mut ObjectCheck<'_>, v: &Value) -> Option<Option<St
         c.fail(
             "embedding_model",
             "Model name and provider cannot be whitespace-only strings",
-            &stripped,
+            v,
         );
         return None;
     }
@@ -823,10 +822,11 @@ async fn load_tenant(store: &dyn MetadataStore, tenant_id: &str) -> Result<Tenan
 
 /// D1: create a dataset; duplicate names are renamed `name(n)`.
 pub async fn create(
-    store: &dyn MetadataStore,
+    state: &AppState,
     tenant_id: &str,
     fields: DatasetFields,
 ) -> Result<Dataset, ApiError> {
+    let store = state.meta.as_ref();
     let name = fields.name.clone().unwrap_or_default();
     if name.len() > NAME_LIMIT {
         return Err(ApiError::data(format!(
@@ -900,7 +900,7 @@ fn lacks_permission(tenant_id: &str, what: &str) -> ApiError {
 
 /// D3: update a dataset with only the fields sent.
 pub async fn update(
-    store: &dyn MetadataStore,
+    state: &AppState,
     tenant_id: &str,
     dataset_id: &str,
     fields: DatasetFields,
@@ -908,6 +908,7 @@ pub async fn update(
     if fields.is_empty() {
         return Err(ApiError::argument("No properties were modified"));
     }
+    let store = state.meta.as_ref();
     let current = store
         .get_dataset(tenant_id, dataset_id)
         .await?
@@ -980,10 +981,11 @@ pub async fn update(
 /// D4: list the tenant's datasets; an `id` or `name` filter that matches nothing is a
 /// permission error, as upstream reports it.
 pub async fn list(
-    store: &dyn MetadataStore,
+    state: &AppState,
     tenant_id: &str,
     query: &DatasetListQuery,
 ) -> Result<(Vec<Value>, u64), ApiError> {
+    let store = state.meta.as_ref();
     if let Some(id) = &query.id {
         if store.get_dataset(tenant_id, id).await?.is_none() {
             return Err(lacks_permission(tenant_id, id));
@@ -995,16 +997,21 @@ pub async fn list(
         }
     }
     let (page, total) = store.list_datasets(tenant_id, query).await?;
-    Ok((page.iter().map(Dataset::to_api).collect(), total))
+    let mut rows = Vec::with_capacity(page.len());
+    for d in &page {
+        rows.push(render(state, d).await?);
+    }
+    Ok((rows, total))
 }
 
 /// D2: delete datasets. `None` deletes all of the tenant's; every listed id must belong to
 /// the tenant before anything is deleted.
 pub async fn delete(
-    store: &dyn MetadataStore,
+    state: &AppState,
     tenant_id: &str,
     ids: Option<Vec<String>>,
 ) -> Result<DeleteOutcome, ApiError> {
+    let store = state.meta.as_ref();
     let targets: Vec<String> = match ids {
         None => {
             let all = DatasetListQuery {
@@ -1037,7 +1044,7 @@ pub async fn delete(
     let mut errors = Vec::new();
     let mut success = 0u64;
     for id in &targets {
-        match store.delete_dataset(tenant_id, id).await {
+        match remove_dataset(state, tenant_id, id).await {
             Ok(_) => success += 1,
             Err(e) => {
                 tracing::error!(error = %e, dataset = %id, "dataset delete failed");
@@ -1061,6 +1068,37 @@ pub async fn delete(
         success_count: success,
         errors,
     })
+}
+
+/// Remove a dataset with its documents, chunks and stored files.
+async fn remove_dataset(state: &AppState, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+    // The dataset record goes first so nothing new can be added to it meanwhile.
+    let existed = state.meta.delete_dataset(tenant_id, id).await?;
+    if let Ok((docs, _)) = state
+        .docs
+        .list_documents(tenant_id, id, &crate::domain::DocumentListQuery::all())
+        .await
+    {
+        for d in docs {
+            state.docs.delete_document(tenant_id, id, &d.id).await?;
+        }
+        state.index.delete_dataset(tenant_id, id).await?;
+        state
+            .blobs
+            .delete_prefix(tenant_id, &format!("{id}/"))
+            .await?;
+    }
+    Ok(existed)
+}
+
+/// The dataset object with its aggregates filled from its documents.
+pub async fn render(state: &AppState, d: &Dataset) -> Result<Value, ApiError> {
+    let stats = state.docs.dataset_stats(&d.tenant_id, &d.id).await?;
+    let mut d = d.clone();
+    d.document_count = stats.document_count;
+    d.chunk_count = stats.chunk_count;
+    d.token_num = stats.token_num;
+    Ok(d.to_api())
 }
 
 #[derive(Debug, PartialEq)]

@@ -207,3 +207,297 @@ impl DatasetListQuery {
         (page, total)
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Documents, chunks, parse tasks
+// ---------------------------------------------------------------------------------------
+
+/// Parse state of a document; stored as upstream's digit (`run` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunStatus {
+    #[serde(rename = "0")]
+    Unstart,
+    #[serde(rename = "1")]
+    Running,
+    #[serde(rename = "2")]
+    Cancel,
+    #[serde(rename = "3")]
+    Done,
+    #[serde(rename = "4")]
+    Fail,
+}
+
+impl RunStatus {
+    pub fn digit(self) -> &'static str {
+        match self {
+            RunStatus::Unstart => "0",
+            RunStatus::Running => "1",
+            RunStatus::Cancel => "2",
+            RunStatus::Done => "3",
+            RunStatus::Fail => "4",
+        }
+    }
+    /// The text form the API shows (`UNSTART`, `RUNNING`, ...).
+    pub fn text(self) -> &'static str {
+        match self {
+            RunStatus::Unstart => "UNSTART",
+            RunStatus::Running => "RUNNING",
+            RunStatus::Cancel => "CANCEL",
+            RunStatus::Done => "DONE",
+            RunStatus::Fail => "FAIL",
+        }
+    }
+    /// Accepts `UNSTART`..`FAIL` (any case) or `0`..`4`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "0" | "UNSTART" => Some(RunStatus::Unstart),
+            "1" | "RUNNING" => Some(RunStatus::Running),
+            "2" | "CANCEL" => Some(RunStatus::Cancel),
+            "3" | "DONE" => Some(RunStatus::Done),
+            "4" | "FAIL" => Some(RunStatus::Fail),
+            _ => None,
+        }
+    }
+}
+
+/// A document of a dataset (upstream: a document row), under the API's field names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: String,
+    pub tenant_id: String,
+    pub dataset_id: String,
+    pub name: String,
+    /// Blob-store key of the original bytes.
+    pub location: String,
+    pub size: i64,
+    /// Lower-case extension without the dot (`pdf`, `txt`).
+    pub suffix: String,
+    /// `pdf`, `doc`, `visual`, `aural`, `virtual` or `other`.
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub chunk_method: String,
+    pub pipeline_id: Option<String>,
+    pub parser_config: Value,
+    pub source_type: String,
+    pub created_by: String,
+    pub thumbnail: Option<String>,
+    pub token_count: i64,
+    pub chunk_count: i64,
+    pub progress: f64,
+    pub progress_msg: String,
+    /// Epoch ms when the current parse started.
+    pub process_begin_at: Option<i64>,
+    /// Seconds.
+    pub process_duration: f64,
+    pub meta_fields: Value,
+    pub run: RunStatus,
+    /// `"1"` enabled, `"0"` disabled.
+    pub status: String,
+    pub create_time: i64,
+    pub update_time: i64,
+    /// Bumped by every parse and stop; a task or chunk from another generation is stale.
+    /// This is what makes redelivered tasks and late workers harmless.
+    #[serde(default)]
+    pub generation: u64,
+}
+
+impl Document {
+    /// The document object (contract 6.3).
+    pub fn to_api(&self) -> Value {
+        json!({
+            "id": self.id,
+            "thumbnail": self.thumbnail,
+            "dataset_id": self.dataset_id,
+            "chunk_method": self.chunk_method,
+            "pipeline_id": self.pipeline_id,
+            "parser_config": self.parser_config,
+            "source_type": self.source_type,
+            "type": self.doc_type,
+            "created_by": self.created_by,
+            "name": self.name,
+            "location": self.location,
+            "size": self.size,
+            "token_count": self.token_count,
+            "chunk_count": self.chunk_count,
+            "progress": self.progress,
+            "progress_msg": self.progress_msg,
+            "process_begin_at": self.process_begin_at.map(rfc1123),
+            "process_duration": self.process_duration,
+            "meta_fields": self.meta_fields,
+            "suffix": self.suffix,
+            "run": self.run.text(),
+            "status": self.status,
+            "create_time": self.create_time,
+            "create_date": rfc1123(self.create_time),
+            "update_time": self.update_time,
+            "update_date": rfc1123(self.update_time),
+        })
+    }
+
+    /// The shorter object the upload route returns.
+    pub fn to_upload_api(&self) -> Value {
+        json!({
+            "id": self.id,
+            "dataset_id": self.dataset_id,
+            "chunk_method": self.chunk_method,
+            "pipeline_id": self.pipeline_id,
+            "parser_config": self.parser_config,
+            "created_by": self.created_by,
+            "type": self.doc_type,
+            "name": self.name,
+            "source_type": self.source_type,
+            "suffix": self.suffix,
+            "location": self.location,
+            "size": self.size,
+            "thumbnail": self.thumbnail,
+            "run": self.run.text(),
+        })
+    }
+}
+
+/// Ordering for document listings: any of these columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentOrder {
+    CreateTime,
+    UpdateTime,
+    Name,
+    Size,
+}
+
+/// A validated document listing (F4). Filters combine with AND.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DocumentListQuery {
+    pub id: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub keywords: Option<String>,
+    /// Any of these suffixes (lower-case, no dot); empty = all.
+    pub suffixes: Vec<String>,
+    /// Any of these states; empty = all.
+    pub runs: Vec<RunStatus>,
+    /// Only these ids (from a metadata filter); `Some(empty)` matches nothing.
+    pub only_ids: Option<Vec<String>>,
+    /// Epoch ms bounds on create_time, inclusive; applied by the store.
+    pub create_time_from: Option<i64>,
+    pub create_time_to: Option<i64>,
+    pub page: u64,
+    /// 0 = no limit.
+    pub page_size: u64,
+    pub orderby: Option<DocumentOrder>,
+    pub desc: bool,
+}
+
+impl DocumentListQuery {
+    pub fn all() -> Self {
+        DocumentListQuery {
+            page: 1,
+            page_size: 0,
+            desc: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn matches(&self, d: &Document) -> bool {
+        self.id.as_ref().is_none_or(|id| &d.id == id)
+            && self.name.as_ref().is_none_or(|n| &d.name == n)
+            && self
+                .keywords
+                .as_ref()
+                .is_none_or(|k| d.name.to_lowercase().contains(&k.to_lowercase()))
+            && (self.suffixes.is_empty() || self.suffixes.contains(&d.suffix))
+            && (self.runs.is_empty() || self.runs.contains(&d.run))
+            && self.only_ids.as_ref().is_none_or(|ids| ids.contains(&d.id))
+            && self.create_time_from.is_none_or(|t| d.create_time >= t)
+            && self.create_time_to.is_none_or(|t| d.create_time <= t)
+    }
+
+    /// Filter, order and page in memory: the reference semantics every adapter follows.
+    pub fn apply(&self, mut all: Vec<Document>) -> (Vec<Document>, u64) {
+        all.retain(|d| self.matches(d));
+        let order = self.orderby.unwrap_or(DocumentOrder::CreateTime);
+        all.sort_by(|a, b| {
+            let ord = match order {
+                DocumentOrder::CreateTime => a.create_time.cmp(&b.create_time),
+                DocumentOrder::UpdateTime => a.update_time.cmp(&b.update_time),
+                DocumentOrder::Name => a.name.cmp(&b.name),
+                DocumentOrder::Size => a.size.cmp(&b.size),
+            }
+            .then_with(|| a.id.cmp(&b.id));
+            if self.desc {
+                ord.reverse()
+            } else {
+                ord
+            }
+        });
+        let total = all.len() as u64;
+        if self.page_size == 0 {
+            return (all, total);
+        }
+        let start = self.page.saturating_sub(1).saturating_mul(self.page_size);
+        let page = all
+            .into_iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.page_size).unwrap_or(usize::MAX))
+            .collect();
+        (page, total)
+    }
+}
+
+/// Progress written by a parse worker; applied only while the document's generation is
+/// still the task's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProgressUpdate {
+    pub run: Option<RunStatus>,
+    pub progress: Option<f64>,
+    /// A line appended to `progress_msg`.
+    pub append_msg: Option<String>,
+    pub process_begin_at: Option<i64>,
+    pub process_duration: Option<f64>,
+    pub chunk_count: Option<i64>,
+    pub token_count: Option<i64>,
+}
+
+/// One unit of parse work: a document at a generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParseTask {
+    pub task_id: String,
+    pub tenant_id: String,
+    pub dataset_id: String,
+    pub document_id: String,
+    pub generation: u64,
+}
+
+/// A chunk as the index stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub dataset_id: String,
+    pub document_id: String,
+    /// The document's name (`docnm_kwd`), searchable as the title.
+    pub document_name: String,
+    pub content: String,
+    #[serde(default)]
+    pub important_keywords: Vec<String>,
+    #[serde(default)]
+    pub questions: Vec<String>,
+    pub available: bool,
+    /// `[page, x0, x1, top, bottom]` boxes, as upstream's `positions`.
+    #[serde(default)]
+    pub positions: Vec<[i64; 5]>,
+    #[serde(default)]
+    pub image_id: String,
+    /// `image`, `table` or empty.
+    #[serde(default)]
+    pub doc_type: String,
+    /// Order within the document.
+    pub position: i64,
+    pub token_count: i64,
+    pub create_time: i64,
+    /// The parse generation that wrote it (manual chunks take the document's current one).
+    pub generation: u64,
+    /// Embedding; empty when the index keeps vectors elsewhere or none were made.
+    #[serde(default)]
+    pub vector: Vec<f32>,
+}

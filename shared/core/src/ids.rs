@@ -24,7 +24,8 @@ pub fn parse_uuid1(v: &str) -> Option<String> {
         return None;
     }
     let u = uuid::Uuid::parse_str(&s).ok()?;
-    if u.get_version_num() != 1 {
+    // Python's `UUID.version` is None unless the variant is RFC 4122.
+    if u.get_variant() != uuid::Variant::RFC4122 || u.get_version_num() != 1 {
         return None;
     }
     Some(u.simple().to_string())
@@ -60,5 +61,7 @@ mod tests {
         assert_eq!(parse_uuid1("9b2f1a3c4d5e4f60a1b2c3d4e5f60718"), None);
         assert_eq!(parse_uuid1(""), None);
         assert_eq!(parse_uuid1("not-an-id"), None);
+        // version nibble 1 but not the RFC 4122 variant
+        assert_eq!(parse_uuid1(&"1".repeat(32)), None);
     }
 }

@@ -5,12 +5,15 @@
 //! `lambdarag-aws`) so a Lambda binary links only what it uses.
 
 pub mod auth;
+pub mod chunks;
 pub mod datasets;
+pub mod documents;
 pub mod domain;
 pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metadata_filter;
 pub mod models;
 pub mod ports;
 pub mod pyfmt;

@@ -1,16 +1,196 @@
 //! What a handler can reach: the ports, chosen at start-up by the deployment.
+//!
+//! A function configures only the ports it uses; the rest answer "not configured" so a
+//! miswired deployment fails with a clear log line instead of a panic.
 
 use std::sync::Arc;
 
-use crate::ports::MetadataStore;
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::domain::{ChunkRecord, Document, DocumentListQuery, ParseTask, ProgressUpdate, Tenant};
+use crate::error::StoreError;
+use crate::ports::{
+    BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
+    MetadataStore, ModelError, ScoredChunk, SearchRequest, TaskQueue,
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub meta: Arc<dyn MetadataStore>,
+    pub docs: Arc<dyn DocumentStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub queue: Arc<dyn TaskQueue>,
+    pub index: Arc<dyn ChunkIndex>,
+    pub embedders: Arc<dyn EmbedderRegistry>,
 }
 
 impl AppState {
+    /// A state with only the metadata store; add the other ports with the `with_*` calls.
     pub fn new(meta: Arc<dyn MetadataStore>) -> Self {
-        AppState { meta }
+        let none = Arc::new(Unconfigured);
+        AppState {
+            meta,
+            docs: none.clone(),
+            blobs: none.clone(),
+            queue: none.clone(),
+            index: none.clone(),
+            embedders: none,
+        }
+    }
+    pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
+        self.docs = docs;
+        self
+    }
+    pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+    pub fn with_queue(mut self, queue: Arc<dyn TaskQueue>) -> Self {
+        self.queue = queue;
+        self
+    }
+    pub fn with_index(mut self, index: Arc<dyn ChunkIndex>) -> Self {
+        self.index = index;
+        self
+    }
+    pub fn with_embedders(mut self, embedders: Arc<dyn EmbedderRegistry>) -> Self {
+        self.embedders = embedders;
+        self
+    }
+}
+
+/// Stands in for a port a deployment did not configure.
+struct Unconfigured;
+
+fn unconfigured(port: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "the {port} port is not configured in this function"
+    ))
+}
+
+#[async_trait]
+impl DocumentStore for Unconfigured {
+    async fn insert_document(&self, _: &Document) -> Result<(), StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn get_document(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn find_document_by_name(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn list_documents(
+        &self,
+        _: &str,
+        _: &str,
+        _: &DocumentListQuery,
+    ) -> Result<(Vec<Document>, u64), StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn update_document(&self, _: &Document) -> Result<(), StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn apply_progress(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: u64,
+        _: &ProgressUpdate,
+    ) -> Result<bool, StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn delete_document(&self, _: &str, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("document store"))
+    }
+    async fn dataset_stats(&self, _: &str, _: &str) -> Result<DatasetStats, StoreError> {
+        // Functions without documents still render datasets: report zeros.
+        Ok(DatasetStats::default())
+    }
+}
+
+#[async_trait]
+impl BlobStore for Unconfigured {
+    async fn put(&self, _: &str, _: &str, _: Bytes) -> Result<(), StoreError> {
+        Err(unconfigured("blob store"))
+    }
+    async fn get(&self, _: &str, _: &str) -> Result<Option<Bytes>, StoreError> {
+        Err(unconfigured("blob store"))
+    }
+    async fn delete(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(unconfigured("blob store"))
+    }
+    async fn delete_prefix(&self, _: &str, _: &str) -> Result<u64, StoreError> {
+        Err(unconfigured("blob store"))
+    }
+}
+
+#[async_trait]
+impl TaskQueue for Unconfigured {
+    async fn enqueue(&self, _: &ParseTask) -> Result<(), StoreError> {
+        Err(unconfigured("task queue"))
+    }
+}
+
+#[async_trait]
+impl ChunkIndex for Unconfigured {
+    async fn upsert(&self, _: &str, _: &[ChunkRecord]) -> Result<(), StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+    async fn get(&self, _: &str, _: &str, _: &str) -> Result<Option<ChunkRecord>, StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+    async fn list_document(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &ChunkListQuery,
+    ) -> Result<(Vec<ChunkRecord>, u64), StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+    async fn delete_document(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+    async fn delete_chunks(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &[String],
+    ) -> Result<u64, StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+    async fn delete_dataset(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+    async fn search(&self, _: &str, _: &SearchRequest) -> Result<Vec<ScoredChunk>, StoreError> {
+        Err(unconfigured("chunk index"))
+    }
+}
+
+impl EmbedderRegistry for Unconfigured {
+    fn embedder(&self, _: &Tenant, model_id: &str) -> Result<Arc<dyn Embedder>, ModelError> {
+        Err(ModelError::Unavailable(
+            model_id.to_string(),
+            "no embedding models are configured in this function".into(),
+        ))
     }
 }

@@ -281,15 +281,16 @@ pub fn str_len(
     };
     let s = if strip { s.trim() } else { s };
     let n = s.chars().count();
+    // Pydantic reports the input as sent, before stripping.
     if let Some(lo) = min {
         if n < lo {
-            check.fail(field, min_len_msg(lo), &Value::String(s.to_string()));
+            check.fail(field, min_len_msg(lo), v);
             return None;
         }
     }
     if let Some(hi) = max {
         if n > hi {
-            check.fail(field, max_len_msg(hi), &Value::String(s.to_string()));
+            check.fail(field, max_len_msg(hi), v);
             return None;
         }
     }

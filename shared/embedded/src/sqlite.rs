@@ -43,11 +43,11 @@ CREATE TABLE IF NOT EXISTS datasets (
 );
 "#;
 
-fn backend(e: rusqlite::Error) -> StoreError {
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::backend(e)
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(
         e,
         rusqlite::Error::SqliteFailure(f, _)
@@ -70,13 +70,15 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        conn.execute_batch(crate::sqlite_docs::SCHEMA)
+            .map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
 
     /// Run blocking SQLite work off the async threads.
-    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -93,7 +95,7 @@ impl SqliteStore {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: String) -> Result<T, StoreError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: String) -> Result<T, StoreError> {
     Ok(serde_json::from_str(&body)?)
 }
 

@@ -6,10 +6,22 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{ApiKeyRecord, Dataset, DatasetListQuery, Tenant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::domain::{
+    ApiKeyRecord, ChunkRecord, Dataset, DatasetListQuery, Document, DocumentListQuery, ParseTask,
+    ProgressUpdate, Tenant,
+};
 use crate::error::StoreError;
 
 pub mod conformance;
+pub mod conformance_blobs;
+pub mod conformance_docs;
+pub mod conformance_index;
+pub mod conformance_queue;
 
 /// Tenants and their model configuration.
 #[async_trait]
@@ -58,6 +70,206 @@ pub trait DatasetStore: Send + Sync {
     async fn delete_dataset(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError>;
 }
 
-/// Everything the metadata side of a deployment provides.
+/// Tenants, keys and datasets: what every function needs.
 pub trait MetadataStore: TenantStore + ApiKeyStore + DatasetStore {}
 impl<T: TenantStore + ApiKeyStore + DatasetStore> MetadataStore for T {}
+
+/// Aggregates a dataset reports (`document_count`, `chunk_count`, `token_num`), computed
+/// from its documents so they can never drift from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DatasetStats {
+    pub document_count: i64,
+    pub chunk_count: i64,
+    pub token_num: i64,
+}
+
+/// Documents of a tenant's datasets. Names are unique per dataset, case-insensitively
+/// (`Conflict`), so concurrent uploads of one name cannot both keep it.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    async fn insert_document(&self, doc: &Document) -> Result<(), StoreError>;
+    async fn get_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+    ) -> Result<Option<Document>, StoreError>;
+    /// Case-insensitive name lookup within a dataset.
+    async fn find_document_by_name(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        name: &str,
+    ) -> Result<Option<Document>, StoreError>;
+    /// One page and the total count before paging (`DocumentListQuery::apply` semantics).
+    async fn list_documents(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        query: &DocumentListQuery,
+    ) -> Result<(Vec<Document>, u64), StoreError>;
+    /// Replace a document (matched by tenant, dataset and id). `Conflict` if a rename hits
+    /// another document's name; `NotFound` if it is gone.
+    async fn update_document(&self, doc: &Document) -> Result<(), StoreError>;
+    /// Apply a worker's progress only if the document is still at `generation`; returns
+    /// whether it was applied (false: the document was re-parsed, stopped or deleted).
+    async fn apply_progress(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        generation: u64,
+        update: &ProgressUpdate,
+    ) -> Result<bool, StoreError>;
+    /// True if it existed.
+    async fn delete_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+    ) -> Result<bool, StoreError>;
+    async fn dataset_stats(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+    ) -> Result<DatasetStats, StoreError>;
+}
+
+/// Original file bytes. Every key lives under its tenant; adapters prefix it, so one
+/// tenant's key can never name another's object.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, tenant_id: &str, key: &str, bytes: Bytes) -> Result<(), StoreError>;
+    async fn get(&self, tenant_id: &str, key: &str) -> Result<Option<Bytes>, StoreError>;
+    /// Deleting a missing key is not an error.
+    async fn delete(&self, tenant_id: &str, key: &str) -> Result<(), StoreError>;
+    /// Delete every key under `prefix`; returns how many went.
+    async fn delete_prefix(&self, tenant_id: &str, prefix: &str) -> Result<u64, StoreError>;
+}
+
+/// Where parse tasks go. Delivery is at-least-once; consumers must tolerate repeats.
+#[async_trait]
+pub trait TaskQueue: Send + Sync {
+    async fn enqueue(&self, task: &ParseTask) -> Result<(), StoreError>;
+}
+
+/// A received task: hidden from other consumers until acked or its visibility lapses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    pub task: ParseTask,
+    pub receipt: String,
+    /// How many times this task has been received, this time included.
+    pub attempts: u32,
+}
+
+/// A queue the embedded worker polls (SQS is consumed by Lambda's event source instead).
+#[async_trait]
+pub trait PollingQueue: TaskQueue {
+    /// The next visible task, hidden for `visibility`; None when the queue is empty.
+    async fn receive(&self, visibility: Duration) -> Result<Option<Lease>, StoreError>;
+    /// Done with it (processed, or given up on): remove it for good.
+    async fn ack(&self, receipt: &str) -> Result<(), StoreError>;
+    /// Keep it hidden for `visibility` more (a long parse heartbeats this).
+    async fn extend(&self, receipt: &str, visibility: Duration) -> Result<(), StoreError>;
+    /// Tasks not yet acked (visible or leased).
+    async fn pending(&self) -> Result<u64, StoreError>;
+}
+
+/// A chunk listing for one document (C1).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChunkListQuery {
+    /// Full-text filter: only chunks matching these words.
+    pub keywords: Option<String>,
+    pub page: u64,
+    /// 0 = no limit.
+    pub page_size: u64,
+}
+
+/// A retrieval request against the index.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchRequest {
+    pub dataset_ids: Vec<String>,
+    /// Restrict to these documents when set.
+    pub document_ids: Option<Vec<String>>,
+    pub text: String,
+    pub vector: Option<Vec<f32>>,
+    /// Candidates to return.
+    pub top_k: usize,
+}
+
+/// A candidate with its raw scores: BM25 for the text (0 when it did not match) and
+/// cosine similarity for the vector (0 when no vector was given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredChunk {
+    pub chunk: ChunkRecord,
+    pub term_score: f32,
+    pub vector_score: f32,
+}
+
+/// The chunk index: text + vectors, isolated per tenant by the adapter.
+#[async_trait]
+pub trait ChunkIndex: Send + Sync {
+    /// Insert or replace by id.
+    async fn upsert(&self, tenant_id: &str, chunks: &[ChunkRecord]) -> Result<(), StoreError>;
+    async fn get(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        chunk_id: &str,
+    ) -> Result<Option<ChunkRecord>, StoreError>;
+    /// A document's chunks in `position` order, one page, and the total.
+    async fn list_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        query: &ChunkListQuery,
+    ) -> Result<(Vec<ChunkRecord>, u64), StoreError>;
+    /// Delete a document's chunks; with `generation`, only those that generation wrote.
+    async fn delete_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        generation: Option<u64>,
+    ) -> Result<u64, StoreError>;
+    /// Delete some of a document's chunks; returns how many existed.
+    async fn delete_chunks(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        chunk_ids: &[String],
+    ) -> Result<u64, StoreError>;
+    async fn delete_dataset(&self, tenant_id: &str, dataset_id: &str) -> Result<(), StoreError>;
+    async fn search(
+        &self,
+        tenant_id: &str,
+        request: &SearchRequest,
+    ) -> Result<Vec<ScoredChunk>, StoreError>;
+}
+
+/// Failures of a model provider.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model {0} is not available: {1}")]
+    Unavailable(String, String),
+    #[error("model provider request failed: {0}")]
+    Provider(String),
+    #[error("model provider timed out")]
+    Timeout,
+}
+
+/// A text-embedding model.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// `model@factory`.
+    fn model_id(&self) -> &str;
+    /// One L2-normalised vector per text, in order.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError>;
+}
+
+/// Resolves a tenant's model id to a callable embedder (built-in or a configured provider).
+pub trait EmbedderRegistry: Send + Sync {
+    fn embedder(&self, tenant: &Tenant, model_id: &str) -> Result<Arc<dyn Embedder>, ModelError>;
+}

@@ -1,0 +1,107 @@
+//! Chunks of a document (contract C1–C4). Rules live in `lambdarag::chunks`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, put};
+use axum::Router;
+use serde_json::json;
+
+use lambdarag::auth::AuthTenant;
+use lambdarag::chunks;
+use lambdarag::documents::BatchOutcome;
+use lambdarag::envelope::{ok, ok_empty, ApiResult};
+use lambdarag::http::{loose_json_body, query_pairs};
+use lambdarag::AppState;
+use lambdarag_ingest::count_tokens;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/{document_id}/chunks",
+            get(list).post(add).delete(delete),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/{document_id}/chunks/{chunk_id}",
+            put(update),
+        )
+        .with_state(state)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    Ok(ok(chunks::list(
+        &state,
+        &tenant,
+        &dataset_id,
+        &document_id,
+        &pairs,
+    )
+    .await?))
+}
+
+async fn add(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let counter = |s: &str| count_tokens(s);
+    Ok(ok(chunks::add(
+        &state,
+        &tenant,
+        &dataset_id,
+        &document_id,
+        &req,
+        &counter,
+    )
+    .await?))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(
+        match chunks::delete(&state, &tenant, &dataset_id, &document_id, &req).await? {
+            BatchOutcome::Done => ok_empty(),
+            BatchOutcome::Partial {
+                success_count,
+                errors,
+            } => ok(json!({"success_count": success_count, "errors": errors})),
+        },
+    )
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id, chunk_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let counter = |s: &str| count_tokens(s);
+    chunks::update(
+        &state,
+        &tenant,
+        &dataset_id,
+        &document_id,
+        &chunk_id,
+        &req,
+        &counter,
+    )
+    .await?;
+    Ok(ok_empty())
+}

@@ -1,0 +1,273 @@
+//! Documents of a dataset (contract F1–F9): upload, list, update, download, delete,
+//! parse / stop, and the metadata routes. Handlers are thin; rules live in
+//! `lambdarag::documents`.
+
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde_json::{json, Value};
+
+use lambdarag::auth::AuthTenant;
+use lambdarag::documents::{self, BatchOutcome, UploadFile, FILE_NAME_LIMIT};
+use lambdarag::envelope::{ok, ok_empty, ApiError, ApiResult};
+use lambdarag::http::{loose_json_body, query_pairs};
+use lambdarag::AppState;
+
+/// Largest single file accepted through the API (bigger files go through S3 ingestion).
+pub const MAX_FILE_BYTES: usize = 1 << 30;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents",
+            post(upload).get(list).delete(delete),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/{document_id}",
+            put(update).get(download),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/chunks",
+            post(parse).delete(stop),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/metadata/summary",
+            get(metadata_summary),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/metadata/update",
+            post(metadata_update),
+        )
+        .with_state(state)
+}
+
+fn batch_reply(outcome: BatchOutcome) -> Response {
+    match outcome {
+        BatchOutcome::Done => ok_empty(),
+        BatchOutcome::Partial {
+            success_count,
+            errors,
+        } => ok(json!({"success_count": success_count, "errors": errors})),
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult {
+    let Ok(mut multipart) = multipart else {
+        return Err(ApiError::argument("No file part!"));
+    };
+    let mut files = Vec::new();
+    let mut saw_file_part = false;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(ApiError::argument(format!("Malformed multipart body: {e}"))),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        saw_file_part = true;
+        let name = field.file_name().unwrap_or("").to_string();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError::argument(format!("Malformed multipart body: {e}")))?;
+        files.push(UploadFile { name, bytes });
+    }
+    if !saw_file_part {
+        return Err(ApiError::argument("No file part!"));
+    }
+    for f in &files {
+        if f.name.is_empty() {
+            return Err(ApiError::argument("No file selected!"));
+        }
+        if f.name.len() > FILE_NAME_LIMIT {
+            return Err(ApiError::argument("File name must be 255 bytes or less."));
+        }
+    }
+    let dataset = state
+        .meta
+        .get_dataset(&tenant, &dataset_id)
+        .await?
+        .ok_or_else(|| documents::lookup_error("dataset", &dataset_id))?;
+    let docs = documents::upload(&state, &tenant, &dataset, files, MAX_FILE_BYTES).await?;
+    Ok(ok(Value::Array(
+        docs.iter().map(|d| d.to_upload_api()).collect(),
+    )))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let (query, condition) = documents::validate_list(&query_pairs(q.as_deref()))?;
+    let (docs, total) = documents::list(&state, &tenant, &dataset_id, query, condition).await?;
+    Ok(ok(json!({
+        "total": total,
+        "docs": docs.iter().map(|d| d.to_api()).collect::<Vec<_>>(),
+    })))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let doc = documents::update(&state, &tenant, &dataset_id, &document_id, &req).await?;
+    Ok(ok(doc.to_api()))
+}
+
+async fn download(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+) -> ApiResult {
+    if document_id.is_empty() {
+        return Err(ApiError::data("Specify document_id please."));
+    }
+    documents::owned_dataset(&state, &tenant, &dataset_id, || {
+        ApiError::data(format!("You do not own the dataset {dataset_id}."))
+    })
+    .await?;
+    let doc = state
+        .docs
+        .get_document(&tenant, &dataset_id, &document_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::data(format!("The dataset not own the document {document_id}."))
+        })?;
+    let bytes = state
+        .blobs
+        .get(&tenant, &doc.location)
+        .await?
+        .unwrap_or_default();
+    if bytes.is_empty() {
+        return Err(ApiError::data("This file is empty."));
+    }
+    let mime = mime_guess::from_path(&doc.name).first_or_octet_stream();
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&doc.name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// `attachment; filename=...` with an RFC 5987 form for non-ASCII names.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(batch_reply(
+        documents::delete(&state, &tenant, &dataset_id, &req).await?,
+    ))
+}
+
+async fn parse(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(batch_reply(
+        documents::parse(&state, &tenant, &dataset_id, &req).await?,
+    ))
+}
+
+async fn stop(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(batch_reply(
+        documents::stop(&state, &tenant, &dataset_id, &req).await?,
+    ))
+}
+
+async fn metadata_summary(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let doc_ids = req.get("doc_ids").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .map(lambdarag::pyfmt::py_str)
+            .collect::<Vec<String>>()
+    });
+    Ok(ok(documents::metadata_summary(
+        &state,
+        &tenant,
+        &dataset_id,
+        doc_ids,
+    )
+    .await?))
+}
+
+async fn metadata_update(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(documents::metadata_update(
+        &state,
+        &tenant,
+        &dataset_id,
+        &req,
+    )
+    .await?))
+}

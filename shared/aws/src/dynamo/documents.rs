@@ -1,0 +1,327 @@
+//! Documents on the metadata table: one partition per dataset (`TENANT#{t}#DATASET#{d}`),
+//! holding the documents (`DOC#{id}`) and their name locks (`DOCNAME#{lowercased name}`).
+//!
+//! Every write of a document item bumps its `rev` and is conditioned on the `rev` it read,
+//! so a worker's progress and a user's edit never silently overwrite each other's base.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use lambdarag::domain::{Document, DocumentListQuery, ProgressUpdate};
+use lambdarag::ports::{DatasetStats, DocumentStore};
+use lambdarag::time::now_ms;
+use lambdarag::StoreError;
+
+use super::{
+    body_of, item_with_body, key, s, str_attr, Cond, DynamoStore, Item, MAX_ATTEMPTS, NAME_KEY,
+    TENANT_PREFIX,
+};
+
+const REV: &str = "rev";
+const DOCUMENT_ID: &str = "document_id";
+const DOC_PREFIX: &str = "DOC#";
+const DOCNAME_PREFIX: &str = "DOCNAME#";
+
+fn dataset_pk(tenant_id: &str, dataset_id: &str) -> String {
+    format!("{TENANT_PREFIX}{tenant_id}#DATASET#{dataset_id}")
+}
+fn doc_sk(id: &str) -> String {
+    format!("{DOC_PREFIX}{id}")
+}
+fn doc_name_sk(name_key: &str) -> String {
+    format!("{DOCNAME_PREFIX}{name_key}")
+}
+/// Document names are unique per dataset case-insensitively, like dataset names.
+fn doc_name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// A stored document with what its next write is conditioned on.
+struct Stored {
+    doc: Document,
+    name_key: String,
+    rev: u64,
+}
+
+/// Deleting a name lock: only the document's own, and a missing lock is no error.
+fn release_lock_cond(document_id: &str) -> Cond {
+    Cond::new("attribute_not_exists(pk) OR document_id = :id").value(":id", document_id)
+}
+
+/// The write guard: the item is still the revision that was read.
+fn same_rev(rev: u64) -> Cond {
+    Cond::new("attribute_exists(pk) AND rev = :rev").number(":rev", rev)
+}
+
+impl DynamoStore {
+    fn document_item(&self, d: &Document, rev: u64) -> Result<Item, StoreError> {
+        let mut item = item_with_body(dataset_pk(&d.tenant_id, &d.dataset_id), doc_sk(&d.id), d)?;
+        item.insert(NAME_KEY.into(), s(doc_name_key(&d.name)));
+        item.insert(REV.into(), AttributeValue::N(rev.to_string()));
+        Ok(item)
+    }
+
+    fn document_lock_item(&self, d: &Document) -> Item {
+        let mut item = key(
+            dataset_pk(&d.tenant_id, &d.dataset_id),
+            doc_name_sk(&doc_name_key(&d.name)),
+        );
+        item.insert(DOCUMENT_ID.into(), s(d.id.clone()));
+        item
+    }
+
+    async fn stored_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+    ) -> Result<Option<Stored>, StoreError> {
+        let Some(item) = self
+            .get(dataset_pk(tenant_id, dataset_id), doc_sk(doc_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let doc: Document = body_of(&item)?;
+        let name_key = str_attr(&item, NAME_KEY)
+            .map(str::to_string)
+            .unwrap_or_else(|| doc_name_key(&doc.name));
+        let rev = item
+            .get(REV)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("document {doc_id} has no numeric `rev`"))
+            })?;
+        Ok(Some(Stored { doc, name_key, rev }))
+    }
+
+    async fn all_documents(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.query_prefix(dataset_pk(tenant_id, dataset_id), DOC_PREFIX)
+            .await?
+            .iter()
+            .map(body_of)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl DocumentStore for DynamoStore {
+    async fn insert_document(&self, doc: &Document) -> Result<(), StoreError> {
+        let tx = vec![
+            self.put(self.document_item(doc, 0)?, Some(Cond::not_exists()))?,
+            self.put(self.document_lock_item(doc), Some(Cond::not_exists()))?,
+        ];
+        match self.transact(tx).await? {
+            Ok(()) => Ok(()),
+            Err(c) if c.condition_failed(1) => Err(StoreError::Conflict(format!(
+                "document name '{}' is already used in dataset {}",
+                doc.name, doc.dataset_id
+            ))),
+            Err(_) => Err(StoreError::Conflict(format!(
+                "document {} already exists",
+                doc.id
+            ))),
+        }
+    }
+
+    async fn get_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        self.get(dataset_pk(tenant_id, dataset_id), doc_sk(doc_id))
+            .await?
+            .map(|item| body_of(&item))
+            .transpose()
+    }
+
+    async fn find_document_by_name(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        name: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let lock = self
+            .get(
+                dataset_pk(tenant_id, dataset_id),
+                doc_name_sk(&doc_name_key(name)),
+            )
+            .await?;
+        match lock.as_ref().and_then(|l| str_attr(l, DOCUMENT_ID)) {
+            Some(id) => self.get_document(tenant_id, dataset_id, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_documents(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        query: &DocumentListQuery,
+    ) -> Result<(Vec<Document>, u64), StoreError> {
+        Ok(query.apply(self.all_documents(tenant_id, dataset_id).await?))
+    }
+
+    async fn update_document(&self, doc: &Document) -> Result<(), StoreError> {
+        let new_key = doc_name_key(&doc.name);
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(cur) = self
+                .stored_document(&doc.tenant_id, &doc.dataset_id, &doc.id)
+                .await?
+            else {
+                return Err(StoreError::NotFound(format!("document {}", doc.id)));
+            };
+            let mut tx = vec![self.put(
+                self.document_item(doc, cur.rev + 1)?,
+                Some(same_rev(cur.rev)),
+            )?];
+            if cur.name_key != new_key {
+                tx.push(self.delete(
+                    key(
+                        dataset_pk(&doc.tenant_id, &doc.dataset_id),
+                        doc_name_sk(&cur.name_key),
+                    ),
+                    Some(release_lock_cond(&doc.id)),
+                )?);
+                tx.push(self.put(self.document_lock_item(doc), Some(Cond::not_exists()))?);
+            }
+            match self.transact(tx).await? {
+                Ok(()) => return Ok(()),
+                Err(c) if c.condition_failed(0) => continue, // changed meanwhile: re-read
+                Err(c) if c.condition_failed(2) => {
+                    return Err(StoreError::Conflict(format!(
+                        "document name '{}' is already used in dataset {}",
+                        doc.name, doc.dataset_id
+                    )))
+                }
+                Err(_) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "the name lock '{}' of document {} belongs to another document",
+                        cur.name_key, doc.id
+                    )))
+                }
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "document {} kept changing during the update; gave up after {MAX_ATTEMPTS} attempts",
+            doc.id
+        )))
+    }
+
+    async fn apply_progress(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        generation: u64,
+        update: &ProgressUpdate,
+    ) -> Result<bool, StoreError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(cur) = self.stored_document(tenant_id, dataset_id, doc_id).await? else {
+                return Ok(false);
+            };
+            if cur.doc.generation != generation {
+                return Ok(false);
+            }
+            let mut next = cur.doc.clone();
+            apply(&mut next, update);
+            let tx = vec![self.put(
+                self.document_item(&next, cur.rev + 1)?,
+                Some(same_rev(cur.rev)),
+            )?];
+            // A failed guard means another write landed first: re-read, which also
+            // re-checks the generation.
+            if self.transact(tx).await?.is_ok() {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "document {doc_id} kept changing while applying progress; gave up after \
+             {MAX_ATTEMPTS} attempts"
+        )))
+    }
+
+    async fn delete_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+    ) -> Result<bool, StoreError> {
+        let pk = dataset_pk(tenant_id, dataset_id);
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(cur) = self.stored_document(tenant_id, dataset_id, doc_id).await? else {
+                return Ok(false);
+            };
+            let tx = vec![
+                self.delete(key(pk.clone(), doc_sk(doc_id)), Some(same_rev(cur.rev)))?,
+                self.delete(
+                    key(pk.clone(), doc_name_sk(&cur.name_key)),
+                    Some(release_lock_cond(doc_id)),
+                )?,
+            ];
+            match self.transact(tx).await? {
+                Ok(()) => return Ok(true),
+                Err(c) if c.condition_failed(0) => continue, // changed or deleted meanwhile
+                Err(_) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "the name lock '{}' of document {doc_id} belongs to another document",
+                        cur.name_key
+                    )))
+                }
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "document {doc_id} kept changing during the delete; gave up after {MAX_ATTEMPTS} \
+             attempts"
+        )))
+    }
+
+    async fn dataset_stats(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+    ) -> Result<DatasetStats, StoreError> {
+        let docs = self.all_documents(tenant_id, dataset_id).await?;
+        Ok(DatasetStats {
+            document_count: i64::try_from(docs.len()).unwrap_or(i64::MAX),
+            chunk_count: docs.iter().map(|d| d.chunk_count).sum(),
+            token_num: docs.iter().map(|d| d.token_count).sum(),
+        })
+    }
+}
+
+/// A worker's progress applied to a document (a message is appended as a new line).
+fn apply(doc: &mut Document, u: &ProgressUpdate) {
+    if let Some(run) = u.run {
+        doc.run = run;
+    }
+    if let Some(p) = u.progress {
+        doc.progress = p;
+    }
+    if let Some(msg) = &u.append_msg {
+        if doc.progress_msg.is_empty() {
+            doc.progress_msg = msg.clone();
+        } else {
+            doc.progress_msg = format!("{}\n{msg}", doc.progress_msg);
+        }
+    }
+    if let Some(t) = u.process_begin_at {
+        doc.process_begin_at = Some(t);
+    }
+    if let Some(d) = u.process_duration {
+        doc.process_duration = d;
+    }
+    if let Some(c) = u.chunk_count {
+        doc.chunk_count = c;
+    }
+    if let Some(t) = u.token_count {
+        doc.token_count = t;
+    }
+    doc.update_time = now_ms();
+}

@@ -1,0 +1,553 @@
+//! Chunks of a document (contract C1–C4): list, add, update, delete.
+//! Token counting is passed in by the caller (the ingest crate owns the tokenizer).
+
+use serde_json::{json, Map, Value};
+
+use crate::documents::{dedupe_ids, lookup_error, owned_dataset, BatchOutcome};
+use crate::domain::{ChunkRecord, Dataset, Document, ProgressUpdate};
+use crate::envelope::{ApiError, RetCode};
+use crate::ports::ChunkListQuery;
+use crate::pyfmt::py_type_name;
+use crate::state::AppState;
+use crate::time::{now_ms, plain_datetime};
+
+pub type TokenCounter<'a> = &'a (dyn Fn(&str) -> usize + Sync);
+
+/// Manual chunk ids: xxh64 of content + document id, as upstream (so re-adding the same
+/// content to a document upserts).
+pub fn manual_chunk_id(content: &str, doc_id: &str) -> String {
+    format!(
+        "{:016x}",
+        xxhash_rust::xxh64::xxh64(format!("{content}{doc_id}").as_bytes(), 0)
+    )
+}
+
+/// The list-chunks shape (6.4).
+pub fn chunk_to_api(c: &ChunkRecord, highlighted: Option<String>) -> Value {
+    json!({
+        "id": c.id,
+        "content": highlighted.unwrap_or_else(|| c.content.clone()),
+        "document_id": c.document_id,
+        "docnm_kwd": c.document_name,
+        "important_keywords": c.important_keywords,
+        "questions": c.questions,
+        "dataset_id": c.dataset_id,
+        "image_id": c.image_id,
+        "available": c.available,
+        "positions": c.positions,
+    })
+}
+
+/// Wrap whole-word, case-insensitive matches of the query words in `<em>`.
+pub fn highlight(text: &str, query: &str) -> String {
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        if !token.is_empty() {
+            if words.contains(&token.to_lowercase()) {
+                out.push_str("<em>");
+                out.push_str(token);
+                out.push_str("</em>");
+            } else {
+                out.push_str(token);
+            }
+            token.clear();
+        }
+    };
+    for ch in text.chars() {
+        if ch.is_alphanumeric() {
+            token.push(ch);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+async fn dataset_and_doc(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    doc_id: &str,
+) -> Result<(Dataset, Document), ApiError> {
+    let ds = owned_dataset(state, tenant_id, dataset_id, || {
+        ApiError::data(format!("You don't own the dataset {dataset_id}."))
+    })
+    .await?;
+    let doc = state
+        .docs
+        .get_document(tenant_id, dataset_id, doc_id)
+        .await?
+        .ok_or_else(|| ApiError::data(format!("You don't own the document {doc_id}.")))?;
+    Ok((ds, doc))
+}
+
+fn py_int_arg(v: &str) -> Result<u64, ApiError> {
+    v.trim()
+        .parse::<i64>()
+        .map(|n| n.max(0) as u64)
+        .map_err(|_| {
+            ApiError::exception(format!(
+                "ValueError(\"invalid literal for int() with base 10: {}\")",
+                crate::pyfmt::py_str_repr(v)
+            ))
+        })
+}
+
+/// C1: a document's chunks, with the document.
+pub async fn list(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    doc_id: &str,
+    pairs: &[(String, String)],
+) -> Result<Value, ApiError> {
+    let (_, doc) = dataset_and_doc(state, tenant_id, dataset_id, doc_id).await?;
+    let first = |k: &str| crate::http::first(pairs, k).filter(|v| !v.is_empty());
+    let page = first("page")
+        .map(py_int_arg)
+        .transpose()?
+        .unwrap_or(1)
+        .max(1);
+    let page_size = first("page_size")
+        .map(py_int_arg)
+        .transpose()?
+        .unwrap_or(30);
+    if let Some(id) = first("id") {
+        let chunk = state.index.get(tenant_id, dataset_id, id).await?;
+        return match chunk {
+            None => Err(ApiError::new(
+                RetCode::NotFound,
+                format!("Chunk not found: {dataset_id}/{id}"),
+            )),
+            Some(c) if c.document_id != doc_id => {
+                Err(ApiError::data(format!("Chunk `{id}` not found.")))
+            }
+            Some(c) => {
+                Ok(json!({"total": 1, "chunks": [chunk_to_api(&c, None)], "doc": doc.to_api()}))
+            }
+        };
+    }
+    let keywords = first("keywords").map(str::to_string);
+    let query = ChunkListQuery {
+        keywords: keywords.clone(),
+        page,
+        page_size: if page_size == 0 { u64::MAX } else { page_size },
+    };
+    let (chunks, total) = if page_size == 0 {
+        (vec![], 0)
+    } else {
+        state
+            .index
+            .list_document(tenant_id, dataset_id, doc_id, &query)
+            .await?
+    };
+    let rows: Vec<Value> = chunks
+        .iter()
+        .map(|c| chunk_to_api(c, keywords.as_deref().map(|k| highlight(&c.content, k))))
+        .collect();
+    Ok(json!({"total": total, "chunks": rows, "doc": doc.to_api()}))
+}
+
+fn str_list_field(
+    req: &Map<String, Value>,
+    key: &str,
+    not_list_msg: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
+    match req.get(key) {
+        None => Ok(None),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, it) in items.iter().enumerate() {
+                match it {
+                    Value::String(s) => {
+                        let s = s.trim();
+                        if !s.is_empty() {
+                            out.push(s.to_string());
+                        }
+                    }
+                    other => {
+                        return Err(ApiError::exception(format!(
+                            "TypeError('sequence item {i}: expected str instance, {} found')",
+                            py_type_name(other)
+                        )))
+                    }
+                }
+            }
+            Ok(Some(out))
+        }
+        Some(_) => Err(ApiError::data(not_list_msg.to_string())),
+    }
+}
+
+/// Embed a chunk as upstream: 0.1 × the document title + 0.9 × (questions or content).
+async fn embed_chunk(
+    state: &AppState,
+    tenant_id: &str,
+    ds: &Dataset,
+    doc_name: &str,
+    content: &str,
+    questions: &[String],
+) -> Result<Vec<f32>, ApiError> {
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let embedder = state
+        .embedders
+        .embedder(&tenant, &ds.embedding_model)
+        .map_err(|e| ApiError::data(e.to_string()))?;
+    let body = if questions.is_empty() {
+        content.to_string()
+    } else {
+        questions.join("\n")
+    };
+    let vecs = embedder
+        .embed(&[doc_name.to_string(), body])
+        .await
+        .map_err(|e| ApiError::data(e.to_string()))?;
+    let (Some(title), Some(main)) = (vecs.first(), vecs.get(1)) else {
+        return Err(ApiError::data("The embedding model returned no vectors."));
+    };
+    let mixed: Vec<f32> = title
+        .iter()
+        .zip(main)
+        .map(|(t, m)| 0.1 * t + 0.9 * m)
+        .collect();
+    let norm = mixed.iter().map(|x| x * x).sum::<f32>().sqrt();
+    Ok(if norm > 0.0 {
+        mixed.iter().map(|x| x / norm).collect()
+    } else {
+        mixed
+    })
+}
+
+/// C2: add a chunk by hand.
+pub async fn add(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    doc_id: &str,
+    req: &Map<String, Value>,
+    count_tokens: TokenCounter<'_>,
+) -> Result<Value, ApiError> {
+    let (ds, doc) = dataset_and_doc(state, tenant_id, dataset_id, doc_id).await?;
+    let content = match req.get("content") {
+        None => return Err(ApiError::data("`content` is required")),
+        Some(Value::Null) => {
+            return Err(ApiError::exception(
+                "TypeError(\"unsupported operand type(s) for +: 'NoneType' and 'str'\")",
+            ))
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => crate::pyfmt::py_str(other),
+    };
+    if content.trim().is_empty() {
+        return Err(ApiError::data("`content` is required"));
+    }
+    let keywords = str_list_field(
+        req,
+        "important_keywords",
+        "`important_keywords` is required to be a list",
+    )?
+    .unwrap_or_default();
+    let questions = str_list_field(req, "questions", "`questions` is required to be a list")?
+        .unwrap_or_default();
+    let vector = embed_chunk(state, tenant_id, &ds, &doc.name, &content, &questions).await?;
+    let now = now_ms();
+    let tokens = count_tokens(&content) as i64;
+    let record = ChunkRecord {
+        id: manual_chunk_id(&content, doc_id),
+        tenant_id: tenant_id.to_string(),
+        dataset_id: dataset_id.to_string(),
+        document_id: doc_id.to_string(),
+        document_name: doc.name.clone(),
+        content: content.clone(),
+        important_keywords: keywords.clone(),
+        questions: questions.clone(),
+        available: true,
+        positions: vec![],
+        image_id: String::new(),
+        doc_type: String::new(),
+        position: now,
+        token_count: tokens,
+        create_time: now,
+        generation: doc.generation,
+        vector,
+    };
+    state.index.upsert(tenant_id, &[record.clone()]).await?;
+    state
+        .docs
+        .apply_progress(
+            tenant_id,
+            dataset_id,
+            doc_id,
+            doc.generation,
+            &ProgressUpdate {
+                chunk_count: Some(doc.chunk_count + 1),
+                token_count: Some(doc.token_count + tokens),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(json!({"chunk": {
+        "id": record.id,
+        "content": content,
+        "document_id": doc_id,
+        "important_keywords": keywords,
+        "questions": questions,
+        "dataset_id": dataset_id,
+        "create_time": plain_datetime(now),
+        "create_timestamp": now as f64 / 1000.0,
+    }}))
+}
+
+/// C3: delete chunks (absent, null or [] = all of the document's).
+///
+/// Divergence: upstream rejects `null` with a leaked TypeError although its SDK sends
+/// `null` for "all"; lambdarag deletes all.
+pub async fn delete(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    doc_id: &str,
+    req: &Map<String, Value>,
+) -> Result<BatchOutcome, ApiError> {
+    owned_dataset(state, tenant_id, dataset_id, || {
+        ApiError::data(format!("You don't own the dataset {dataset_id}."))
+    })
+    .await?;
+    let doc = state
+        .docs
+        .get_document(tenant_id, dataset_id, doc_id)
+        .await?
+        .ok_or_else(|| lookup_error("document", doc_id))?;
+    let requested: Option<Vec<String>> = match req.get("chunk_ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if a.is_empty() => None,
+        Some(Value::Array(a)) => Some(a.iter().map(crate::pyfmt::py_str).collect()),
+        Some(other) => {
+            return Err(ApiError::data(format!(
+                "`chunk_ids` should be a list, got {}",
+                py_type_name(other)
+            )))
+        }
+    };
+    let (deleted, dup_errors, expected) = match requested {
+        None => {
+            let n = state
+                .index
+                .delete_document(tenant_id, dataset_id, doc_id, None)
+                .await?;
+            (n, vec![], n)
+        }
+        Some(ids) => {
+            let (unique, dups) = dedupe_ids(&ids, "chunk");
+            let mut removed_tokens = 0i64;
+            for id in &unique {
+                if let Some(c) = state.index.get(tenant_id, dataset_id, id).await? {
+                    if c.document_id == doc_id {
+                        removed_tokens += c.token_count;
+                    }
+                }
+            }
+            let n = state
+                .index
+                .delete_chunks(tenant_id, dataset_id, doc_id, &unique)
+                .await?;
+            adjust_counts(state, &doc, -(n as i64), -removed_tokens).await?;
+            (n, dups, unique.len() as u64)
+        }
+    };
+    if expected == deleted
+        && dup_errors.is_empty()
+        && req
+            .get("chunk_ids")
+            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+    {
+        // Everything went: the document has no chunks left.
+        state
+            .docs
+            .apply_progress(
+                tenant_id,
+                dataset_id,
+                doc_id,
+                doc.generation,
+                &ProgressUpdate {
+                    chunk_count: Some(0),
+                    token_count: Some(0),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+    if deleted != expected {
+        return Err(ApiError::data(format!(
+            "rm_chunk deleted chunks {deleted}, expect {expected}"
+        )));
+    }
+    crate::documents::batch_result(deleted, dup_errors)
+}
+
+async fn adjust_counts(
+    state: &AppState,
+    doc: &Document,
+    chunks: i64,
+    tokens: i64,
+) -> Result<(), ApiError> {
+    // Re-read so concurrent changes are not overwritten with a stale count.
+    let Some(cur) = state
+        .docs
+        .get_document(&doc.tenant_id, &doc.dataset_id, &doc.id)
+        .await?
+    else {
+        return Ok(());
+    };
+    state
+        .docs
+        .apply_progress(
+            &doc.tenant_id,
+            &doc.dataset_id,
+            &doc.id,
+            cur.generation,
+            &ProgressUpdate {
+                chunk_count: Some((cur.chunk_count + chunks).max(0)),
+                token_count: Some((cur.token_count + tokens).max(0)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// C4: edit a chunk (re-embeds when its text changes).
+pub async fn update(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    doc_id: &str,
+    chunk_id: &str,
+    req: &Map<String, Value>,
+    count_tokens: TokenCounter<'_>,
+) -> Result<(), ApiError> {
+    let mut chunk = state
+        .index
+        .get(tenant_id, dataset_id, chunk_id)
+        .await?
+        .ok_or_else(|| ApiError::data(format!("Can't find this chunk {chunk_id}")))?;
+    let (ds, doc) = dataset_and_doc(state, tenant_id, dataset_id, doc_id).await?;
+    if chunk.document_id != doc_id {
+        return Err(ApiError::data(format!("Can't find this chunk {chunk_id}")));
+    }
+    let old_tokens = chunk.token_count;
+    let mut text_changed = false;
+    if let Some(v) = req.get("content").filter(|v| !v.is_null()) {
+        let content = crate::pyfmt::py_str(v);
+        text_changed |= content != chunk.content;
+        chunk.content = content;
+    }
+    if let Some(k) = str_list_field(
+        req,
+        "important_keywords",
+        "`important_keywords` should be a list",
+    )? {
+        chunk.important_keywords = k;
+    }
+    if let Some(q) = str_list_field(req, "questions", "`questions` should be a list")? {
+        text_changed |= q != chunk.questions;
+        chunk.questions = q;
+    }
+    if let Some(p) = req.get("positions") {
+        let Some(list) = p.as_array() else {
+            return Err(ApiError::data("`positions` should be a list"));
+        };
+        let mut out = Vec::new();
+        for item in list {
+            let nums: Option<Vec<i64>> = item
+                .as_array()
+                .map(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<_>>>())
+                .unwrap_or(None);
+            match nums.as_deref() {
+                Some([a, b, c, d, e]) => out.push([*a, *b, *c, *d, *e]),
+                _ => {
+                    return Err(ApiError::data(
+                        "`positions` should be a list of [page, x0, x1, top, bottom]",
+                    ))
+                }
+            }
+        }
+        chunk.positions = out;
+    }
+    if let Some(a) = req.get("available") {
+        chunk.available = match a {
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64().unwrap_or(0.0) != 0.0,
+            other => {
+                return Err(ApiError::exception(format!(
+                    "ValueError(\"invalid literal for int() with base 10: {}\")",
+                    crate::pyfmt::py_repr(other)
+                )))
+            }
+        };
+    }
+    if doc.chunk_method == "qa" && text_changed {
+        let parts: Vec<&str> = chunk
+            .content
+            .split(['\t', '\n'])
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        if parts.len() != 2 {
+            return Err(ApiError::data("Q&A must be separated by TAB/ENTER key."));
+        }
+    }
+    if text_changed {
+        chunk.vector = embed_chunk(
+            state,
+            tenant_id,
+            &ds,
+            &doc.name,
+            &chunk.content,
+            &chunk.questions,
+        )
+        .await?;
+        chunk.token_count = count_tokens(&chunk.content) as i64;
+    }
+    state.index.upsert(tenant_id, &[chunk.clone()]).await?;
+    if chunk.token_count != old_tokens {
+        adjust_counts(state, &doc, 0, chunk.token_count - old_tokens).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_ids_are_stable_xxh64() {
+        let a = manual_chunk_id("hello", "doc");
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, manual_chunk_id("hello", "doc"));
+        assert_ne!(a, manual_chunk_id("hello", "doc2"));
+    }
+
+    #[test]
+    fn highlight_marks_whole_words() {
+        assert_eq!(
+            highlight("Rust is fast; rusty is not.", "rust"),
+            "<em>Rust</em> is fast; rusty is not."
+        );
+        assert_eq!(highlight("abc", ""), "abc");
+    }
+}

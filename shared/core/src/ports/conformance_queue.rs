@@ -1,0 +1,205 @@
+//! The polling-queue conformance suite. Every adapter's tests call `run_all` on a fresh,
+//! empty queue; a failure panics with the rule that was broken.
+//!
+//! Visibility is exercised with short timeouts and sleeps a few times longer, so the suite
+//! takes about four seconds; it asserts what happens, never how fast.
+
+use std::time::Duration;
+
+use crate::domain::ParseTask;
+use crate::error::StoreError;
+use crate::ids::new_id;
+use crate::ports::PollingQueue;
+
+/// Long enough that a lease never lapses during the suite.
+const LONG: Duration = Duration::from_secs(60);
+/// Short enough to lapse during a sleep of `LAPSE`.
+const SHORT: Duration = Duration::from_millis(400);
+const LAPSE: Duration = Duration::from_millis(1000);
+
+pub async fn run_all(queue: &dyn PollingQueue) {
+    empty(queue).await;
+    fifo_and_ack(queue).await;
+    visibility(queue).await;
+    extend(queue).await;
+    stale_receipts(queue).await;
+    assert_eq!(
+        queue.pending().await.expect("pending"),
+        0,
+        "every task of the suite was acked"
+    );
+}
+
+pub fn sample_task(generation: u64) -> ParseTask {
+    ParseTask {
+        task_id: new_id(),
+        tenant_id: new_id(),
+        dataset_id: new_id(),
+        document_id: new_id(),
+        generation,
+    }
+}
+
+async fn empty(queue: &dyn PollingQueue) {
+    assert_eq!(
+        queue.pending().await.expect("pending"),
+        0,
+        "a fresh queue is empty"
+    );
+    assert!(
+        queue.receive(LONG).await.expect("receive").is_none(),
+        "receiving from an empty queue gives None"
+    );
+}
+
+async fn fifo_and_ack(queue: &dyn PollingQueue) {
+    let tasks: Vec<ParseTask> = (1..=3).map(sample_task).collect();
+    for t in &tasks {
+        queue.enqueue(t).await.expect("enqueue");
+    }
+    assert_eq!(queue.pending().await.expect("pending"), 3);
+    let mut leases = vec![];
+    for (i, want) in tasks.iter().enumerate() {
+        let lease = queue
+            .receive(LONG)
+            .await
+            .expect("receive")
+            .expect("a task is visible");
+        assert_eq!(
+            &lease.task, want,
+            "tasks come out whole and in enqueue order (task {i})"
+        );
+        assert_eq!(lease.attempts, 1, "a first receive counts one attempt");
+        assert!(!lease.receipt.is_empty(), "a lease has a receipt");
+        leases.push(lease);
+    }
+    assert!(
+        queue.receive(LONG).await.expect("receive").is_none(),
+        "leased tasks are hidden from other receivers"
+    );
+    assert_eq!(
+        queue.pending().await.expect("pending"),
+        3,
+        "leased tasks still count as pending"
+    );
+    queue.ack(&leases[1].receipt).await.expect("ack");
+    assert_eq!(
+        queue.pending().await.expect("pending"),
+        2,
+        "an ack removes its task"
+    );
+    for lease in [&leases[0], &leases[2]] {
+        queue.ack(&lease.receipt).await.expect("ack");
+    }
+    assert_eq!(queue.pending().await.expect("pending"), 0);
+    assert!(queue.receive(LONG).await.expect("receive").is_none());
+}
+
+async fn visibility(queue: &dyn PollingQueue) {
+    let task = sample_task(7);
+    queue.enqueue(&task).await.expect("enqueue");
+    let first = queue
+        .receive(SHORT)
+        .await
+        .expect("receive")
+        .expect("visible");
+    assert!(
+        queue.receive(LONG).await.expect("receive").is_none(),
+        "a leased task is hidden until its visibility lapses"
+    );
+    tokio::time::sleep(LAPSE).await;
+    let second = queue
+        .receive(LONG)
+        .await
+        .expect("receive")
+        .expect("a lapsed lease makes the task visible again");
+    assert_eq!(second.task, task, "the same task comes back");
+    assert_eq!(second.attempts, 2, "a redelivery counts one more attempt");
+    assert_ne!(
+        second.receipt, first.receipt,
+        "every receive gets a fresh receipt"
+    );
+    queue.ack(&second.receipt).await.expect("ack");
+    assert_eq!(queue.pending().await.expect("pending"), 0);
+}
+
+async fn extend(queue: &dyn PollingQueue) {
+    let task = sample_task(8);
+    queue.enqueue(&task).await.expect("enqueue");
+    let lease = queue
+        .receive(SHORT)
+        .await
+        .expect("receive")
+        .expect("visible");
+    queue.extend(&lease.receipt, LONG).await.expect("extend");
+    tokio::time::sleep(LAPSE).await;
+    assert!(
+        queue.receive(LONG).await.expect("receive").is_none(),
+        "an extended lease stays hidden past its first timeout"
+    );
+    // Extending can also shorten: the heartbeat sets the new deadline from now.
+    queue.extend(&lease.receipt, SHORT).await.expect("shorten");
+    tokio::time::sleep(LAPSE).await;
+    let again = queue
+        .receive(LONG)
+        .await
+        .expect("receive")
+        .expect("visible after the shortened lease lapses");
+    assert_eq!((again.task, again.attempts), (task, 2));
+    queue.ack(&again.receipt).await.expect("ack");
+}
+
+async fn stale_receipts(queue: &dyn PollingQueue) {
+    let task = sample_task(9);
+    queue.enqueue(&task).await.expect("enqueue");
+    let old = queue
+        .receive(SHORT)
+        .await
+        .expect("receive")
+        .expect("visible");
+    tokio::time::sleep(LAPSE).await;
+    let new = queue
+        .receive(LONG)
+        .await
+        .expect("receive")
+        .expect("visible again");
+    // The first consumer, late, must not remove or extend the task another one now holds.
+    assert!(
+        matches!(queue.ack(&old.receipt).await, Err(StoreError::NotFound(_))),
+        "acking with a receipt from an older lease is NotFound"
+    );
+    assert!(
+        matches!(
+            queue.extend(&old.receipt, LONG).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "extending with a receipt from an older lease is NotFound"
+    );
+    assert_eq!(
+        queue.pending().await.expect("pending"),
+        1,
+        "a stale ack leaves the task in place"
+    );
+    assert!(
+        matches!(
+            queue.ack("no-such-receipt").await,
+            Err(StoreError::NotFound(_))
+        ),
+        "acking an unknown receipt is NotFound"
+    );
+    queue
+        .ack(&new.receipt)
+        .await
+        .expect("ack with the live receipt");
+    assert!(
+        matches!(queue.ack(&new.receipt).await, Err(StoreError::NotFound(_))),
+        "acking twice is NotFound"
+    );
+    assert!(
+        matches!(
+            queue.extend(&new.receipt, LONG).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "extending an acked task is NotFound"
+    );
+}

@@ -1,0 +1,299 @@
+"""Session fixtures: one real lambdarag server (embedded adapters, temp data dir) for the suite.
+
+The server binary comes from $LAMBDARAG_BIN (default: <repo>/target/debug/lambdarag); it is
+never built here. Two tenants are created through the CLI before the server starts:
+tenant A (`api_key`, `client`) and tenant B (`other_api_key`, `other_client`).
+Every test's datasets are removed afterwards (autouse `_clean_datasets`), so tests are
+order-independent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from ragflow_sdk import RAGFlow
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("LAMBDARAG_BIN") or REPO / "target" / "debug" / "lambdarag")
+
+# Environment variables of the binary that would override what the fixtures pass.
+_SCRUBBED_ENV = ("LAMBDARAG_DATA_DIR", "LAMBDARAG_METADATA", "LAMBDARAG_ADDR", "LAMBDARAG_TABLE")
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env.setdefault("RUST_LOG", "warn")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(data_dir: Path | str, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `lambdarag --data-dir DATA_DIR ARGS...` and return the completed process (text mode)."""
+    proc = subprocess.run(
+        [str(BIN), "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"lambdarag {' '.join(args)} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
+    return proc
+
+
+@dataclass
+class Tenant:
+    id: str
+    api_key: str
+
+
+def create_tenant(data_dir: Path | str, name: str) -> Tenant:
+    """`tenant create --name NAME` prints `tenant: <id>` and then the tenant's first API key."""
+    out = run_cli(data_dir, "tenant", "create", "--name", name).stdout
+    lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
+    m = re.fullmatch(r"tenant: ([0-9a-f]{32})", lines[0]) if lines else None
+    assert m and len(lines) >= 2, f"unexpected `tenant create` output: {out!r}"
+    return Tenant(id=m.group(1), api_key=lines[1])
+
+
+@dataclass
+class ServerProcess:
+    """A running `lambdarag serve` on 127.0.0.1 with its own data dir."""
+
+    data_dir: Path
+    port: int
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    _log: object = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN), "--data-dir", str(self.data_dir), "serve", "--addr", f"127.0.0.1:{self.port}"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=_child_env(),
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lambdarag serve exited with {self.proc.returncode}; log:\n{self.log()}")
+            try:
+                # Any HTTP answer means the listener is up (no key: the auth reply, code 0).
+                requests.get(f"{self.base_url}/api/v1/datasets", timeout=2)
+                return self
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"lambdarag serve did not answer within {timeout}s; log:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self, grace: float = 10) -> int | None:
+        """SIGTERM (graceful shutdown), then SIGKILL after `grace` seconds. Returns the exit code."""
+        rc = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait(timeout=grace)
+        elif self.proc is not None:
+            rc = self.proc.returncode
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return rc
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-8000:]
+        except OSError:
+            return ""
+
+
+class Api:
+    """Raw HTTP helper: `api.get("/datasets", params=...)` → requests.Response.
+
+    `key=` selects the API key (default tenant A's); `key=None` sends no Authorization header;
+    `headers=` overrides/extends headers (e.g. a raw Authorization value).
+    """
+
+    def __init__(self, base_url: str, api_key: str):
+        self.base_url = base_url
+        self.api_key = api_key
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/api/v1{path}"
+
+    def request(self, method: str, path: str, *, key: str | None | object = ..., headers=None, **kw) -> requests.Response:
+        h = {}
+        key = self.api_key if key is ... else key
+        if key is not None:
+            h["Authorization"] = f"Bearer {key}"
+        if headers:
+            h.update(headers)
+        kw.setdefault("timeout", 30)
+        return requests.request(method, self.url(path), headers=h, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@dataclass
+class Deployment:
+    server: ServerProcess
+    tenant_a: Tenant
+    tenant_b: Tenant
+    # Every API key whose datasets are wiped after each test.
+    cleanup_keys: list[str] = field(default_factory=list)
+
+
+def _require_binary():
+    if not BIN.is_file() or not os.access(BIN, os.X_OK):
+        pytest.exit(
+            f"lambdarag binary not found at {BIN}: build it first (cargo build -p lambdarag-server) or set LAMBDARAG_BIN",
+            returncode=2,
+        )
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    d = Path(tempfile.mkdtemp(prefix="lambdarag-pytest-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_root) -> Deployment:
+    _require_binary()
+    data_dir = tmp_root / "data"
+    tenant_a = create_tenant(data_dir, "tenant-a")
+    tenant_b = create_tenant(data_dir, "tenant-b")
+    server = ServerProcess(data_dir=data_dir, port=free_port(), log_path=tmp_root / "server.log").start()
+    dep = Deployment(server=server, tenant_a=tenant_a, tenant_b=tenant_b, cleanup_keys=[tenant_a.api_key, tenant_b.api_key])
+    yield dep
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(deployment) -> str:
+    return deployment.server.base_url
+
+
+@pytest.fixture(scope="session")
+def data_dir(deployment) -> Path:
+    return deployment.server.data_dir
+
+
+@pytest.fixture(scope="session")
+def api_key(deployment) -> str:
+    return deployment.tenant_a.api_key
+
+
+@pytest.fixture(scope="session")
+def other_api_key(deployment) -> str:
+    return deployment.tenant_b.api_key
+
+
+@pytest.fixture(scope="session")
+def tenant_id(deployment) -> str:
+    return deployment.tenant_a.id
+
+
+@pytest.fixture(scope="session")
+def other_tenant_id(deployment) -> str:
+    return deployment.tenant_b.id
+
+
+@pytest.fixture(scope="session")
+def client(base_url, api_key) -> RAGFlow:
+    return RAGFlow(api_key=api_key, base_url=base_url)
+
+
+@pytest.fixture(scope="session")
+def other_client(base_url, other_api_key) -> RAGFlow:
+    return RAGFlow(api_key=other_api_key, base_url=base_url)
+
+
+@pytest.fixture(scope="session")
+def api(base_url, api_key) -> Api:
+    """Raw `requests` helper, tenant A's key by default (pass key=... for another)."""
+    return Api(base_url, api_key)
+
+
+@pytest.fixture(scope="session")
+def lambdarag_cli(data_dir):
+    """`lambdarag_cli(*args, check=True)` runs the binary against the server's data dir."""
+
+    def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return run_cli(data_dir, *args, check=check)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def new_tenant(deployment, lambdarag_cli):
+    """Factory: `new_tenant(name)` creates an extra tenant (via the CLI) whose datasets get cleaned up too."""
+
+    def _make(name: str) -> Tenant:
+        t = create_tenant(deployment.server.data_dir, name)
+        deployment.cleanup_keys.append(t.api_key)
+        return t
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def provider_tenant(new_tenant, lambdarag_cli) -> Tenant:
+    """A tenant with the OpenAI factory configured (so `text-embedding-3-small@OpenAI` is authorized)."""
+    t = new_tenant("tenant-openai")
+    lambdarag_cli("provider", "set", "--factory", "OpenAI", "--api-key", "sk-x", "--tenant", t.id)
+    return t
+
+
+@pytest.fixture(autouse=True)
+def _clean_datasets(request):
+    yield
+    if "deployment" not in request.fixturenames:
+        return
+    dep: Deployment = request.getfixturevalue("deployment")
+    api = Api(dep.server.base_url, dep.tenant_a.api_key)
+    if dep.server.proc is None or dep.server.proc.poll() is not None:
+        return
+    for key in dep.cleanup_keys:
+        res = api.delete("/datasets", key=key, json={"ids": None}).json()
+        assert res.get("code") == 0, f"cleanup failed: {res}"

