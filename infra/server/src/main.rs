@@ -168,7 +168,7 @@ type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 async fn open_state(args: &StoreArgs) -> CliResult<AppState> {
     match args.metadata {
         MetadataKind::Sqlite => Ok(lambdarag_embedded::open_metadata(&args.data_dir)?),
-        MetadataKind::Dynamodb => Err("DynamoDB metadata: wiring pending".into()),
+        MetadataKind::Dynamodb => Ok(lambdarag_aws::config::state_from_env().await?),
     }
 }
 

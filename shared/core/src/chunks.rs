@@ -286,7 +286,10 @@ pub async fn add(
         generation: doc.generation,
         vector,
     };
-    state.index.upsert(tenant_id, &[record.clone()]).await?;
+    state
+        .index
+        .upsert(tenant_id, std::slice::from_ref(&record))
+        .await?;
     state
         .docs
         .apply_progress(
@@ -523,7 +526,10 @@ pub async fn update(
         .await?;
         chunk.token_count = count_tokens(&chunk.content) as i64;
     }
-    state.index.upsert(tenant_id, &[chunk.clone()]).await?;
+    state
+        .index
+        .upsert(tenant_id, std::slice::from_ref(&chunk))
+        .await?;
     if chunk.token_count != old_tokens {
         adjust_counts(state, &doc, 0, chunk.token_count - old_tokens).await?;
     }

@@ -132,13 +132,17 @@ pub struct ParserConfigInput {
     pub set: Value,
 }
 
+/// Fills a nested model's two dumps (everything with defaults, and only what was sent).
+type ModelFields<'f> =
+    dyn FnMut(&mut ObjectCheck<'_>, &mut Map<String, Value>, &mut Map<String, Value>) + 'f;
+
 /// Validate one nested model; returns (full dump, set-only dump).
 fn check_model(
     errors: &mut Vec<FieldError>,
     loc: &str,
     v: &Value,
     model_name: &str,
-    fields: &mut dyn FnMut(&mut ObjectCheck<'_>, &mut Map<String, Value>, &mut Map<String, Value>),
+    fields: &mut ModelFields<'_>,
 ) -> Option<(Value, Value)> {
     let Some(obj) = v.as_object() else {
         errors.push(FieldError::new(

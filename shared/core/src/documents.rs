@@ -868,7 +868,7 @@ pub async fn metadata_summary(
     }
     let mut summary = Map::new();
     for (key, mut vals) in values {
-        vals.sort_by(|a, b| b.1.cmp(&a.1));
+        vals.sort_by_key(|v| std::cmp::Reverse(v.1));
         let kind = types
             .iter()
             .find(|(k, _)| *k == key)

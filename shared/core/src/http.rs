@@ -111,6 +111,30 @@ pub fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The body rule of most routes (upstream's `get_request_json`): an empty body is `{}`;
+/// malformed JSON and non-object JSON get upstream's (leaked-exception) replies, code 100.
+pub fn loose_json_body(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    if !is_json_content_type(headers) {
+        // Form bodies carry no JSON fields the JSON routes read.
+        return Ok(Map::new());
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::exception("<BadRequest '400: Bad Request'>"))?;
+    match value {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        Value::String(_) => Err(ApiError::exception(
+            "AttributeError(\"'str' object has no attribute 'get'\")",
+        )),
+        _ => Err(ApiError::exception(
+            "TypeError('JSON payload must be an object.')",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,29 +190,5 @@ mod tests {
         assert_eq!(p.len(), 3);
         assert_eq!(first(&p, "a"), Some("1"));
         assert_eq!(first(&p, "b"), Some("x y"));
-    }
-}
-
-/// The body rule of most routes (upstream's `get_request_json`): an empty body is `{}`;
-/// malformed JSON and non-object JSON get upstream's (leaked-exception) replies, code 100.
-pub fn loose_json_body(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    if !is_json_content_type(headers) {
-        // Form bodies carry no JSON fields the JSON routes read.
-        return Ok(Map::new());
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::exception("<BadRequest '400: Bad Request'>"))?;
-    match value {
-        Value::Object(m) => Ok(m),
-        Value::Null => Ok(Map::new()),
-        Value::String(_) => Err(ApiError::exception(
-            "AttributeError(\"'str' object has no attribute 'get'\")",
-        )),
-        _ => Err(ApiError::exception(
-            "TypeError('JSON payload must be an object.')",
-        )),
     }
 }

@@ -17,6 +17,7 @@ pub mod metadata_filter;
 pub mod models;
 pub mod ports;
 pub mod pyfmt;
+pub mod retrieval;
 pub mod state;
 pub mod time;
 pub mod validation;

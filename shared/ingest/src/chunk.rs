@@ -472,7 +472,7 @@ fn table_chunks(
         return out;
     };
     if data.is_empty() {
-        emit_table(&head, &[header.clone()], &pages, cfg, &mut out);
+        emit_table(&head, std::slice::from_ref(header), &pages, cfg, &mut out);
         return out;
     }
     let header_tokens =
@@ -739,7 +739,7 @@ fn sections(doc: &ParsedDocument, cfg: &Config, laws: bool) -> Vec<ChunkDraft> {
                             if laws && matches(article_re(), line) {
                                 // An article title line belongs to its article.
                             } else {
-                                m.add_text(&std::mem::take(&mut segment), b.page);
+                                m.add_text(std::mem::take(&mut segment).trim_end(), b.page);
                                 enter_heading(&mut path, level, line);
                                 m.set_prefix(path_prefix(&path));
                                 continue;
@@ -747,12 +747,12 @@ fn sections(doc: &ParsedDocument, cfg: &Config, laws: bool) -> Vec<ChunkDraft> {
                         }
                     }
                     if laws && matches(article_re(), line) && !segment.trim().is_empty() {
-                        m.add_text(&std::mem::take(&mut segment), b.page);
+                        m.add_text(std::mem::take(&mut segment).trim_end(), b.page);
                     }
                     segment.push_str(line);
                     segment.push('\n');
                 }
-                m.add_text(&segment, b.page);
+                m.add_text(segment.trim_end(), b.page);
             }
         }
     }

@@ -324,7 +324,7 @@ async fn embed_drafts(
         other => EmbedFailure::Transient(other.to_string()),
     };
     let title = embedder
-        .embed(&[doc.name.clone()])
+        .embed(std::slice::from_ref(&doc.name))
         .await
         .map_err(model_err)?
         .into_iter()

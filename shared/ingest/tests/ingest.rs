@@ -162,7 +162,8 @@ fn fixture_pdf() -> Vec<u8> {
 #[test]
 fn committed_fixtures_parse() {
     let dir = fixture_dir();
-    let generated: [(&str, fn() -> Vec<u8>); 4] = [
+    type Builder = fn() -> Vec<u8>;
+    let generated: [(&str, Builder); 4] = [
         ("solar_warranty.docx", fixture_docx),
         ("solar_inventory.xlsx", fixture_xlsx),
         ("solar_overview.pptx", fixture_pptx),
@@ -515,6 +516,13 @@ fn lying_extensions() {
     ole.extend(vec![0u8; 512]);
     let e = err("old.docx", &ole);
     assert!(e.to_string().contains("OLE2"), "{e}");
+    // A password-protected .docx/.xlsx: an OLE2 container holding an EncryptedPackage.
+    ole.extend("EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes));
+    for name in ["secret.docx", "secret.xlsx", "secret.pptx"] {
+        let e = err(name, &ole);
+        assert!(matches!(e, ParseError::Encrypted { .. }), "{name}: {e}");
+        assert!(e.to_string().contains("password-protected"));
+    }
 }
 
 #[test]
@@ -1045,4 +1053,44 @@ fn hostile_emails() {
     }
     eml.push_str("Content-Type: text/plain\n\ndeep body\n");
     let _ = parse("nest.eml", eml.as_bytes(), &limits());
+}
+
+#[test]
+fn legacy_xls() {
+    // Written by xlwt (see fixtures/README.md): dates, floats and two sheets.
+    let bytes = std::fs::read(fixture_dir().join("solar_service_log.xls")).unwrap();
+    let d = ok("solar_service_log.xls", &bytes);
+    assert_eq!(d.blocks.len(), 2);
+    assert_eq!(d.blocks[0].sheet.as_deref(), Some("Service visits"));
+    let BlockKind::Table { rows } = &d.blocks[0].kind else {
+        panic!("table")
+    };
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[1],
+        [
+            "V-301",
+            "2024-04-02",
+            "Rivera residence",
+            "K. Osei",
+            "1.5",
+            "Replaced MC4 connector on panel 7"
+        ]
+    );
+    assert_eq!(rows[2][4], "0.75");
+    // An .xls named .xlsx is still read (the content decides).
+    assert_eq!(ok("renamed.xlsx", &bytes).blocks.len(), 2);
+}
+
+#[test]
+fn html_only_email() {
+    let eml = "From: news@northwind-solar.example\r\nTo: sam@example.org\r\nSubject: =?UTF-8?B?U29sYXIgbmV3cyDimIA=?=\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><h1>Spring offer</h1><p>Save 10% on batteries.</p><script>x()</script></body></html>\r\n";
+    let d = ok("news.eml", eml.as_bytes());
+    assert!(
+        d.blocks[0].text.contains("Subject: Solar news ☀"),
+        "{}",
+        d.blocks[0].text
+    );
+    assert_eq!(d.blocks[1].kind, BlockKind::Heading(1));
+    assert_eq!(d.blocks[2].text, "Save 10% on batteries.");
 }

@@ -227,25 +227,19 @@ fn read_document(
                     _ => {}
                 }
             }
-            Event::Text(t) => {
-                if in_t && skip == 0 {
-                    if let Some(p) = paras.last_mut() {
-                        p.text.push_str(&t.xml10_content());
-                    }
+            Event::Text(t) if in_t && skip == 0 => {
+                if let Some(p) = paras.last_mut() {
+                    p.text.push_str(&t.xml10_content());
                 }
             }
-            Event::CData(t) => {
-                if in_t && skip == 0 {
-                    if let Some(p) = paras.last_mut() {
-                        p.text.push_str(&t.xml10_content());
-                    }
+            Event::CData(t) if in_t && skip == 0 => {
+                if let Some(p) = paras.last_mut() {
+                    p.text.push_str(&t.xml10_content());
                 }
             }
-            Event::GeneralRef(g) => {
-                if in_t && skip == 0 {
-                    if let Some(p) = paras.last_mut() {
-                        p.text.push_str(&resolve_ref(&g));
-                    }
+            Event::GeneralRef(g) if in_t && skip == 0 => {
+                if let Some(p) = paras.last_mut() {
+                    p.text.push_str(&resolve_ref(&g));
                 }
             }
             Event::End(e) => match e.local_name().as_ref() {

@@ -10,14 +10,13 @@ use std::io::Cursor;
 
 use calamine::{Data, DataRef, ExcelDateTime, Reader, Xls, XlsError, Xlsx, XlsxError};
 
-use super::zipsafe::SafeZip;
+use super::zipsafe::{has_encrypted_package, SafeZip, CFB_MAGIC};
 use super::{wrong_content, DocBuilder};
 use crate::error::ParseError;
 use crate::limits::ParseLimits;
 use crate::model::Block;
 
 const FORMAT: &str = "Excel";
-const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// Non-empty cells of one sheet, by row then column, with a running size for the limit.
 struct Cells<'a> {
@@ -151,15 +150,6 @@ fn xls_error(e: XlsError) -> ParseError {
         XlsError::Password => ParseError::Encrypted { format: FORMAT },
         other => ParseError::corrupt(FORMAT, other),
     }
-}
-
-/// Whether an OLE2 container holds an encrypted OOXML package (a password-protected .xlsx).
-fn has_encrypted_package(bytes: &[u8]) -> bool {
-    let needle: Vec<u8> = "EncryptedPackage"
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
-    bytes.windows(needle.len()).any(|w| w == needle.as_slice())
 }
 
 pub(crate) fn parse(

@@ -11,6 +11,19 @@ use super::wrong_content;
 use crate::error::ParseError;
 use crate::limits::ParseLimits;
 
+/// The signature of an OLE2 compound file (legacy Office, and encrypted OOXML).
+pub(crate) const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Whether an OLE2 container holds an encrypted OOXML package (a password-protected
+/// .docx/.xlsx/.pptx): its directory names the `EncryptedPackage` stream.
+pub(crate) fn has_encrypted_package(bytes: &[u8]) -> bool {
+    let needle: Vec<u8> = "EncryptedPackage"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    bytes.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
 /// Entries smaller than this are not ratio-checked (small XML parts compress very well).
 const RATIO_FLOOR: u64 = 1024 * 1024;
 
@@ -48,6 +61,10 @@ impl<'a> SafeZip<'a> {
         limits: &'a ParseLimits,
     ) -> Result<Self, ParseError> {
         if !bytes.starts_with(b"PK\x03\x04") && !bytes.starts_with(b"PK\x05\x06") {
+            if bytes.starts_with(&CFB_MAGIC) && has_encrypted_package(bytes) {
+                // A password-protected Office file is an OLE2 container around the package.
+                return Err(ParseError::Encrypted { format });
+            }
             return Err(wrong_content(ext, expected, bytes));
         }
         let archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| match e {
