@@ -14,7 +14,9 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(fn_datasets::router(state.clone()))
         .merge(fn_documents::router(state.clone()))
-        .merge(fn_chunks::router(state))
+        .merge(fn_chunks::router(state.clone()))
+        .merge(fn_retrieval::router(state.clone()))
+        .merge(fn_dify::router(state))
         .layer(axum::extract::DefaultBodyLimit::max(
             fn_documents::MAX_FILE_BYTES,
         ))

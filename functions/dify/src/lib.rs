@@ -1,0 +1,142 @@
+//! `POST /api/v1/dify/retrieval`: Dify's external knowledge API (contract DF1).
+//!
+//! Replies are bare `{"records": [...]}` on success; errors use HTTP statuses Dify
+//! understands (403 bad key, 404 unknown knowledge base, 500 failures) with upstream's
+//! `{code, message}` bodies.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+
+use lambdarag::auth::DifyTenant;
+use lambdarag::envelope::{json_response, ApiError, RetCode};
+use lambdarag::http::loose_json_body;
+use lambdarag::retrieval::{self, RetrievalRequest};
+use lambdarag::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/dify/retrieval", post(dify_retrieval))
+        .with_state(state)
+}
+
+async fn dify_retrieval(
+    State(state): State<AppState>,
+    DifyTenant(tenant): DifyTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match run(&state, &tenant, &headers, &body).await {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
+    let req = loose_json_body(headers, body).unwrap_or_default();
+    let missing: Vec<&str> = ["knowledge_id", "query"]
+        .into_iter()
+        .filter(|k| req.get(*k).is_none_or(Value::is_null))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::argument(format!(
+            "required argument are missing: {}; ",
+            missing.join(",")
+        ))
+        .with_data(Value::Null));
+    }
+    let kb_id = lambdarag::pyfmt::py_str(&req["knowledge_id"]);
+    let query = lambdarag::pyfmt::py_str(&req["query"]);
+    let setting = req.get("retrieval_setting").cloned().unwrap_or(json!({}));
+    let threshold = setting
+        .get("score_threshold")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0) as f32;
+    let top_k = setting
+        .get("top_k")
+        .and_then(Value::as_f64)
+        .map(|k| k.max(1.0) as usize)
+        .unwrap_or(1024);
+    let Some(dataset) = state
+        .meta
+        .get_dataset(tenant, &kb_id)
+        .await
+        .map_err(server_error)?
+    else {
+        return Err(ApiError::http(
+            RetCode::NotFound,
+            "Knowledgebase not found!",
+        ));
+    };
+    let condition = req
+        .get("metadata_condition")
+        .filter(|v| !v.is_null())
+        .cloned();
+    if condition.as_ref().is_some_and(|c| !c.is_object()) {
+        return Err(ApiError::http(
+            RetCode::ServerError,
+            "metadata_condition must be an object.",
+        ));
+    }
+    let request = RetrievalRequest {
+        dataset_ids: vec![kb_id],
+        question: query,
+        page: 1,
+        page_size: top_k,
+        similarity_threshold: threshold,
+        vector_similarity_weight: 0.3,
+        top_k,
+        highlight: false,
+        metadata_condition: condition,
+        ..Default::default()
+    };
+    let datasets = [dataset];
+    let result = retrieval::retrieve(state, tenant, &datasets, &request)
+        .await
+        .map_err(|e| ApiError::http(RetCode::ServerError, e.message))?;
+    // Metadata of each hit's document: its meta_fields plus its id under both names.
+    let mut metas = std::collections::HashMap::new();
+    for h in &result.hits {
+        let id = &h.scored.chunk.document_id;
+        if !metas.contains_key(id) {
+            let doc = state
+                .docs
+                .get_document(tenant, &h.scored.chunk.dataset_id, id)
+                .await
+                .map_err(server_error)?;
+            let mut m = doc
+                .and_then(|d| d.meta_fields.as_object().cloned())
+                .unwrap_or_default();
+            m.insert("doc_id".into(), json!(id));
+            m.insert("document_id".into(), json!(id));
+            metas.insert(id.clone(), Value::Object(m));
+        }
+    }
+    let records: Vec<Value> = result
+        .hits
+        .iter()
+        .map(|h| {
+            json!({
+                "content": h.scored.chunk.content,
+                "score": h.similarity,
+                "title": h.document_name,
+                "metadata": metas.get(&h.scored.chunk.document_id).cloned().unwrap_or(json!({})),
+            })
+        })
+        .collect();
+    Ok(json!({"records": records}))
+}
+
+fn server_error(e: lambdarag::StoreError) -> ApiError {
+    tracing::error!(error = %e, "dify retrieval: store operation failed");
+    ApiError::http(RetCode::ServerError, "Database operation failed")
+}
