@@ -84,3 +84,112 @@ impl TestApi {
         }
     }
 }
+
+/// A deterministic stand-in embedder: hashed bag of words into 64 dimensions, normalised.
+/// Enough for routing and isolation tests without model weights.
+pub struct HashEmbedder;
+
+#[async_trait::async_trait]
+impl lambdarag::ports::Embedder for HashEmbedder {
+    fn model_id(&self) -> &str {
+        "all-MiniLM-L6-v2@Builtin"
+    }
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, lambdarag::ports::ModelError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0f32; 64];
+                for w in t.split_whitespace() {
+                    let h = w
+                        .to_lowercase()
+                        .bytes()
+                        .fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(b as u64));
+                    v[(h % 64) as usize] += 1.0;
+                }
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.into_iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+}
+
+impl lambdarag::ports::EmbedderRegistry for HashEmbedder {
+    fn embedder(
+        &self,
+        _tenant: &lambdarag::domain::Tenant,
+        _model_id: &str,
+    ) -> Result<std::sync::Arc<dyn lambdarag::ports::Embedder>, lambdarag::ports::ModelError> {
+        Ok(std::sync::Arc::new(HashEmbedder))
+    }
+}
+
+/// The whole embedded deployment on a temp dir, with the hashing embedder; call
+/// `drain()` to run queued parse tasks to completion.
+pub struct FullApi {
+    pub api: TestApi,
+    pub queue: std::sync::Arc<lambdarag_embedded::SqliteQueue>,
+    pub dir: std::path::PathBuf,
+}
+
+impl FullApi {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("lambdarag-e2e-{}", lambdarag::ids::new_id()));
+        let emb = lambdarag_embedded::open(&dir).expect("open embedded");
+        let state = emb.state.with_embedders(std::sync::Arc::new(HashEmbedder));
+        FullApi {
+            api: TestApi {
+                app: lambdarag_server::app(state.clone()),
+                state,
+            },
+            queue: emb.queue,
+            dir,
+        }
+    }
+
+    /// Process every queued parse task.
+    pub async fn drain(&self) {
+        use lambdarag::ports::PollingQueue;
+        let cfg = lambdarag_ingest::pipeline::PipelineConfig::default();
+        while let Some(lease) = self
+            .queue
+            .receive(std::time::Duration::from_secs(30))
+            .await
+            .expect("receive")
+        {
+            let out = lambdarag_ingest::pipeline::process(&self.api.state, &lease.task, &cfg).await;
+            assert!(out.finished(), "task should finish: {out:?}");
+            self.queue.ack(&lease.receipt).await.expect("ack");
+        }
+    }
+
+    /// Upload one text file through the API.
+    pub async fn upload(&self, key: &str, dataset_id: &str, name: &str, text: &str) -> Reply {
+        let boundary = "lambdaragboundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/plain\r\n\r\n{text}\r\n--{boundary}--\r\n"
+        );
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/datasets/{dataset_id}/documents"))
+            .header("Authorization", format!("Bearer {key}"))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        self.api.send(req).await
+    }
+}
+
+impl Default for FullApi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FullApi {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
