@@ -40,10 +40,17 @@ pub fn chunk_to_api(c: &ChunkRecord, highlighted: Option<String>) -> Value {
 
 /// Wrap whole-word, case-insensitive matches of the query words in `<em>`.
 pub fn highlight(text: &str, query: &str) -> String {
+    // Words the search ignores are not highlighted either.
+    const STOP: &[&str] = &[
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
+        "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
+        "these", "they", "this", "to", "was", "will", "with",
+    ];
     let words: Vec<String> = query
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
+        .filter(|w| !STOP.contains(&w.as_str()))
         .collect();
     if words.is_empty() {
         return text.to_string();

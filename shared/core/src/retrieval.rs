@@ -304,8 +304,9 @@ pub fn rank(
             } else {
                 0.0
             };
-            let vector = c.vector_score.clamp(0.0, 1.0);
-            let similarity = (1.0 - w) * term + w * vector;
+            // Raw cosine, the number reported as `vector_similarity`, so the fused score is
+            // exactly `(1 − w)·term + w·vector` of the reported parts.
+            let similarity = (1.0 - w) * term + w * c.vector_score;
             Some(Hit {
                 document_name: doc.name.clone(),
                 term_similarity: term,
