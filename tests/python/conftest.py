@@ -34,6 +34,9 @@ _SCRUBBED_ENV = ("LAMBDARAG_DATA_DIR", "LAMBDARAG_METADATA", "LAMBDARAG_ADDR", "
 def _child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env.setdefault("RUST_LOG", "warn")
+    # The built-in embedding model (all-MiniLM-L6-v2) the parse workers need.
+    if not env.get("LAMBDARAG_MODEL_DIR"):
+        env["LAMBDARAG_MODEL_DIR"] = str(REPO / "data" / "models")
     return env
 
 
@@ -83,6 +86,9 @@ class ServerProcess:
     log_path: Path
     proc: subprocess.Popen | None = None
     _log: object = field(default=None, repr=False)
+    # Extra `serve` arguments (e.g. ["--workers", "1"]) and environment overrides.
+    serve_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -91,11 +97,11 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> "ServerProcess":
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN), "--data-dir", str(self.data_dir), "serve", "--addr", f"127.0.0.1:{self.port}"],
+            [str(BIN), "--data-dir", str(self.data_dir), "serve", "--addr", f"127.0.0.1:{self.port}", *self.serve_args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=_child_env(),
+            env={**_child_env(), **self.env},
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -128,6 +134,21 @@ class ServerProcess:
             self._log.close()
             self._log = None
         return rc
+
+    def kill(self) -> int | None:
+        """SIGKILL (a crash: no graceful shutdown). Returns the exit code."""
+        rc = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            rc = self.proc.wait(timeout=30)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return rc
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def log(self) -> str:
         try:
@@ -297,3 +318,119 @@ def _clean_datasets(request):
     for key in dep.cleanup_keys:
         res = api.delete("/datasets", key=key, json={"ids": None}).json()
         assert res.get("code") == 0, f"cleanup failed: {res}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Retrieval corpus (test_retrieval_sdk.py, test_dify.py).
+# ---------------------------------------------------------------------------------------------
+
+INGEST_FIXTURES = REPO / "shared" / "ingest" / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def retrieval_tenant(deployment) -> Tenant:
+    """A tenant for module-scoped corpora. It is not in `cleanup_keys`, so the per-test
+    dataset cleanup leaves its (parsed, slow to rebuild) datasets alone."""
+    return create_tenant(deployment.server.data_dir, "tenant-retrieval")
+
+
+@pytest.fixture(scope="session")
+def retrieval_client(base_url, retrieval_tenant) -> RAGFlow:
+    return RAGFlow(api_key=retrieval_tenant.api_key, base_url=base_url)
+
+
+@pytest.fixture(scope="module")
+def retrieval_corpus(retrieval_client):
+    """Parsed datasets of `retrieval_tenant` (helpers.build_retrieval_corpus): `dataset` with
+    RETRIEVAL_DOCS and their meta_fields, `dataset2` (same embedding model) with one document.
+    Deleted when the module ends."""
+    from helpers import build_retrieval_corpus
+
+    corpus = build_retrieval_corpus(retrieval_client, INGEST_FIXTURES)
+    yield corpus
+    retrieval_client.delete_datasets(ids=[corpus["dataset"].id, corpus["dataset2"].id])
+
+
+# ---------------------------------------------------------------------------------------
+# Chat assistants, sessions and the OpenAI-compatible route (test_chats_sdk.py,
+# test_openai.py). These use their own tenants, which are NOT in `cleanup_keys`, so their
+# parsed datasets survive the per-test dataset cleanup and are parsed once per session.
+# ---------------------------------------------------------------------------------------
+
+CHAT_DOCS = {
+    "solar.txt": (
+        "Solar panels convert sunlight into electricity with photovoltaic cells. "
+        "The Zephyrine coating on lambdarag test panels reflects less than two percent of incoming light. "
+        "Panels should be cleaned twice a year to keep them efficient."
+    ),
+    "bees.txt": (
+        "Honey bees tell each other where flowers are with a waggle dance. "
+        "A healthy hive holds about forty thousand bees in summer."
+    ),
+}
+
+
+@dataclass
+class ChatEnv:
+    """A tenant with one dataset whose documents are parsed."""
+
+    tenant: Tenant
+    client: RAGFlow
+    api: Api
+    dataset_id: str
+    doc_ids: dict
+
+
+def make_chat_env(deployment, name: str) -> ChatEnv:
+    tenant = create_tenant(deployment.server.data_dir, name)
+    client = RAGFlow(api_key=tenant.api_key, base_url=deployment.server.base_url)
+    ds = client.create_dataset(name=f"{name}-kb")
+    docs = ds.upload_documents([{"display_name": n, "blob": t.encode()} for n, t in CHAT_DOCS.items()])
+    deadline = time.monotonic() + 300
+    ds.async_parse_documents([d.id for d in docs])
+    while True:
+        listed = {d.id: d for d in ds.list_documents(page_size=100)}
+        runs = {i: listed[i].run for i in listed}
+        if all(r == "DONE" for r in runs.values()) and len(runs) == len(docs):
+            break
+        assert not any(r in ("FAIL", "CANCEL") for r in runs.values()), f"parse failed: {runs}"
+        assert time.monotonic() < deadline, f"parse did not finish: {runs}"
+        time.sleep(0.3)
+    return ChatEnv(
+        tenant=tenant,
+        client=client,
+        api=Api(deployment.server.base_url, tenant.api_key),
+        dataset_id=ds.id,
+        doc_ids={d.name: d.id for d in docs},
+    )
+
+
+@pytest.fixture(scope="session")
+def chat_env(deployment) -> ChatEnv:
+    """A tenant whose default chat model is the built-in extractive answerer, with a parsed dataset."""
+    return make_chat_env(deployment, "chat-tenant")
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server():
+    """A local OpenAI-compatible server (tests/python/fake_llm.py) that echoes its prompt."""
+    import fake_llm
+
+    server, url = fake_llm.start()
+    yield server, url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def provider_chat_env(deployment, fake_llm_server) -> ChatEnv:
+    """A tenant with the fake LLM configured as `echo-model@OpenAI-API-Compatible` (and a
+    reasoning variant `echo-think`), plus `down-model@VLLM` pointing at a closed port."""
+    _, url = fake_llm_server
+    env = make_chat_env(deployment, "chat-provider-tenant")
+    run_cli(deployment.server.data_dir, "provider", "set", "--tenant", env.tenant.id, "--factory",
+            "OpenAI-API-Compatible", "--base-url", url, "--api-key", "x", "--model", "echo-model:chat",
+            "--model", "echo-think:chat")
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    run_cli(deployment.server.data_dir, "provider", "set", "--tenant", env.tenant.id, "--factory", "VLLM",
+            "--base-url", closed, "--model", "down-model:chat")
+    return env

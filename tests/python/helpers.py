@@ -173,3 +173,432 @@ RFC1123 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|Ma
 def tick():
     """Sleep past the millisecond timestamp granularity so create/update times strictly increase."""
     time.sleep(0.02)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retrieval corpus (test_retrieval_sdk.py, test_dify.py): small text documents on distinct
+# topics, each split into one chunk per paragraph, with `meta_fields` of every JSON kind.
+# ---------------------------------------------------------------------------------------------
+
+RETRIEVAL_DOCS: dict[str, list[str]] = {
+    "battery.txt": [
+        "Home battery storage keeps the lights on during a grid outage by storing surplus solar energy in lithium cells.",
+        "The Helios PowerWall battery stores thirteen kilowatt hours and supports backup power for critical household circuits.",
+        "Battery lifetime depends on depth of discharge; lithium iron phosphate chemistry tolerates thousands of charge cycles.",
+    ],
+    "inverter.txt": [
+        "The string inverter converts direct current from the panels into alternating current for the household grid connection.",
+        "Inverter error code E42 signals a grid frequency fault; restart the inverter after checking the isolator switch.",
+        "Inverter firmware updates arrive over the monitoring gateway and improve maximum power point tracking efficiency.",
+    ],
+    "warranty.txt": [
+        "Every Sunbright panel carries a twenty five year performance warranty guaranteeing eighty percent of rated output.",
+        "Warranty claims require the original invoice, the panel serial number and photographs of the damaged module.",
+        "The workmanship warranty covers roof penetrations and wiring mistakes made by our installers for ten years.",
+    ],
+    "cleaning.txt": [
+        "Clean solar panels twice a year with a soft brush and deionised water to remove dust and pollen.",
+        "Bird droppings and leaves shade individual cells, so rinse them off promptly with a gentle hose spray.",
+        "Never use pressure washers or abrasive detergents on the glass because they scratch the anti reflective coating.",
+    ],
+    "financing.txt": [
+        "Solar financing options include cash purchase, a green home loan, or a monthly lease with no upfront cost.",
+        "The federal tax credit refunds thirty percent of installation cost and shortens the payback period considerably.",
+        "Most households recover their investment within eight years through lower electricity bills and feed in tariffs.",
+    ],
+}
+
+# meta_fields per document: strings, numbers (and a number written as text), lists, ISO dates,
+# an empty string; financing.txt has none at all.
+RETRIEVAL_META: dict[str, dict] = {
+    "battery.txt": {
+        "author": "Alice Smith", "year": 2021, "tags": ["storage", "battery"],
+        "published": "2024-05-01", "region": "north", "rating": 4.5, "notes": "backup",
+    },
+    "inverter.txt": {
+        "author": "Bob Jones", "year": 2022, "tags": ["inverter", "repair"],
+        "published": "2023-11-15", "region": "south", "rating": 3.9, "notes": "",
+    },
+    "warranty.txt": {
+        "author": "Carol White", "year": 2023, "tags": ["legal"],
+        "published": "2022-01-10", "region": "north", "rating": 4.1,
+    },
+    "cleaning.txt": {
+        "author": "alice cooper", "year": 2020, "published": "2024-08-20", "region": "east", "rating": "4.8",
+    },
+    "financing.txt": {},
+}
+
+ALL_RETRIEVAL_DOCS = frozenset(RETRIEVAL_DOCS)
+
+
+def _cond(name, op, value=None) -> dict:
+    return {"name": name, "comparison_operator": op, "value": value}
+
+
+# (id, metadata_condition, names of the documents that must pass). Semantics: docs/divergences.md
+# (`contains` = the document's value contains the condition's value, `in` = the document's value
+# is one of the listed ones, a document lacking the key passes only negative operators / `empty`).
+METADATA_FILTER_CASES: list[tuple[str, dict, set[str]]] = [
+    ("is", {"conditions": [_cond("author", "is", "alice smith")]}, {"battery.txt"}),
+    ("=", {"conditions": [_cond("author", "=", "Bob Jones")]}, {"inverter.txt"}),
+    ("=number", {"conditions": [_cond("year", "=", 2023)]}, {"warranty.txt"}),
+    ("=number-as-text", {"conditions": [_cond("year", "=", "2023")]}, {"warranty.txt"}),
+    ("is not", {"conditions": [_cond("author", "is not", "Bob Jones")]},
+     {"battery.txt", "warranty.txt", "cleaning.txt", "financing.txt"}),
+    ("not is", {"conditions": [_cond("region", "not is", "north")]}, {"inverter.txt", "cleaning.txt", "financing.txt"}),
+    ("≠", {"conditions": [_cond("region", "≠", "north")]}, {"inverter.txt", "cleaning.txt", "financing.txt"}),
+    ("contains", {"conditions": [_cond("author", "contains", "alice")]}, {"battery.txt", "cleaning.txt"}),
+    ("contains-list", {"conditions": [_cond("tags", "contains", "repair")]}, {"inverter.txt"}),
+    ("contains-not-reversed", {"conditions": [_cond("author", "contains", "Alice Smith and friends")]}, set()),
+    ("not contains", {"conditions": [_cond("author", "not contains", "alice")]},
+     {"inverter.txt", "warranty.txt", "financing.txt"}),
+    ("in-list", {"conditions": [_cond("region", "in", ["north", "east"])]}, {"battery.txt", "warranty.txt", "cleaning.txt"}),
+    ("in-text", {"conditions": [_cond("region", "in", "south, east")]}, {"inverter.txt", "cleaning.txt"}),
+    ("not in", {"conditions": [_cond("region", "not in", ["north"])]}, {"inverter.txt", "cleaning.txt", "financing.txt"}),
+    ("start with", {"conditions": [_cond("author", "start with", "ALICE")]}, {"battery.txt", "cleaning.txt"}),
+    ("end with", {"conditions": [_cond("author", "end with", "jones")]}, {"inverter.txt"}),
+    ("empty", {"conditions": [_cond("notes", "empty")]}, {"inverter.txt", "warranty.txt", "cleaning.txt", "financing.txt"}),
+    ("not empty", {"conditions": [_cond("notes", "not empty")]}, {"battery.txt"}),
+    (">", {"conditions": [_cond("year", ">", 2021)]}, {"inverter.txt", "warranty.txt"}),
+    (">float", {"conditions": [_cond("rating", ">", 4.4)]}, {"battery.txt", "cleaning.txt"}),
+    ("<", {"conditions": [_cond("year", "<", "2021")]}, {"cleaning.txt"}),
+    ("≥", {"conditions": [_cond("year", "≥", 2022)]}, {"inverter.txt", "warranty.txt"}),
+    (">=", {"conditions": [_cond("year", ">=", 2022)]}, {"inverter.txt", "warranty.txt"}),
+    ("≤", {"conditions": [_cond("year", "≤", 2021)]}, {"battery.txt", "cleaning.txt"}),
+    ("<=", {"conditions": [_cond("year", "<=", 2021)]}, {"battery.txt", "cleaning.txt"}),
+    ("before", {"conditions": [_cond("published", "before", "2023-01-01")]}, {"warranty.txt"}),
+    ("after", {"conditions": [_cond("published", "after", "2024-01-01")]}, {"battery.txt", "cleaning.txt"}),
+    ("logic-and", {"logic": "and", "conditions": [_cond("region", "is", "north"), _cond("year", ">", 2021)]},
+     {"warranty.txt"}),
+    ("logic-or", {"logic": "or", "conditions": [_cond("author", "is", "Bob Jones"), _cond("region", "is", "east")]},
+     {"inverter.txt", "cleaning.txt"}),
+    ("default-and", {"conditions": [_cond("region", "is", "north"), _cond("author", "contains", "alice")]},
+     {"battery.txt"}),
+    ("logical_operator-or", {"logical_operator": "or", "conditions": [
+        _cond(["author"], "start with", "carol"), _cond(["tags"], "contains", "battery")]},
+     {"warranty.txt", "battery.txt"}),
+    ("logical_operator-and", {"logical_operator": "and", "conditions": [
+        _cond(["author"], "contains", "alice"), _cond(["year"], "<", 2021)]}, {"cleaning.txt"}),
+    ("name-list", {"conditions": [_cond(["region"], "is", "south")]}, {"inverter.txt"}),
+    ("=float-as-text", {"conditions": [_cond("rating", "=", 4.8)]}, {"cleaning.txt"}),
+    ("in-doc-list", {"conditions": [_cond("tags", "in", ["legal", "misc"])]}, {"warranty.txt"}),
+    ("not contains-list", {"conditions": [_cond("tags", "not contains", "battery")]},
+     {"inverter.txt", "warranty.txt", "cleaning.txt", "financing.txt"}),
+    ("≥date", {"conditions": [_cond("published", "≥", "2024-05-01")]}, {"battery.txt", "cleaning.txt"}),
+    ("≤date", {"conditions": [_cond("published", "≤", "2023-11-15")]}, {"inverter.txt", "warranty.txt"}),
+    ("unknown-key-negative", {"conditions": [_cond("no_such_key", "not in", ["x"])]}, set(RETRIEVAL_DOCS)),
+    ("no-match", {"conditions": [_cond("author", "is", "Nobody At All")]}, set()),
+    ("unknown-key", {"conditions": [_cond("no_such_key", "is", "x")]}, set()),
+    ("and-empty-intersection", {"logic": "and", "conditions": [
+        _cond("region", "is", "south"), _cond("region", "is", "north")]}, set()),
+]
+
+
+# Paragraph text of a second dataset (same embedding model): the fixture's solar maintenance guide.
+SECOND_DATASET_DOC = "solar_maintenance.txt"
+# One chunk per paragraph: every paragraph above is longer than half this many tokens.
+RETRIEVAL_CHUNK_TOKENS = 24
+
+
+def wait_parsed(dataset, doc_ids, timeout: float = 60.0) -> dict:
+    """Poll until every document is DONE (fails on FAIL/CANCEL/timeout); returns id → Document."""
+    deadline = time.monotonic() + timeout
+    pending = set(doc_ids)
+    done = {}
+    while pending:
+        for d in dataset.list_documents(page_size=100):
+            if d.id in pending:
+                run = str(d.run).upper()
+                if run == "DONE":
+                    pending.discard(d.id)
+                    done[d.id] = d
+                elif run in ("FAIL", "CANCEL"):
+                    raise AssertionError(f"parsing {d.name} ended {run}: {d.progress_msg}")
+        if pending and time.monotonic() > deadline:
+            raise AssertionError(f"documents not parsed within {timeout}s: {sorted(pending)}")
+        if pending:
+            time.sleep(0.1)
+    return done
+
+
+def build_retrieval_corpus(client, fixtures_dir) -> dict:
+    """Create the retrieval datasets in `client`'s tenant.
+
+    Returns {"dataset": DataSet, "docs": {name: Document}, "dataset2": DataSet,
+    "docs2": {name: Document}}. `dataset` holds RETRIEVAL_DOCS (meta_fields from
+    RETRIEVAL_META), `dataset2` the maintenance guide; both use DEFAULT_EMBEDDING_MODEL.
+    """
+    from ragflow_sdk import DataSet
+
+    def make(prefix, files):
+        ds = client.create_dataset(
+            name=unique_name(prefix),
+            embedding_model=DEFAULT_EMBEDDING_MODEL,
+            chunk_method="naive",
+            parser_config=DataSet.ParserConfig(client, {"chunk_token_num": RETRIEVAL_CHUNK_TOKENS}),
+        )
+        docs = ds.upload_documents([{"display_name": n, "blob": b} for n, b in files.items()])
+        return ds, {d.name: d for d in docs}
+
+    ds, docs = make("retrieval", {n: "\n\n".join(p).encode() for n, p in RETRIEVAL_DOCS.items()})
+    for name, meta in RETRIEVAL_META.items():
+        if meta:
+            docs[name].update({"meta_fields": meta})
+    ds2, docs2 = make("retrieval2", {SECOND_DATASET_DOC: (fixtures_dir / SECOND_DATASET_DOC).read_bytes()})
+    ds.async_parse_documents([d.id for d in docs.values()])
+    ds2.async_parse_documents([d.id for d in docs2.values()])
+    wait_parsed(ds, [d.id for d in docs.values()])
+    wait_parsed(ds2, [d.id for d in docs2.values()])
+    return {"dataset": ds, "docs": docs, "dataset2": ds2, "docs2": docs2}
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents and chunks (endpoints.md §6.3–6.5, §7.2–7.3, §9; sdk-map.md §2–4)
+# ---------------------------------------------------------------------------------------------
+
+import io
+import random
+import zipfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_DIR = REPO_ROOT / "shared" / "ingest" / "tests" / "fixtures"
+
+# The real files the parsers are tested with, one per supported family.
+FIXTURE_NAMES = [
+    "solar_article.html",
+    "solar_faq.json",
+    "solar_guide.md",
+    "solar_installation.pdf",
+    "solar_inventory.xlsx",
+    "solar_maintenance.txt",
+    "solar_overview.pptx",
+    "solar_products.csv",
+    "solar_quote.eml",
+    "solar_tickets.jsonl",
+    "solar_warranty.docx",
+]
+TXT_FIXTURE = "solar_maintenance.txt"
+
+# Keys of the document object (list `docs[]`, update `data`), §6.3.
+DOCUMENT_KEYS = {
+    "id", "thumbnail", "dataset_id", "chunk_method", "pipeline_id", "parser_config", "source_type", "type",
+    "created_by", "name", "location", "size", "token_count", "chunk_count", "progress", "progress_msg",
+    "process_begin_at", "process_duration", "meta_fields", "suffix", "run", "status", "create_time",
+    "create_date", "update_time", "update_date",
+}
+# The upload reply's shorter shape, §6.3.
+UPLOAD_DOCUMENT_KEYS = {
+    "id", "dataset_id", "chunk_method", "pipeline_id", "parser_config", "created_by", "type", "name",
+    "source_type", "suffix", "location", "size", "thumbnail", "run",
+}
+# list-chunks `data.chunks[]` and add-chunk `data.chunk`, §6.4.
+LIST_CHUNK_KEYS = {
+    "id", "content", "document_id", "docnm_kwd", "important_keywords", "questions", "dataset_id", "image_id",
+    "available", "positions",
+}
+ADD_CHUNK_KEYS = {
+    "id", "content", "document_id", "important_keywords", "questions", "dataset_id", "create_time",
+    "create_timestamp",
+}
+
+TERMINAL_RUNS = {"DONE", "FAIL", "CANCEL"}
+PLAIN_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURE_DIR / name).read_bytes()
+
+
+def fixture_items(*names: str) -> list[dict]:
+    """`DataSet.upload_documents` items for fixture files (all of them by default)."""
+    return [{"display_name": n, "blob": fixture_bytes(n)} for n in (names or FIXTURE_NAMES)]
+
+
+def expected_type(name: str) -> str:
+    """`type` of an uploaded document (upstream `filename_type`) for the names used here."""
+    ext = name.rsplit(".", 1)[-1].lower()
+    if ext == "pdf":
+        return "pdf"
+    if ext in ("png", "jpg", "jpeg", "gif", "webp"):
+        return "visual"
+    return "doc"
+
+
+def expected_upload_method(name: str, dataset_method: str = "naive") -> str:
+    ext = name.rsplit(".", 1)[-1].lower()
+    if ext in ("png", "jpg", "jpeg", "gif", "webp"):
+        return "picture"
+    if ext in ("ppt", "pptx", "pages"):
+        return "presentation"
+    if ext in ("msg", "eml"):
+        return "email"
+    return dataset_method
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
+    """Poll `predicate()` until it returns a truthy value (returned) or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
+
+
+def get_doc(dataset, doc_id: str):
+    """The document through the SDK's single-document lookup (`list_documents(id=…)`)."""
+    docs = dataset.list_documents(id=doc_id)
+    assert len(docs) == 1, docs
+    return docs[0]
+
+
+def wait_docs(dataset, doc_ids, timeout: float = 120, runs=TERMINAL_RUNS) -> dict:
+    """Poll until every document's `run` is in `runs`; returns {id: Document}."""
+    pending = list(doc_ids)
+    done: dict = {}
+    deadline = time.monotonic() + timeout
+    while pending:
+        for doc_id in list(pending):
+            d = get_doc(dataset, doc_id)
+            if d.run in runs:
+                done[doc_id] = d
+                pending.remove(doc_id)
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            states = {i: (get_doc(dataset, i).run, get_doc(dataset, i).progress) for i in pending}
+            raise AssertionError(f"documents not in {sorted(runs)} after {timeout}s: {states}")
+        time.sleep(0.3)
+    return done
+
+
+def parse_and_wait(dataset, doc_ids, timeout: float = 120) -> dict:
+    dataset.async_parse_documents(list(doc_ids))
+    return wait_docs(dataset, doc_ids, timeout)
+
+
+def all_chunks(doc, page_size: int = 100) -> list:
+    """Every chunk of a document, paging through `Document.list_chunks`."""
+    out = []
+    page = 1
+    while True:
+        batch = doc.list_chunks(page=page, page_size=page_size)
+        out.extend(batch)
+        if len(batch) < page_size:
+            return out
+        page += 1
+
+
+_WORDS = (
+    "solar panel inverter battery roof array module cell voltage current grid meter storage warranty "
+    "installer permit inspection bracket rail conduit breaker surge shading soiling output capacity "
+    "efficiency silicon glass frame junction cable connector ground fault monitoring report daily "
+    "season winter summer spring autumn cloud rain snow hail wind storm tilt azimuth latitude orchard "
+    "river harbour valley mountain village market library museum bakery garden kitchen window ladder "
+    "careful quick steady bright quiet heavy narrow ancient modern simple complex gentle sudden "
+    "measure record replace clean tighten verify schedule deliver approve calculate compare explain"
+).split()
+
+
+def varied_text(n_bytes: int, seed: int = 7) -> str:
+    """Deterministic English-like text of about `n_bytes` bytes: numbered paragraphs of
+    sentences drawn from a fixed vocabulary, so every paragraph is distinct."""
+    rnd = random.Random(seed)
+    parts: list[str] = []
+    size = 0
+    n = 0
+    while size < n_bytes:
+        n += 1
+        sentences = []
+        for _ in range(rnd.randint(3, 7)):
+            words = [rnd.choice(_WORDS) for _ in range(rnd.randint(6, 16))]
+            words.insert(rnd.randrange(len(words)), str(rnd.randint(1, 99999)))
+            sentences.append(" ".join(words).capitalize() + ".")
+        para = f"Section {n}. " + " ".join(sentences)
+        parts.append(para)
+        size += len(para) + 2
+    return "\n\n".join(parts)
+
+
+def random_bytes(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def zip_bomb_docx(uncompressed_bytes: int = 300 * 1024 * 1024) -> bytes:
+    """A .docx-shaped ZIP whose `word/document.xml` inflates to `uncompressed_bytes` of zeros
+    (a few hundred KB on disk)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        block = b"\0" * (1024 * 1024)
+        with zf.open("word/document.xml", "w", force_zip64=True) as f:
+            left = uncompressed_bytes
+            while left > 0:
+                f.write(block[: min(left, len(block))])
+                left -= len(block)
+    return buf.getvalue()
+
+
+_P1, _P2, _P3, _P4, _P5 = (
+    0x9E3779B185EBCA87,
+    0xC2B2AE3D27D4EB4F,
+    0x165667B19E3779F9,
+    0x85EBCA77C2B2AE63,
+    0x27D4EB2F165667C5,
+)
+_M64 = (1 << 64) - 1
+
+
+def _rotl(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & _M64
+
+
+def _round(acc: int, lane: int) -> int:
+    return (_rotl((acc + lane * _P2) & _M64, 31) * _P1) & _M64
+
+
+def xxh64_hex(data: bytes, seed: int = 0) -> str:
+    """Pure-Python XXH64 (what upstream names manually added chunks with), as 16 hex chars."""
+    n = len(data)
+    i = 0
+    if n >= 32:
+        v = [(seed + _P1 + _P2) & _M64, (seed + _P2) & _M64, seed & _M64, (seed - _P1) & _M64]
+        while i + 32 <= n:
+            for k in range(4):
+                v[k] = _round(v[k], struct.unpack_from("<Q", data, i + 8 * k)[0])
+            i += 32
+        h = (_rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)) & _M64
+        for k in range(4):
+            h = ((h ^ _round(0, v[k])) * _P1 + _P4) & _M64
+    else:
+        h = (seed + _P5) & _M64
+    h = (h + n) & _M64
+    while i + 8 <= n:
+        h ^= _round(0, struct.unpack_from("<Q", data, i)[0])
+        h = (_rotl(h, 27) * _P1 + _P4) & _M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (struct.unpack_from("<I", data, i)[0] * _P1) & _M64
+        h = (_rotl(h, 23) * _P2 + _P3) & _M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * _P5) & _M64
+        h = (_rotl(h, 11) * _P1) & _M64
+        i += 1
+    h ^= h >> 33
+    h = (h * _P2) & _M64
+    h ^= h >> 29
+    h = (h * _P3) & _M64
+    h ^= h >> 32
+    return f"{h:016x}"

@@ -71,7 +71,9 @@ async fn upload(
             Ok(None) => break,
             Err(e) => return Err(ApiError::argument(format!("Malformed multipart body: {e}"))),
         };
-        if field.name() != Some("file") {
+        // A part is a file only if it carries a filename; a plain text field named
+        // `file` is not one.
+        if field.name() != Some("file") || field.file_name().is_none() {
             continue;
         }
         saw_file_part = true;
@@ -114,7 +116,7 @@ async fn list(
     let (docs, total) = documents::list(&state, &tenant, &dataset_id, query, condition).await?;
     Ok(ok(json!({
         "total": total,
-        "docs": docs.iter().map(|d| d.to_api()).collect::<Vec<_>>(),
+        "docs": docs.iter().map(|d| d.to_list_api()).collect::<Vec<_>>(),
     })))
 }
 
@@ -157,12 +159,13 @@ async fn download(
     if bytes.is_empty() {
         return Err(ApiError::data("This file is empty."));
     }
-    let mime = mime_guess::from_path(&doc.name).first_or_octet_stream();
+    // Upstream always sends application/octet-stream; clients (the SDK included) read bytes.
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&doc.name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

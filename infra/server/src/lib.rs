@@ -16,7 +16,10 @@ pub fn routes(state: AppState) -> Router {
         .merge(fn_documents::router(state.clone()))
         .merge(fn_chunks::router(state.clone()))
         .merge(fn_retrieval::router(state.clone()))
-        .merge(fn_dify::router(state))
+        .merge(fn_dify::router(state.clone()))
+        .merge(fn_chats::router(state.clone()))
+        .merge(fn_sessions::router(state.clone()))
+        .merge(fn_openai::router(state))
         .layer(axum::extract::DefaultBodyLimit::max(
             fn_documents::MAX_FILE_BYTES,
         ))

@@ -12,6 +12,9 @@ use lambdarag::ports::MetadataStore;
 use lambdarag::AppState;
 use tracing_subscriber::EnvFilter;
 
+mod bench;
+mod eval;
+
 #[derive(Parser)]
 #[command(
     name = "lambdarag",
@@ -83,6 +86,14 @@ enum Command {
         #[arg(long)]
         chat: Option<String>,
     },
+    /// Benchmarks of the embedded deployment (fresh temporary data dir unless --data-dir
+    /// is given on the command line).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+    /// Retrieval quality evaluation (fresh temporary data dir unless --data-dir is given
+    /// on the command line).
+    #[command(subcommand)]
+    Eval(eval::EvalCmd),
 }
 
 #[derive(Subcommand)]
@@ -176,10 +187,21 @@ async fn run(cli: Cli) -> CliResult {
     if let Command::Serve { addr, workers } = cli.command {
         return serve(addr, workers, &cli.store).await;
     }
+    let explicit_dir = || {
+        bench::explicit_data_dir(
+            <Cli as clap::CommandFactory>::command(),
+            &cli.store.data_dir,
+        )
+    };
+    match cli.command {
+        Command::Bench(cmd) => return bench::run(cmd, explicit_dir()).await,
+        Command::Eval(cmd) => return eval::run(cmd, explicit_dir()).await,
+        _ => {}
+    }
     let state = open_state(&cli.store).await?;
     let store: Arc<dyn MetadataStore> = state.meta.clone();
     match cli.command {
-        Command::Serve { .. } => Ok(()),
+        Command::Serve { .. } | Command::Bench(_) | Command::Eval(_) => Ok(()),
         Command::Tenant(TenantCmd::Create { name }) => {
             let t = lambdarag::auth::create_tenant(store.as_ref(), &name).await?;
             let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
@@ -340,7 +362,10 @@ async fn serve(addr: SocketAddr, workers: usize, args: &StoreArgs) -> CliResult 
     }
     let embedded = lambdarag_embedded::open(&args.data_dir)?;
     let registry = lambdarag_models::ModelRegistry::new(Some(args.data_dir.clone()));
-    let state = embedded.state.with_embedders(Arc::new(registry));
+    let state = embedded
+        .state
+        .with_embedders(Arc::new(registry))
+        .with_chat_models(Arc::new(lambdarag_models::ChatRegistry::new()));
     let has_tenant = !state.meta.list_tenants().await?.is_empty();
 
     // In-process parse workers on the durable queue; a task interrupted by a crash or a

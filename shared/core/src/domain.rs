@@ -334,6 +334,16 @@ impl Document {
         })
     }
 
+    /// The list route's object: the document plus `title`, the name of the ingestion
+    /// pipeline it went through (none exist in lambdarag, so always null).
+    pub fn to_list_api(&self) -> Value {
+        let mut v = self.to_api();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("title".into(), Value::Null);
+        }
+        v
+    }
+
     /// The shorter object the upload route returns.
     pub fn to_upload_api(&self) -> Value {
         json!({

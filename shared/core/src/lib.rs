@@ -5,7 +5,9 @@
 //! `lambdarag-aws`) so a Lambda binary links only what it uses.
 
 pub mod auth;
+pub mod chats;
 pub mod chunks;
+pub mod completion;
 pub mod datasets;
 pub mod documents;
 pub mod domain;
@@ -15,9 +17,11 @@ pub mod http;
 pub mod ids;
 pub mod metadata_filter;
 pub mod models;
+pub mod openai_compat;
 pub mod ports;
 pub mod pyfmt;
 pub mod retrieval;
+pub mod sessions;
 pub mod state;
 pub mod time;
 pub mod validation;

@@ -10,6 +10,9 @@ use bytes::Bytes;
 
 use crate::domain::{ChunkRecord, Document, DocumentListQuery, ParseTask, ProgressUpdate, Tenant};
 use crate::error::StoreError;
+use crate::ports::chat::{
+    Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
+};
 use crate::ports::{
     BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
     MetadataStore, ModelError, ScoredChunk, SearchRequest, TaskQueue,
@@ -23,6 +26,8 @@ pub struct AppState {
     pub queue: Arc<dyn TaskQueue>,
     pub index: Arc<dyn ChunkIndex>,
     pub embedders: Arc<dyn EmbedderRegistry>,
+    pub chats: Arc<dyn ChatStore>,
+    pub chat_models: Arc<dyn ChatModelRegistry>,
 }
 
 impl AppState {
@@ -35,7 +40,9 @@ impl AppState {
             blobs: none.clone(),
             queue: none.clone(),
             index: none.clone(),
-            embedders: none,
+            embedders: none.clone(),
+            chats: none.clone(),
+            chat_models: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -56,6 +63,14 @@ impl AppState {
     }
     pub fn with_embedders(mut self, embedders: Arc<dyn EmbedderRegistry>) -> Self {
         self.embedders = embedders;
+        self
+    }
+    pub fn with_chats(mut self, chats: Arc<dyn ChatStore>) -> Self {
+        self.chats = chats;
+        self
+    }
+    pub fn with_chat_models(mut self, chat_models: Arc<dyn ChatModelRegistry>) -> Self {
+        self.chat_models = chat_models;
         self
     }
 }
@@ -191,6 +206,57 @@ impl EmbedderRegistry for Unconfigured {
         Err(ModelError::Unavailable(
             model_id.to_string(),
             "no embedding models are configured in this function".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl ChatStore for Unconfigured {
+    async fn insert_chat(&self, _: &Chat) -> Result<(), StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn get_chat(&self, _: &str, _: &str) -> Result<Option<Chat>, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn find_chat_by_name(&self, _: &str, _: &str) -> Result<Option<Chat>, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn list_chats(&self, _: &str, _: &ChatListQuery) -> Result<Vec<Chat>, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn update_chat(&self, _: &Chat) -> Result<(), StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn delete_chat(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn insert_session(&self, _: &Session) -> Result<(), StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn get_session(&self, _: &str, _: &str, _: &str) -> Result<Option<Session>, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn list_sessions(
+        &self,
+        _: &str,
+        _: &str,
+        _: &SessionListQuery,
+    ) -> Result<Vec<Session>, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn update_session(&self, _: &Session) -> Result<(), StoreError> {
+        Err(unconfigured("chat store"))
+    }
+    async fn delete_session(&self, _: &str, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("chat store"))
+    }
+}
+
+impl ChatModelRegistry for Unconfigured {
+    fn chat_model(&self, _: &Tenant, model_id: &str) -> Result<Arc<dyn ChatModel>, ModelError> {
+        Err(ModelError::Unavailable(
+            model_id.to_string(),
+            "no chat models are configured in this function".into(),
         ))
     }
 }

@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod index;
 pub mod queue;
 pub mod sqlite;
+mod sqlite_chats;
 mod sqlite_docs;
 
 use std::path::Path;
@@ -33,7 +34,9 @@ fn metadata(data_dir: &Path) -> Result<SqliteStore, lambdarag::StoreError> {
 /// running server: SQLite serialises the writers. The CLI uses this.
 pub fn open_metadata(data_dir: &Path) -> Result<AppState, lambdarag::StoreError> {
     let meta = Arc::new(metadata(data_dir)?);
-    Ok(AppState::new(meta.clone()).with_docs(meta))
+    Ok(AppState::new(meta.clone())
+        .with_docs(meta.clone())
+        .with_chats(meta))
 }
 
 /// Open (creating if needed) the whole embedded deployment rooted at `data_dir`. The chunk
@@ -44,7 +47,8 @@ pub fn open(data_dir: &Path) -> Result<Embedded, lambdarag::StoreError> {
     let queue = Arc::new(SqliteQueue::open(&data_dir.join("queue.sqlite3"))?);
     let index = Arc::new(TantivyIndex::open(&data_dir.join("index"))?);
     let state = AppState::new(meta.clone())
-        .with_docs(meta)
+        .with_docs(meta.clone())
+        .with_chats(meta)
         .with_blobs(blobs)
         .with_queue(queue.clone())
         .with_index(index);

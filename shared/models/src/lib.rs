@@ -15,6 +15,7 @@
 mod bedrock;
 #[cfg(feature = "builtin")]
 mod builtin;
+pub mod chat;
 mod openai;
 mod registry;
 mod vector;
@@ -23,6 +24,7 @@ mod vector;
 pub use bedrock::BedrockEmbedder;
 #[cfg(feature = "builtin")]
 pub use builtin::{BuiltinEmbedder, BUILTIN_DIMENSION, MODEL_DIR_ENV};
+pub use chat::ChatRegistry;
 pub use openai::{OpenAiEmbedder, RetryPolicy};
 pub use registry::ModelRegistry;
 pub use vector::l2_normalize;

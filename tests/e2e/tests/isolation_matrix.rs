@@ -14,11 +14,21 @@ async fn tenant_b_cannot_touch_tenant_a() {
 
     // Tenant A: a dataset, a parsed document, a manual chunk.
     let r = api
-        .call(Method::POST, "/api/v1/datasets", Some(&a.key), Some(json!({"name": "a-kb"})))
+        .call(
+            Method::POST,
+            "/api/v1/datasets",
+            Some(&a.key),
+            Some(json!({"name": "a-kb"})),
+        )
         .await;
     let ds = r.json["data"]["id"].as_str().unwrap().to_string();
     let r = full
-        .upload(&a.key, &ds, "secret.txt", "The launch code of tenant A is swordfish. Keep it safe.")
+        .upload(
+            &a.key,
+            &ds,
+            "secret.txt",
+            "The launch code of tenant A is swordfish. Keep it safe.",
+        )
         .await;
     assert_eq!(r.json["code"], 0, "{}", r.json);
     let doc = r.json["data"][0]["id"].as_str().unwrap().to_string();
@@ -33,16 +43,34 @@ async fn tenant_b_cannot_touch_tenant_a() {
     assert_eq!(r.json, json!({"code": 0}));
     full.drain().await;
     let r = api
-        .call(Method::GET, &format!("/api/v1/datasets/{ds}/documents?id={doc}"), Some(&a.key), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/datasets/{ds}/documents?id={doc}"),
+            Some(&a.key),
+            None,
+        )
         .await;
     assert_eq!(r.json["data"]["docs"][0]["run"], "DONE", "{}", r.json);
     let r = api
-        .call(Method::GET, &format!("/api/v1/datasets/{ds}/documents/{doc}/chunks"), Some(&a.key), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/datasets/{ds}/documents/{doc}/chunks"),
+            Some(&a.key),
+            None,
+        )
         .await;
-    let chunk = r.json["data"]["chunks"][0]["id"].as_str().unwrap().to_string();
+    let chunk = r.json["data"]["chunks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // B has a dataset of its own, so ids of both kinds exist for B too.
     let r = api
-        .call(Method::POST, "/api/v1/datasets", Some(&b.key), Some(json!({"name": "b-kb"})))
+        .call(
+            Method::POST,
+            "/api/v1/datasets",
+            Some(&b.key),
+            Some(json!({"name": "b-kb"})),
+        )
         .await;
     let b_ds = r.json["data"]["id"].as_str().unwrap().to_string();
 
@@ -52,45 +80,119 @@ async fn tenant_b_cannot_touch_tenant_a() {
     let chunk_one = format!("{chunks}/{chunk}");
     let parse = format!("/api/v1/datasets/{ds}/chunks");
     let cases: Vec<(Method, String, Option<Value>, Value)> = vec![
-        (Method::GET, format!("/api/v1/datasets?id={ds}"), None,
-            json!({"code": 108, "message": format!("User '{}' lacks permission for dataset '{ds}'", b.id)})),
-        (Method::PUT, format!("/api/v1/datasets/{ds}"), Some(json!({"name": "x"})),
-            json!({"code": 108, "message": format!("User '{}' lacks permission for dataset '{ds}'", b.id)})),
-        (Method::DELETE, "/api/v1/datasets".into(), Some(json!({"ids": [ds]})),
-            json!({"code": 108, "message": format!("User '{}' lacks permission for datasets: '{ds}'", b.id)})),
-        (Method::GET, docs.clone(), None,
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")})),
-        (Method::DELETE, docs.clone(), Some(json!({"ids": [doc]})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")})),
-        (Method::PUT, one.clone(), Some(json!({"name": "x.txt"})),
-            json!({"code": 102, "message": "You don't own the dataset."})),
-        (Method::GET, one.clone(), None,
-            json!({"code": 102, "message": format!("You do not own the dataset {ds}.")})),
-        (Method::POST, parse.clone(), Some(json!({"document_ids": [doc]})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")})),
-        (Method::DELETE, parse.clone(), Some(json!({"document_ids": [doc]})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")})),
-        (Method::GET, format!("/api/v1/datasets/{ds}/metadata/summary"), None,
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")})),
-        (Method::POST, format!("/api/v1/datasets/{ds}/metadata/update"), Some(json!({"updates": [{"key": "k", "value": "v"}]})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")})),
-        (Method::GET, chunks.clone(), None,
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")})),
-        (Method::POST, chunks.clone(), Some(json!({"content": "injected"})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")})),
-        (Method::DELETE, chunks.clone(), Some(json!({"chunk_ids": [chunk]})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")})),
-        (Method::PUT, chunk_one.clone(), Some(json!({"content": "changed"})),
-            json!({"code": 102, "message": format!("Can't find this chunk {chunk}")})),
-        (Method::POST, "/api/v1/retrieval".into(), Some(json!({"dataset_ids": [ds], "question": "launch code"})),
-            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")})),
-        (Method::POST, "/api/v1/retrieval".into(), Some(json!({"dataset_ids": [b_ds], "question": "launch code", "document_ids": [doc]})),
-            json!({"code": 102, "message": format!("The datasets don't own the document {doc}")})),
-        (Method::POST, "/api/v1/dify/retrieval".into(), Some(json!({"knowledge_id": ds, "query": "launch code"})),
-            json!({"code": 404, "message": "Knowledgebase not found!"})),
+        (
+            Method::GET,
+            format!("/api/v1/datasets?id={ds}"),
+            None,
+            json!({"code": 108, "message": format!("User '{}' lacks permission for dataset '{ds}'", b.id)}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/datasets/{ds}"),
+            Some(json!({"name": "x"})),
+            json!({"code": 108, "message": format!("User '{}' lacks permission for dataset '{ds}'", b.id)}),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/datasets".into(),
+            Some(json!({"ids": [ds]})),
+            json!({"code": 108, "message": format!("User '{}' lacks permission for datasets: '{ds}'", b.id)}),
+        ),
+        (
+            Method::GET,
+            docs.clone(),
+            None,
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")}),
+        ),
+        (
+            Method::DELETE,
+            docs.clone(),
+            Some(json!({"ids": [doc]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")}),
+        ),
+        (
+            Method::PUT,
+            one.clone(),
+            Some(json!({"name": "x.txt"})),
+            json!({"code": 102, "message": "You don't own the dataset."}),
+        ),
+        (
+            Method::GET,
+            one.clone(),
+            None,
+            json!({"code": 102, "message": format!("You do not own the dataset {ds}.")}),
+        ),
+        (
+            Method::POST,
+            parse.clone(),
+            Some(json!({"document_ids": [doc]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::DELETE,
+            parse.clone(),
+            Some(json!({"document_ids": [doc]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/datasets/{ds}/metadata/summary"),
+            None,
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/datasets/{ds}/metadata/update"),
+            Some(json!({"updates": [{"key": "k", "value": "v"}]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}. ")}),
+        ),
+        (
+            Method::GET,
+            chunks.clone(),
+            None,
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::POST,
+            chunks.clone(),
+            Some(json!({"content": "injected"})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::DELETE,
+            chunks.clone(),
+            Some(json!({"chunk_ids": [chunk]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::PUT,
+            chunk_one.clone(),
+            Some(json!({"content": "changed"})),
+            json!({"code": 102, "message": format!("Can't find this chunk {chunk}")}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/retrieval".into(),
+            Some(json!({"dataset_ids": [ds], "question": "launch code"})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/retrieval".into(),
+            Some(json!({"dataset_ids": [b_ds], "question": "launch code", "document_ids": [doc]})),
+            json!({"code": 102, "message": format!("The datasets don't own the document {doc}")}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/dify/retrieval".into(),
+            Some(json!({"knowledge_id": ds, "query": "launch code"})),
+            json!({"code": 404, "message": "Knowledgebase not found!"}),
+        ),
     ];
     for (method, path, body, expected) in cases {
-        let r = api.call(method.clone(), &path, Some(&b.key), body.clone()).await;
+        let r = api
+            .call(method.clone(), &path, Some(&b.key), body.clone())
+            .await;
         assert_eq!(r.json, expected, "{method} {path} as tenant B");
     }
     // Upload into A's dataset as B: the dataset does not exist for B.
@@ -108,14 +210,32 @@ async fn tenant_b_cannot_touch_tenant_a() {
     // A's data is intact and A still sees it.
     let r = api.call(Method::GET, &chunks, Some(&a.key), None).await;
     assert_eq!(r.json["data"]["total"], 1);
-    assert_eq!(r.json["data"]["chunks"][0]["content"].as_str().unwrap().contains("swordfish"), true);
+    assert_eq!(
+        r.json["data"]["chunks"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("swordfish"),
+        true
+    );
     let r = api
-        .call(Method::POST, "/api/v1/retrieval", Some(&a.key), Some(json!({"dataset_ids": [ds], "question": "launch code"})))
+        .call(
+            Method::POST,
+            "/api/v1/retrieval",
+            Some(&a.key),
+            Some(json!({"dataset_ids": [ds], "question": "launch code"})),
+        )
         .await;
-    assert_eq!(r.json["data"]["chunks"][0]["id"], chunk.as_str(), "{}", r.json);
+    assert_eq!(
+        r.json["data"]["chunks"][0]["id"],
+        chunk.as_str(),
+        "{}",
+        r.json
+    );
     let r = api.call(Method::GET, &one, Some(&a.key), None).await;
     assert_eq!(r.status, http::StatusCode::OK);
-    let r = api.call(Method::GET, "/api/v1/datasets", Some(&a.key), None).await;
+    let r = api
+        .call(Method::GET, "/api/v1/datasets", Some(&a.key), None)
+        .await;
     assert_eq!(r.json["data"][0]["name"], "a-kb");
     assert_eq!(r.json["data"][0]["chunk_count"], 1);
     assert_eq!(r.json["data"][0]["document_count"], 1);

@@ -8,10 +8,11 @@
 //! | tenant directory entry | `TENANTS` | `TENANT#{tenant}` | `body` (a copy, for `list_tenants`) |
 //! | API key lookup | `APIKEY#{hash}` | `APIKEY` | `tenant_id`, `key_id`, `body` |
 //! | API key of a tenant | `TENANT#{tenant}` | `APIKEY#{key_id}` | `body` |
-//! | dataset | `TENANT#{tenant}` | `DATASET#{id}` | `body`, `name_key` |
+//! | dataset | `TENANT#{tenant}` | `DATASET#{id}` | `body`, `name_key`, `gsi1pk` = `DATASET#{id}`, `gsi1sk` = `TENANT#{tenant}` |
 //! | dataset name lock | `TENANT#{tenant}` | `DSNAME#{lowercased name}` | `dataset_id` |
 //! | document | `TENANT#{tenant}#DATASET#{dataset}` | `DOC#{id}` | `body`, `name_key`, `rev` |
 //! | document name lock | `TENANT#{tenant}#DATASET#{dataset}` | `DOCNAME#{lowercased name}` | `document_id` |
+//! | ingested S3 object | `S3OBJ#{bucket}/{key}` | `S3OBJ#{sequencer or ETag}` | `state`, `claimed_at`, `document_id`, `tenant_id`, `dataset_id`, `expires_at` (TTL) |
 //!
 //! Documents get a partition per dataset so a large tenant's load spreads over many keys.
 //! `body` is the domain record as JSON (serde), so the domain type stays the one source of
@@ -24,8 +25,11 @@
 //! working at once, a created dataset is listed at once), which eventually consistent reads
 //! would break for up to a second.
 //!
-//! The GSI `gsi1` (`gsi1pk` / `gsi1sk`) is created with the table and reserved for later
-//! access patterns (documents by dataset, tasks by status).
+//! The GSI `gsi1` (`gsi1pk` / `gsi1sk`) is created with the table. It answers "which tenant
+//! owns dataset X" (`gsi1pk = DATASET#{id}`), which the S3 ingestion needs: a staged upload's
+//! key names only the dataset. Other access patterns may use it with other key prefixes.
+//! GSI reads are eventually consistent; a dataset created a moment ago may not be found yet,
+//! which the ingestion treats as "retry later".
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -48,6 +52,9 @@ use lambdarag::ports::{ApiKeyStore, DatasetStore, TenantStore};
 use lambdarag::StoreError;
 
 mod documents;
+mod ingest;
+
+pub use ingest::{Claim, SourceKey};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -407,6 +414,9 @@ impl DynamoStore {
     fn dataset_item(&self, d: &Dataset) -> Result<Item, StoreError> {
         let mut item = item_with_body(tenant_pk(&d.tenant_id), dataset_sk(&d.id), d)?;
         item.insert(NAME_KEY.into(), s(Dataset::name_key(&d.name)));
+        // The owner lookup by dataset id (see `find_dataset_owner`).
+        item.insert(GSI1PK.into(), s(dataset_sk(&d.id)));
+        item.insert(GSI1SK.into(), s(tenant_pk(&d.tenant_id)));
         Ok(item)
     }
 

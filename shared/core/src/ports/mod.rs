@@ -17,11 +17,18 @@ use crate::domain::{
 };
 use crate::error::StoreError;
 
+pub mod chat;
 pub mod conformance;
 pub mod conformance_blobs;
+pub mod conformance_chats;
 pub mod conformance_docs;
 pub mod conformance_index;
 pub mod conformance_queue;
+
+pub use chat::{
+    Chat, ChatDelta, ChatListQuery, ChatMessage, ChatModel, ChatModelRegistry, ChatStore,
+    DeltaStream, GenOptions, Session, SessionListQuery,
+};
 
 /// Tenants and their model configuration.
 #[async_trait]

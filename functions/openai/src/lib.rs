@@ -1,0 +1,44 @@
+//! The OpenAI-compatible chat route (contract O1):
+//! `POST /api/v1/chats_openai/{chat_id}/chat/completions`, streamed (default) or not.
+//! Rules live in `lambdarag::openai_compat`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+
+use lambdarag::auth::{authenticate, AuthStyle};
+use lambdarag::completion::sse_response;
+use lambdarag::envelope::{json_response, ApiResult};
+use lambdarag::openai_compat::{self, OpenAiReply};
+use lambdarag::AppState;
+
+/// Token counts of the `usage` object: cl100k, as upstream counts.
+fn count_tokens(text: &str) -> usize {
+    lambdarag_ingest::count_tokens(text)
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/chats_openai/{chat_id}/chat/completions",
+            post(chat_completions),
+        )
+        .with_state(state)
+}
+
+async fn chat_completions(
+    State(state): State<AppState>,
+    Path(chat_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    // Upstream checks the required keys before authenticating.
+    let req = openai_compat::check_required(&headers, &body)?;
+    let tenant = authenticate(state.meta.as_ref(), &headers, AuthStyle::Token).await?;
+    match openai_compat::chat_completion(&state, &tenant, &chat_id, &req, count_tokens).await? {
+        OpenAiReply::Stream(frames) => Ok(sse_response(frames)),
+        OpenAiReply::Json(body) => Ok(json_response(StatusCode::OK, &body)),
+    }
+}

@@ -1,0 +1,147 @@
+//! Chat sessions and completions (contract S1–S7): session CRUD, `POST
+//! /chats/{chat_id}/completions` (SSE or JSON), `/sessions/ask` and
+//! `/sessions/related_questions`. Rules live in `lambdarag::sessions` and
+//! `lambdarag::completion`; answers stream as real model deltas.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{post, put};
+use axum::Router;
+use serde_json::json;
+
+use lambdarag::auth::AuthTenant;
+use lambdarag::completion::{self, Completion, TurnAnswer};
+use lambdarag::documents::BatchOutcome;
+use lambdarag::envelope::{json_response, ok, ok_empty, ApiResult};
+use lambdarag::http::{loose_json_body, query_pairs};
+use lambdarag::sessions;
+use lambdarag::AppState;
+
+/// Token counting for frame buffering: cl100k, as upstream counts.
+fn count_tokens(text: &str) -> usize {
+    lambdarag_ingest::count_tokens(text)
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/chats/{chat_id}/sessions",
+            post(create).get(list).delete(delete),
+        )
+        .route("/api/v1/chats/{chat_id}/sessions/{session_id}", put(update))
+        .route("/api/v1/chats/{chat_id}/completions", post(completions))
+        .route("/api/v1/sessions/ask", post(ask))
+        .route(
+            "/api/v1/sessions/related_questions",
+            post(related_questions),
+        )
+        .with_state(state)
+}
+
+fn batch_reply(outcome: BatchOutcome) -> Response {
+    match outcome {
+        BatchOutcome::Done => ok_empty(),
+        BatchOutcome::Partial {
+            success_count,
+            errors,
+        } => ok(json!({"success_count": success_count, "errors": errors})),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(chat_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(sessions::create(&state, &tenant, &chat_id, &req).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((chat_id, session_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    sessions::update(&state, &tenant, &chat_id, &session_id, &req).await?;
+    Ok(ok_empty())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(chat_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    Ok(ok(sessions::list(&state, &tenant, &chat_id, &pairs).await?))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(chat_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(batch_reply(
+        sessions::delete(&state, &tenant, &chat_id, &req).await?,
+    ))
+}
+
+async fn completions(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(chat_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    match completion::start_completion(&state, &tenant, &chat_id, &req).await? {
+        Completion::Prologue {
+            session,
+            stream: true,
+        } => Ok(completion::sse_response(completion::prologue_frames(
+            &session,
+        ))),
+        Completion::Prologue {
+            session,
+            stream: false,
+        } => Ok(ok(completion::prologue_answer(&session))),
+        Completion::Turn(turn) => {
+            match completion::answer_turn(&state, &tenant, turn, count_tokens).await? {
+                TurnAnswer::Stream(frames) => Ok(completion::sse_response(frames)),
+                TurnAnswer::Json(body) => Ok(json_response(StatusCode::OK, &body)),
+            }
+        }
+    }
+}
+
+async fn ask(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let frames = completion::ask(&state, &tenant, &req, count_tokens).await?;
+    Ok(completion::sse_response(frames))
+}
+
+async fn related_questions(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let questions = completion::related_questions(&state, &tenant, &req).await?;
+    Ok(ok(json!(questions)))
+}

@@ -1,0 +1,1040 @@
+//! `lambdarag eval beir`: retrieval quality and speed on a BEIR-layout collection, measured
+//! through the product's own path.
+//!
+//! Every corpus entry becomes a small `.txt` document (title on the first line, then the
+//! text), uploaded with `documents::upload` into a dataset whose chunk method is `one`
+//! (one chunk per document) and parsed by the real pipeline workers (built-in embedder).
+//! Each query then runs through `retrieval::retrieve`, so the product's fusion
+//! `(1−w)·BM25/maxBM25 + w·cosine` is what is measured, at page_size 100 and threshold 0:
+//! BM25 only (w = 0: no query embedding), vector only (w = 1) and hybrid at each given w.
+//!
+//! Besides the product's numbers it reports (a) component timings (query embedding, the
+//! index's BM25 top-10, the index's hybrid candidate search) and (b) alternative fusions
+//! computed over exactly the candidates the index returns for the hybrid request, so a
+//! change to `retrieval::rank` can be judged before it is made. Nothing here changes the
+//! product's scoring.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use clap::{Args, Subcommand, ValueEnum};
+use lambdarag::documents::UploadFile;
+use lambdarag::domain::{Dataset, Document, RunStatus};
+use lambdarag::ports::{ScoredChunk, SearchRequest};
+use lambdarag::retrieval::{self, RetrievalRequest};
+use lambdarag::AppState;
+use serde_json::{json, Value};
+
+use crate::bench::{self, BenchResult};
+
+#[derive(Subcommand)]
+pub enum EvalCmd {
+    /// Evaluate retrieval on a BEIR-layout folder (corpus.jsonl, queries.jsonl,
+    /// qrels/<split>.tsv): nDCG@10, Recall@100, QPS and latency per fusion mode.
+    Beir(BeirArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct BeirArgs {
+    /// The collection folder (e.g. .../scifact).
+    pub dir: PathBuf,
+    /// Vector weights of the hybrid runs (BM25-only and vector-only always run).
+    #[arg(long, value_delimiter = ',', default_value = "0.3")]
+    pub weights: Vec<f32>,
+    /// Ingest only the first N corpus entries (qrels are restricted to them; queries left
+    /// without a relevant document are dropped).
+    #[arg(long)]
+    pub limit_docs: Option<usize>,
+    /// Evaluate only the first N queries.
+    #[arg(long)]
+    pub limit_queries: Option<usize>,
+    /// The qrels split: qrels/<split>.tsv.
+    #[arg(long, default_value = "test")]
+    pub queries: String,
+    /// Concurrent clients for the timed runs (each runs queries back to back).
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// `top_k` of the retrieval request: candidates per retriever (API default 1024).
+    #[arg(long, default_value_t = 1024)]
+    pub top_k: usize,
+    /// `page_size` of the retrieval request (hits scored per query).
+    #[arg(long, default_value_t = 100)]
+    pub page_size: usize,
+    /// Parse workers for the ingestion.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// How each document is named: `id` (`<_id>.txt`) or `title` (the title, so the
+    /// index's title field, boosted 10×, holds it).
+    #[arg(long, value_enum, default_value = "id")]
+    pub doc_name: DocName,
+    /// `filename_embd_weight` of the dataset: how much of the document name's embedding is
+    /// mixed into each chunk vector (unset: the pipeline default, 0.1).
+    #[arg(long)]
+    pub title_weight: Option<f64>,
+    /// Skip the alternative-fusion prototypes.
+    #[arg(long)]
+    pub no_prototypes: bool,
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Debug)]
+pub enum DocName {
+    Id,
+    Title,
+}
+
+// ---------------------------------------------------------------------------------------
+// Metrics (trec_eval / pytrec_eval definitions, as BEIR reports them)
+// ---------------------------------------------------------------------------------------
+
+/// Relevance grades of one query: corpus id → grade (> 0 is relevant).
+pub type Qrels = HashMap<String, i64>;
+
+/// nDCG@k with linear gain (trec_eval's `ndcg_cut`): Σ rel_i / log2(i + 1) over the first
+/// k ranks, divided by the same sum over the ideal ordering of the judged grades. A
+/// document ranked twice counts once (its first rank).
+pub fn ndcg_at_k(ranked: &[String], qrels: &Qrels, k: usize) -> f64 {
+    let mut seen = HashSet::new();
+    let dcg: f64 = ranked
+        .iter()
+        .filter(|d| seen.insert(d.as_str()))
+        .take(k)
+        .enumerate()
+        .map(|(i, d)| qrels.get(d).copied().unwrap_or(0).max(0) as f64 / ((i + 2) as f64).log2())
+        .sum();
+    let mut ideal: Vec<i64> = qrels.values().copied().filter(|&g| g > 0).collect();
+    ideal.sort_unstable_by(|a, b| b.cmp(a));
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, &g)| g as f64 / ((i + 2) as f64).log2())
+        .sum();
+    if idcg > 0.0 {
+        dcg / idcg
+    } else {
+        0.0
+    }
+}
+
+/// Recall@k: the share of the relevant documents found in the first k (distinct) ranks.
+pub fn recall_at_k(ranked: &[String], qrels: &Qrels, k: usize) -> f64 {
+    let relevant: HashSet<&str> = qrels
+        .iter()
+        .filter(|(_, &g)| g > 0)
+        .map(|(d, _)| d.as_str())
+        .collect();
+    if relevant.is_empty() {
+        return 0.0;
+    }
+    let mut seen = HashSet::new();
+    let found = ranked
+        .iter()
+        .filter(|d| seen.insert(d.as_str()))
+        .take(k)
+        .filter(|d| relevant.contains(d.as_str()))
+        .count();
+    found as f64 / relevant.len() as f64
+}
+
+/// Nearest-rank percentile of ascending values (p in [0, 1]).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Mean nDCG@10 and Recall@100 over the judged queries (a query without a run scores 0).
+fn quality(runs: &HashMap<String, Vec<String>>, qrels: &HashMap<String, Qrels>) -> (f64, f64) {
+    if qrels.is_empty() {
+        return (0.0, 0.0);
+    }
+    let empty = Vec::new();
+    let (mut n, mut r) = (0.0, 0.0);
+    for (qid, rel) in qrels {
+        let ranked = runs.get(qid).unwrap_or(&empty);
+        n += ndcg_at_k(ranked, rel, 10);
+        r += recall_at_k(ranked, rel, 100);
+    }
+    (n / qrels.len() as f64, r / qrels.len() as f64)
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading a BEIR collection
+// ---------------------------------------------------------------------------------------
+
+struct CorpusDoc {
+    id: String,
+    title: String,
+    text: String,
+}
+
+struct Collection {
+    name: String,
+    corpus: Vec<CorpusDoc>,
+    /// (query id, text), in file order, only judged ones.
+    queries: Vec<(String, String)>,
+    qrels: HashMap<String, Qrels>,
+}
+
+fn id_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn read_jsonl(path: &Path, mut each: impl FnMut(Value) -> BenchResult) -> BenchResult {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("{} line {}: {e}", path.display(), i + 1))?;
+        each(v)?;
+    }
+    Ok(())
+}
+
+fn load_collection(args: &BeirArgs) -> BenchResult<Collection> {
+    let dir = &args.dir;
+    let mut corpus = Vec::new();
+    read_jsonl(&dir.join("corpus.jsonl"), |v| {
+        let id = id_of(&v["_id"]).ok_or("corpus entry without `_id`")?;
+        let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        corpus.push(CorpusDoc {
+            id,
+            title: s("title"),
+            text: s("text"),
+        });
+        Ok(())
+    })?;
+    if let Some(n) = args.limit_docs {
+        corpus.truncate(n);
+    }
+    let in_corpus: HashSet<&str> = corpus.iter().map(|d| d.id.as_str()).collect();
+
+    let qrels_path = dir.join("qrels").join(format!("{}.tsv", args.queries));
+    let text = std::fs::read_to_string(&qrels_path)
+        .map_err(|e| format!("{}: {e}", qrels_path.display()))?;
+    let mut qrels: HashMap<String, Qrels> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let cols: Vec<&str> = line.trim_end_matches('\r').split('\t').collect();
+        if cols.len() < 3 || (i == 0 && cols[2].trim().parse::<i64>().is_err()) {
+            continue; // header or blank
+        }
+        let grade: i64 = cols[2]
+            .trim()
+            .parse()
+            .map_err(|_| format!("{} line {}: bad score", qrels_path.display(), i + 1))?;
+        if grade > 0 && in_corpus.contains(cols[1]) {
+            qrels
+                .entry(cols[0].to_string())
+                .or_default()
+                .insert(cols[1].to_string(), grade);
+        }
+    }
+
+    let mut queries = Vec::new();
+    read_jsonl(&dir.join("queries.jsonl"), |v| {
+        let id = id_of(&v["_id"]).ok_or("query without `_id`")?;
+        if qrels.contains_key(&id) {
+            queries.push((id, v["text"].as_str().unwrap_or("").to_string()));
+        }
+        Ok(())
+    })?;
+    if let Some(n) = args.limit_queries {
+        queries.truncate(n);
+    }
+    let kept: HashSet<&str> = queries.iter().map(|(q, _)| q.as_str()).collect();
+    qrels.retain(|q, _| kept.contains(q.as_str()));
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "beir".into());
+    Ok(Collection {
+        name,
+        corpus,
+        queries,
+        qrels,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Ingestion
+// ---------------------------------------------------------------------------------------
+
+/// A document name from a title: path separators and control characters replaced, cut to
+/// fit the 255-byte name limit with its `.txt`.
+fn title_name(title: &str, id: &str) -> String {
+    let clean: String = title
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        return format!("{id}.txt");
+    }
+    let mut cut = clean.len().min(200);
+    while !clean.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}.txt", clean[..cut].trim_end())
+}
+
+struct Ingest {
+    reused: bool,
+    upload_s: f64,
+    parse: Option<bench::ParseRun>,
+}
+
+async fn ingest(
+    dep: &bench::Deployment,
+    tenant_id: &str,
+    coll: &Collection,
+    args: &BeirArgs,
+) -> BenchResult<(Dataset, Ingest)> {
+    let tw = args
+        .title_weight
+        .map_or_else(|| "default".to_string(), |w| w.to_string());
+    let ds_name = format!(
+        "beir-{}-{:?}-tw{}-n{}",
+        coll.name,
+        args.doc_name,
+        tw,
+        coll.corpus.len()
+    )
+    .to_lowercase();
+    if let Some(ds) = dep
+        .state
+        .meta
+        .find_dataset_by_name(tenant_id, &ds_name)
+        .await?
+    {
+        let docs = bench::all_documents(&dep.state, tenant_id, &ds.id).await?;
+        let done = docs.iter().filter(|d| d.run == RunStatus::Done).count();
+        if done == coll.corpus.len() {
+            eprintln!("reusing dataset {ds_name} ({done} documents parsed)");
+            return Ok((
+                ds,
+                Ingest {
+                    reused: true,
+                    upload_s: 0.0,
+                    parse: None,
+                },
+            ));
+        }
+        return Err(format!(
+            "dataset {ds_name} exists in {} with {done}/{} documents parsed; use a fresh --data-dir",
+            dep.dir.display(),
+            coll.corpus.len()
+        )
+        .into());
+    }
+    let mut dataset = bench::create_dataset(&dep.state, tenant_id, &ds_name, "one").await?;
+    if let (Some(w), Value::Object(pc)) = (args.title_weight, &mut dataset.parser_config) {
+        pc.insert("filename_embd_weight".into(), json!(w));
+        dep.state.meta.update_dataset(&dataset).await?;
+    }
+    let files: Vec<UploadFile> = coll
+        .corpus
+        .iter()
+        .map(|d| {
+            let name = match args.doc_name {
+                DocName::Id => format!("{}.txt", d.id),
+                DocName::Title => title_name(&d.title, &d.id),
+            };
+            let body = if d.title.trim().is_empty() {
+                d.text.clone()
+            } else {
+                format!("{}\n{}", d.title, d.text)
+            };
+            UploadFile {
+                name,
+                bytes: Bytes::from(body),
+            }
+        })
+        .collect();
+    let total = files.len();
+    eprintln!("uploading {total} documents into dataset {ds_name}");
+    let began = Instant::now();
+    let docs = bench::upload_all(&dep.state, tenant_id, &dataset, files, |i| {
+        if i % 1000 == 0 {
+            eprintln!("  uploaded {i}/{total}");
+        }
+    })
+    .await?;
+    // Record each document's corpus id, whatever its name.
+    for (doc, entry) in docs.iter().zip(&coll.corpus) {
+        let mut d = doc.clone();
+        d.meta_fields = json!({"corpus_id": entry.id});
+        dep.state.docs.update_document(&d).await?;
+    }
+    let upload_s = began.elapsed().as_secs_f64();
+    eprintln!("parsing {total} documents with {} workers", args.workers);
+    let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+    let run = bench::parse_all(dep, tenant_id, &dataset.id, &ids, args.workers).await?;
+    if !run.failed.is_empty() {
+        for (n, m) in run.failed.iter().take(5) {
+            eprintln!("  FAILED {n}: {m}");
+        }
+        return Err(format!("{} documents failed to parse", run.failed.len()).into());
+    }
+    Ok((
+        dataset,
+        Ingest {
+            reused: false,
+            upload_s,
+            parse: Some(run),
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Timed retrieval runs
+// ---------------------------------------------------------------------------------------
+
+struct Ctx {
+    state: AppState,
+    tenant_id: String,
+    datasets: Vec<Dataset>,
+    queries: Vec<(String, String)>,
+    /// document id → corpus id.
+    corpus_of: HashMap<String, String>,
+    page_size: usize,
+    top_k: usize,
+}
+
+impl Ctx {
+    fn request(&self, question: &str, w: f32) -> RetrievalRequest {
+        RetrievalRequest {
+            dataset_ids: self.datasets.iter().map(|d| d.id.clone()).collect(),
+            question: question.to_string(),
+            page: 1,
+            page_size: self.page_size,
+            similarity_threshold: 0.0,
+            vector_similarity_weight: w,
+            top_k: self.top_k,
+            highlight: false,
+            ..Default::default()
+        }
+    }
+
+    /// Hits → distinct corpus ids, best first.
+    fn ranked<'a>(&self, chunks: impl Iterator<Item = &'a ScoredChunk>) -> Vec<String> {
+        let mut seen = HashSet::new();
+        chunks
+            .filter_map(|c| self.corpus_of.get(&c.chunk.document_id))
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Latencies (ms) and throughput of one timed pass.
+#[derive(Default)]
+struct Timing {
+    lat_ms: Vec<f64>,
+    wall_s: f64,
+}
+
+impl Timing {
+    fn qps(&self) -> f64 {
+        self.lat_ms.len() as f64 / self.wall_s.max(1e-9)
+    }
+    fn p(&self, p: f64) -> f64 {
+        let mut v = self.lat_ms.clone();
+        v.sort_by(f64::total_cmp);
+        percentile(&v, p)
+    }
+    fn json(&self) -> Value {
+        json!({
+            "queries": self.lat_ms.len(),
+            "qps": self.qps(),
+            "p50_ms": self.p(0.5),
+            "p99_ms": self.p(0.99),
+            "mean_ms": self.lat_ms.iter().sum::<f64>() / self.lat_ms.len().max(1) as f64,
+        })
+    }
+}
+
+/// Run every query through `retrieval::retrieve` at weight `w` with `concurrency` clients.
+async fn run_mode(
+    ctx: Arc<Ctx>,
+    w: f32,
+    concurrency: usize,
+) -> BenchResult<(HashMap<String, Vec<String>>, Timing)> {
+    // Warm-up (untimed): caches, the model's first calls, the allocator.
+    for (_, q) in ctx.queries.iter().take(10) {
+        retrieval::retrieve(
+            &ctx.state,
+            &ctx.tenant_id,
+            &ctx.datasets,
+            &ctx.request(q, w),
+        )
+        .await?;
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (ctx, next) = (ctx.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out: Vec<(String, Vec<String>, f64)> = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((qid, q)) = ctx.queries.get(i) else {
+                    break;
+                };
+                let t0 = Instant::now();
+                let r = retrieval::retrieve(
+                    &ctx.state,
+                    &ctx.tenant_id,
+                    &ctx.datasets,
+                    &ctx.request(q, w),
+                )
+                .await
+                .map_err(|e| e.message)?;
+                let ms = t0.elapsed().as_secs_f64() * 1e3;
+                out.push((
+                    qid.clone(),
+                    ctx.ranked(r.hits.iter().map(|h| &h.scored)),
+                    ms,
+                ));
+            }
+            Ok::<_, String>(out)
+        }));
+    }
+    let mut runs = HashMap::new();
+    let mut timing = Timing::default();
+    for t in tasks {
+        for (qid, ranked, ms) in t.await?? {
+            runs.insert(qid, ranked);
+            timing.lat_ms.push(ms);
+        }
+    }
+    timing.wall_s = began.elapsed().as_secs_f64();
+    Ok((runs, timing))
+}
+
+/// Time an async step over every query, sequentially.
+async fn time_each<F, Fut, T>(
+    queries: &[(String, String)],
+    mut f: F,
+) -> BenchResult<(Vec<T>, Timing)>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = BenchResult<T>>,
+{
+    for i in 0..queries.len().min(10) {
+        f(i).await?;
+    }
+    let mut out = Vec::with_capacity(queries.len());
+    let mut timing = Timing::default();
+    let began = Instant::now();
+    for i in 0..queries.len() {
+        let t0 = Instant::now();
+        out.push(f(i).await?);
+        timing.lat_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    timing.wall_s = began.elapsed().as_secs_f64();
+    Ok((out, timing))
+}
+
+// ---------------------------------------------------------------------------------------
+// Alternative fusions (prototypes; the product's `retrieval::rank` is not changed)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fusion {
+    /// The product's: (1−w)·BM25/max + w·cosine.
+    Current,
+    /// Both scores min-max normalised over the candidate set, then (1−w)·bm25 + w·vec.
+    MinMax,
+    /// Weighted reciprocal rank fusion: (1−w)/(60 + rank_bm25) + w/(60 + rank_vec).
+    Rrf,
+}
+
+impl Fusion {
+    fn label(self) -> &'static str {
+        match self {
+            Fusion::Current => "current: BM25/max + raw cosine",
+            Fusion::MinMax => "min-max both over candidates",
+            Fusion::Rrf => "weighted RRF (k=60)",
+        }
+    }
+}
+
+const RRF_K: f32 = 60.0;
+
+/// Fused scores of candidates (same order as given).
+pub fn fuse(cands: &[ScoredChunk], w: f32, how: Fusion) -> Vec<f32> {
+    let term: Vec<f32> = cands.iter().map(|c| c.term_score).collect();
+    let vec: Vec<f32> = cands.iter().map(|c| c.vector_score).collect();
+    match how {
+        Fusion::Current => {
+            let max = term.iter().copied().fold(0.0f32, f32::max);
+            term.iter()
+                .zip(&vec)
+                .map(|(&t, &v)| {
+                    let t = if max > 0.0 { t / max } else { 0.0 };
+                    (1.0 - w) * t + w * v.clamp(0.0, 1.0)
+                })
+                .collect()
+        }
+        Fusion::MinMax => {
+            let (t, v) = (min_max(&term), min_max(&vec));
+            t.iter()
+                .zip(&v)
+                .map(|(&t, &v)| (1.0 - w) * t + w * v)
+                .collect()
+        }
+        Fusion::Rrf => {
+            let (rt, rv) = (ranks(&term), ranks(&vec));
+            rt.iter()
+                .zip(&rv)
+                .map(|(a, b)| {
+                    let part = |r: &Option<usize>| r.map_or(0.0, |r| 1.0 / (RRF_K + r as f32));
+                    (1.0 - w) * part(a) + w * part(b)
+                })
+                .collect()
+        }
+    }
+}
+
+/// (x − min)/(max − min); all zeros when the values are all equal.
+pub fn min_max(xs: &[f32]) -> Vec<f32> {
+    let min = xs.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let span = max - min;
+    xs.iter()
+        .map(|&x| if span > 0.0 { (x - min) / span } else { 0.0 })
+        .collect()
+}
+
+/// 1-based rank of each value by descending score; None for scores ≤ 0 (not retrieved
+/// by that retriever).
+fn ranks(xs: &[f32]) -> Vec<Option<usize>> {
+    let mut order: Vec<usize> = (0..xs.len()).filter(|&i| xs[i] > 0.0).collect();
+    order.sort_by(|&a, &b| xs[b].total_cmp(&xs[a]));
+    let mut out = vec![None; xs.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        out[i] = Some(r + 1);
+    }
+    out
+}
+
+/// Candidates ordered by a fused score (ties: chunk id, as `rank`).
+fn order_by(cands: &[ScoredChunk], scores: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..cands.len()).collect();
+    idx.sort_by(|&a, &b| {
+        scores[b]
+            .total_cmp(&scores[a])
+            .then_with(|| cands[a].chunk.id.cmp(&cands[b].chunk.id))
+    });
+    idx
+}
+
+// ---------------------------------------------------------------------------------------
+// The command
+// ---------------------------------------------------------------------------------------
+
+pub async fn run(cmd: EvalCmd, data_dir: Option<PathBuf>) -> BenchResult {
+    match cmd {
+        EvalCmd::Beir(args) => beir(args, data_dir).await,
+    }
+}
+
+fn label_for(w: f32) -> String {
+    if w <= 0.0 {
+        "BM25 only".into()
+    } else if w >= 1.0 {
+        "vector only".into()
+    } else {
+        "hybrid".into()
+    }
+}
+
+async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
+    let coll = load_collection(&args)?;
+    eprintln!(
+        "{}: {} documents, {} judged queries ({} split)",
+        coll.name,
+        coll.corpus.len(),
+        coll.queries.len(),
+        args.queries
+    );
+    if coll.queries.is_empty() {
+        return Err("no judged queries to evaluate".into());
+    }
+    let dep = bench::open_deployment(data_dir, true).await?;
+    eprintln!("data dir: {}", dep.dir.display());
+    let tenant = bench::tenant_named(&dep.state, "eval").await?;
+    let (dataset, ing) = ingest(&dep, &tenant.id, &coll, &args).await?;
+    let (peak_after_ingest, _) = bench::memory_kb();
+
+    let docs: Vec<Document> = bench::all_documents(&dep.state, &tenant.id, &dataset.id).await?;
+    let corpus_of: HashMap<String, String> = docs
+        .iter()
+        .filter_map(|d| {
+            let id = d.meta_fields["corpus_id"].as_str()?;
+            Some((d.id.clone(), id.to_string()))
+        })
+        .collect();
+    let datasets = retrieval::load_datasets(&dep.state, &tenant.id, &[dataset.id.clone()]).await?;
+    let ctx = Arc::new(Ctx {
+        state: dep.state.clone(),
+        tenant_id: tenant.id.clone(),
+        datasets,
+        queries: coll.queries.clone(),
+        corpus_of,
+        page_size: args.page_size,
+        top_k: args.top_k,
+    });
+
+    // The product's modes.
+    let mut weights: Vec<f32> = vec![0.0, 1.0];
+    for &w in &args.weights {
+        if !weights.iter().any(|x| (x - w).abs() < 1e-6) {
+            weights.push(w.clamp(0.0, 1.0));
+        }
+    }
+    let mut modes = Vec::new();
+    for &w in &weights {
+        eprintln!("running {} (w = {w})", label_for(w));
+        let (runs, timing) = run_mode(ctx.clone(), w, args.concurrency).await?;
+        let (ndcg, recall) = quality(&runs, &coll.qrels);
+        modes.push((w, ndcg, recall, timing));
+    }
+
+    // Components, sequential.
+    eprintln!("timing components");
+    let embedder = dep
+        .state
+        .embedders
+        .embedder(&tenant, &dataset.embedding_model)?;
+    let (qvecs, t_embed) = time_each(&ctx.queries, |i| {
+        let (e, q) = (embedder.clone(), ctx.queries[i].1.clone());
+        async move {
+            let mut v = e.embed(std::slice::from_ref(&q)).await?;
+            Ok(v.pop().unwrap_or_default())
+        }
+    })
+    .await?;
+    let search = |i: usize, vector: Option<Vec<f32>>, top_k: usize| {
+        let ctx = ctx.clone();
+        async move {
+            let req = SearchRequest {
+                dataset_ids: ctx.datasets.iter().map(|d| d.id.clone()).collect(),
+                document_ids: None,
+                text: ctx.queries[i].1.clone(),
+                vector,
+                top_k,
+            };
+            Ok(ctx.state.index.search(&ctx.tenant_id, &req).await?)
+        }
+    };
+    let (_, t_bm25_10) = time_each(&ctx.queries, |i| search(i, None, 10)).await?;
+    let hybrid_top_k = args.top_k.max(args.page_size).max(1);
+    let (cands, t_hybrid_idx) = time_each(&ctx.queries, |i| {
+        search(i, Some(qvecs[i].clone()), hybrid_top_k)
+    })
+    .await?;
+
+    // Prototype fusions over the hybrid candidates.
+    let mut protos = Vec::new();
+    if !args.no_prototypes {
+        let docs_by_id: HashMap<String, Document> =
+            docs.into_iter().map(|d| (d.id.clone(), d)).collect();
+        let mut ws = args.weights.clone();
+        for extra in [0.5f32, 0.7] {
+            if !ws.iter().any(|x| (x - extra).abs() < 1e-6) {
+                ws.push(extra);
+            }
+        }
+        for how in [Fusion::Current, Fusion::MinMax, Fusion::Rrf] {
+            for &w in &ws {
+                let mut runs = HashMap::new();
+                for (i, (qid, q)) in ctx.queries.iter().enumerate() {
+                    let ranked = if how == Fusion::Current {
+                        // Through the product's own `rank`, as a cross-check.
+                        let r = retrieval::rank(cands[i].clone(), &docs_by_id, &ctx.request(q, w));
+                        ctx.ranked(r.hits.iter().map(|h| &h.scored))
+                    } else {
+                        let scores = fuse(&cands[i], w, how);
+                        let order = order_by(&cands[i], &scores);
+                        ctx.ranked(order.iter().take(args.page_size).map(|&j| &cands[i][j]))
+                    };
+                    runs.insert(qid.clone(), ranked);
+                }
+                let (ndcg, recall) = quality(&runs, &coll.qrels);
+                protos.push((how, w, ndcg, recall));
+            }
+        }
+    }
+    let (peak_kb, _) = bench::memory_kb();
+    let mean_cands = cands.iter().map(Vec::len).sum::<usize>() as f64 / cands.len().max(1) as f64;
+
+    let ingest_json = ing.parse.as_ref().map(|p| {
+        let s = p.wall.as_secs_f64().max(1e-9);
+        json!({
+            "upload_s": ing.upload_s,
+            "parse_wall_s": s,
+            "documents": p.done,
+            "chunks": p.chunks,
+            "tokens": p.tokens,
+            "documents_per_s": p.done as f64 / s,
+            "chunks_per_s": p.chunks as f64 / s,
+            "workers": args.workers,
+        })
+    });
+    let report = json!({
+        "collection": coll.name,
+        "machine": bench::machine(),
+        "documents": coll.corpus.len(),
+        "queries": coll.queries.len(),
+        "split": args.queries,
+        "doc_name": format!("{:?}", args.doc_name).to_lowercase(),
+        "title_weight": args.title_weight,
+        "top_k": args.top_k,
+        "page_size": args.page_size,
+        "concurrency": args.concurrency,
+        "embedding_model": dataset.embedding_model,
+        "ingest": ingest_json,
+        "ingest_reused": ing.reused,
+        "modes": modes.iter().map(|(w, n, r, t)| json!({
+            "mode": label_for(*w), "weight": w, "ndcg_at_10": n, "recall_at_100": r,
+            "timing": t.json(),
+        })).collect::<Vec<_>>(),
+        "components": {
+            "query_embedding": t_embed.json(),
+            "index_bm25_top10": t_bm25_10.json(),
+            "index_hybrid_candidates": t_hybrid_idx.json(),
+            "hybrid_top_k": hybrid_top_k,
+            "mean_hybrid_candidates": mean_cands,
+        },
+        "prototypes": protos.iter().map(|(h, w, n, r)| json!({
+            "fusion": h.label(), "weight": w, "ndcg_at_10": n, "recall_at_100": r,
+        })).collect::<Vec<_>>(),
+        "peak_rss_mb_after_ingest": peak_after_ingest.map(|k| k as f64 / 1024.0),
+        "peak_rss_mb": peak_kb.map(|k| k as f64 / 1024.0),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+
+    println!(
+        "lambdarag eval beir — {} ({} docs, {} {} queries); {}",
+        coll.name,
+        coll.corpus.len(),
+        coll.queries.len(),
+        args.queries,
+        dataset.embedding_model
+    );
+    println!(
+        "machine: {} ({} cores); retrieve(): page_size {}, top_k {}, threshold 0, {} client(s)",
+        report["machine"]["cpu"].as_str().unwrap_or("?"),
+        report["machine"]["cores"],
+        args.page_size,
+        args.top_k,
+        args.concurrency
+    );
+    if let Some(p) = &ing.parse {
+        let s = p.wall.as_secs_f64().max(1e-9);
+        println!(
+            "ingest: upload {:.1}s; parse+embed+index {:.1}s with {} workers = {:.1} docs/s, {:.1} chunks/s ({} chunks, {} tokens)",
+            ing.upload_s,
+            s,
+            args.workers,
+            p.done as f64 / s,
+            p.chunks as f64 / s,
+            p.chunks,
+            p.tokens
+        );
+    } else {
+        println!("ingest: reused the dataset already in the data dir");
+    }
+    println!();
+    println!("| mode | w | nDCG@10 | Recall@100 | QPS | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for (w, n, r, t) in &modes {
+        println!(
+            "| {} | {w:.2} | {n:.4} | {r:.4} | {:.1} | {:.2} | {:.2} |",
+            label_for(*w),
+            t.qps(),
+            t.p(0.5),
+            t.p(0.99)
+        );
+    }
+    println!();
+    println!("components (sequential, 1 client):");
+    println!("| step | QPS | p50 ms | p99 ms |");
+    println!("|---|---|---|---|");
+    for (name, t) in [
+        ("query embedding (built-in model)".to_string(), &t_embed),
+        ("index.search BM25 top-10".to_string(), &t_bm25_10),
+        (
+            format!(
+                "index.search hybrid candidates (top_k {hybrid_top_k}, ~{mean_cands:.0}/query)"
+            ),
+            &t_hybrid_idx,
+        ),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.2} | {:.2} |",
+            t.qps(),
+            t.p(0.5),
+            t.p(0.99)
+        );
+    }
+    if !protos.is_empty() {
+        println!();
+        println!("fusion prototypes over the same hybrid candidates (quality only):");
+        println!("| fusion | w | nDCG@10 | Recall@100 |");
+        println!("|---|---|---|---|");
+        for (h, w, n, r) in &protos {
+            println!("| {} | {w:.2} | {n:.4} | {r:.4} |", h.label());
+        }
+    }
+    println!();
+    println!(
+        "peak RSS: {:.0} MB after ingest, {:.0} MB at the end",
+        report["peak_rss_mb_after_ingest"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        report["peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, i64)]) -> Qrels {
+        pairs.iter().map(|(d, g)| (d.to_string(), *g)).collect()
+    }
+
+    fn r(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn ndcg_perfect_and_missing() {
+        let rel = q(&[("a", 1)]);
+        assert!(close(ndcg_at_k(&r(&["a", "b"]), &rel, 10), 1.0));
+        assert!(close(ndcg_at_k(&r(&["b", "c"]), &rel, 10), 0.0));
+        assert!(close(ndcg_at_k(&[], &rel, 10), 0.0));
+        // No relevant document judged: 0, not NaN.
+        assert!(close(ndcg_at_k(&r(&["a"]), &q(&[("a", 0)]), 10), 0.0));
+    }
+
+    #[test]
+    fn ndcg_hand_computed() {
+        // One relevant doc at rank 2: (1/log2 3) / (1/log2 2) = 0.630930.
+        let rel = q(&[("a", 1)]);
+        assert!(close(
+            ndcg_at_k(&r(&["x", "a"]), &rel, 10),
+            1.0 / 3f64.log2()
+        ));
+        // Two relevant, found at ranks 1 and 3:
+        // DCG = 1 + 1/log2 4 = 1.5; IDCG = 1 + 1/log2 3 = 1.630930 → 0.919721.
+        let rel = q(&[("a", 1), ("b", 1)]);
+        let got = ndcg_at_k(&r(&["a", "x", "b"]), &rel, 10);
+        assert!(close(got, 1.5 / (1.0 + 1.0 / 3f64.log2())));
+        assert!((got - 0.919721).abs() < 1e-6);
+        // Graded: a=2, b=1, ranked b, a. DCG = 1 + 2/log2 3 = 2.261860;
+        // IDCG = 2 + 1/log2 3 = 2.630930 → 0.859719 (linear gain, as trec_eval).
+        let rel = q(&[("a", 2), ("b", 1)]);
+        let got = ndcg_at_k(&r(&["b", "a"]), &rel, 10);
+        assert!((got - 0.859719).abs() < 1e-6, "{got}");
+    }
+
+    #[test]
+    fn ndcg_cuts_at_k_and_ignores_repeats() {
+        let rel = q(&[("a", 1)]);
+        let mut ranked: Vec<String> = (0..10).map(|i| format!("x{i}")).collect();
+        ranked.push("a".into()); // rank 11
+        assert!(close(ndcg_at_k(&ranked, &rel, 10), 0.0));
+        // A repeat does not push the relevant document down, nor count twice.
+        assert!(close(
+            ndcg_at_k(&r(&["x", "x", "a"]), &rel, 10),
+            1.0 / 3f64.log2()
+        ));
+        assert!(close(ndcg_at_k(&r(&["a", "a"]), &rel, 10), 1.0));
+    }
+
+    #[test]
+    fn recall_hand_computed() {
+        let rel = q(&[("a", 1), ("b", 1), ("c", 0)]);
+        assert!(close(recall_at_k(&r(&["a", "z", "b"]), &rel, 100), 1.0));
+        assert!(close(recall_at_k(&r(&["a", "c"]), &rel, 100), 0.5));
+        assert!(close(recall_at_k(&r(&["a", "z", "b"]), &rel, 2), 0.5));
+        assert!(close(recall_at_k(&r(&["a", "a", "b"]), &rel, 2), 1.0));
+        assert!(close(recall_at_k(&r(&["a"]), &q(&[]), 100), 0.0));
+    }
+
+    #[test]
+    fn quality_averages_over_judged_queries() {
+        let qrels: HashMap<String, Qrels> = [
+            ("q1".to_string(), q(&[("a", 1)])),
+            ("q2".to_string(), q(&[("b", 1)])),
+        ]
+        .into_iter()
+        .collect();
+        // q1 perfect, q2 has no run at all.
+        let runs: HashMap<String, Vec<String>> = [("q1".to_string(), r(&["a"]))].into();
+        let (n, rec) = quality(&runs, &qrels);
+        assert!(close(n, 0.5));
+        assert!(close(rec, 0.5));
+    }
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert!(close(percentile(&v, 0.5), 50.0));
+        assert!(close(percentile(&v, 0.99), 99.0));
+        assert!(close(percentile(&v, 1.0), 100.0));
+        assert!(close(percentile(&[7.0], 0.99), 7.0));
+        assert!(percentile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn min_max_and_rrf_ranks() {
+        assert_eq!(min_max(&[2.0, 4.0, 3.0]), vec![0.0, 1.0, 0.5]);
+        assert_eq!(min_max(&[1.0, 1.0]), vec![0.0, 0.0]);
+        assert_eq!(ranks(&[0.5, 0.0, 0.9]), vec![Some(2), None, Some(1)]);
+    }
+
+    #[test]
+    fn title_names_fit_the_limit() {
+        assert_eq!(title_name("A/B test", "7"), "A B test.txt");
+        assert_eq!(title_name("  ", "7"), "7.txt");
+        let long = "é".repeat(300);
+        let n = title_name(&long, "7");
+        assert!(n.len() <= 255 && n.ends_with(".txt"));
+    }
+}

@@ -1,0 +1,976 @@
+//! The chunk index on OpenSearch (BM25 + k-NN), over its REST API.
+//!
+//! Layout: one index per tenant, `{prefix}{tenant}` (prefix `lambdarag-chunks-` by
+//! default), created on the first write. A chunk is one document, `_id` = the chunk id; its
+//! fields are the `ChunkRecord` fields (`id` stored as `chunk_id`). Mapped fields:
+//!
+//! | field | type |
+//! |---|---|
+//! | `tenant_id`, `dataset_id`, `document_id`, `chunk_id`, `doc_type` | `keyword` |
+//! | `content`, `document_name`, `important_keywords`, `questions` | `text`, `english` analyzer |
+//! | `position`, `generation`, `token_count`, `create_time` | `long` |
+//! | `available` | `boolean` |
+//! | `vector_{dim}` | `knn_vector` of that dimension: HNSW, `cosinesimil`, Lucene engine |
+//!
+//! Everything else (`positions`, `image_id`) is only kept in `_source` (`dynamic: false`).
+//!
+//! Vectors go in a field named for their dimension (RAGFlow does the same with
+//! `q_{dim}_vec`): a tenant's datasets may use embedding models of different sizes, and a
+//! `knn_vector` field has one fixed dimension. A field is added to the mapping the first
+//! time a vector of its size is written.
+//!
+//! Writes use `refresh=wait_for` (deletes `refresh=true`), so a write is visible to the
+//! next read, as the port promises. Search runs the BM25 query and the k-NN query (both
+//! restricted to the requested datasets and documents) concurrently, unions the hits, and
+//! completes each candidate's other score: the BM25 score of a vector-only hit with an
+//! ids-restricted text query, the cosine of a text-only hit from its stored vector.
+//!
+//! Requests are signed with SigV4 when a [`SigV4Signer`] is set (Amazon OpenSearch
+//! Service, `es`, or Serverless, `aoss`).
+
+mod sign;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use lambdarag::domain::ChunkRecord;
+use lambdarag::ports::{ChunkIndex, ChunkListQuery, ScoredChunk, SearchRequest};
+use lambdarag::StoreError;
+
+pub use sign::SigV4Signer;
+
+/// Index name prefix unless configured otherwise.
+pub const DEFAULT_INDEX_PREFIX: &str = "lambdarag-chunks-";
+/// OpenSearch's default `index.max_result_window` (from + size) and k-NN `k` cap.
+const MAX_WINDOW: usize = 10_000;
+/// Page size when scanning past the result window with `search_after`.
+const SCAN_PAGE: usize = 1000;
+/// A `_bulk` request is flushed at about this size.
+const BULK_BYTES: usize = 5 * 1024 * 1024;
+/// Distinct query words kept: four fields per word must stay under Lucene's 1024-clause
+/// limit, and a query never needs more.
+const MAX_QUERY_WORDS: usize = 200;
+/// Ids per delete-by-ids request.
+const IDS_PER_DELETE: usize = 1000;
+/// The BM25 fields and boosts (RAGFlow's weighting of keywords, questions, title, body).
+pub const TEXT_FIELDS: [&str; 4] = [
+    "important_keywords^30",
+    "questions^20",
+    "document_name^10",
+    "content^2",
+];
+
+/// Path-segment escaping for ids in URLs.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+/// The field holding vectors of `dim` dimensions.
+pub fn vector_field(dim: usize) -> String {
+    format!("vector_{dim}")
+}
+
+fn dim_of_field(name: &str) -> Option<usize> {
+    name.strip_prefix("vector_")?.parse().ok()
+}
+
+/// A `knn_vector` mapping for `dim` dimensions.
+pub fn vector_mapping(dim: usize) -> Value {
+    json!({
+        "type": "knn_vector",
+        "dimension": dim,
+        "method": {
+            "name": "hnsw",
+            "space_type": "cosinesimil",
+            "engine": "lucene",
+            "parameters": {"m": 16, "ef_construction": 128}
+        }
+    })
+}
+
+/// The body that creates a tenant's index, with vector fields for `dims`.
+pub fn index_body(dims: &BTreeSet<usize>) -> Value {
+    let keyword = json!({"type": "keyword"});
+    let text = json!({"type": "text", "analyzer": "english"});
+    let long = json!({"type": "long"});
+    let mut props = Map::new();
+    for f in [
+        "tenant_id",
+        "dataset_id",
+        "document_id",
+        "chunk_id",
+        "doc_type",
+    ] {
+        props.insert(f.into(), keyword.clone());
+    }
+    for f in [
+        "content",
+        "document_name",
+        "important_keywords",
+        "questions",
+    ] {
+        props.insert(f.into(), text.clone());
+    }
+    for f in ["position", "generation", "token_count", "create_time"] {
+        props.insert(f.into(), long.clone());
+    }
+    props.insert("available".into(), json!({"type": "boolean"}));
+    for d in dims {
+        props.insert(vector_field(*d), vector_mapping(*d));
+    }
+    json!({
+        "settings": {"index": {"knn": true, "number_of_shards": 1}},
+        "mappings": {"dynamic": false, "properties": props}
+    })
+}
+
+/// Index names must be lower-case and free of a few characters. Ids made of `[a-z0-9_]`
+/// (all generated ids) are used as they are; anything else is hex-encoded behind `h-`
+/// (a `-` never appears in a plain name, so the two forms cannot collide).
+fn index_suffix(tenant_id: &str) -> String {
+    let plain = !tenant_id.is_empty()
+        && tenant_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if plain {
+        tenant_id.to_string()
+    } else {
+        let hex: String = tenant_id.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("h-{hex}")
+    }
+}
+
+/// The query text as sent: distinct words (case-insensitive), at most `MAX_QUERY_WORDS`;
+/// None when there is nothing to search for.
+fn query_text(text: &str) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| seen.insert(w.to_lowercase()))
+        .take(MAX_QUERY_WORDS)
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+fn multi_match(text: &str) -> Value {
+    json!({"multi_match": {"query": text, "type": "best_fields", "fields": TEXT_FIELDS}})
+}
+
+/// The filters every query carries: the tenant (defence in depth: the index already is
+/// the tenant's), the datasets, and the documents if given.
+fn scope(tenant_id: &str, datasets: &[String], documents: Option<&[String]>) -> Vec<Value> {
+    let mut f = vec![
+        json!({"term": {"tenant_id": tenant_id}}),
+        json!({"terms": {"dataset_id": datasets}}),
+    ];
+    if let Some(docs) = documents {
+        f.push(json!({"terms": {"document_id": docs}}));
+    }
+    f
+}
+
+fn doc_scope(tenant_id: &str, dataset_id: &str, doc_id: &str) -> Vec<Value> {
+    vec![
+        json!({"term": {"tenant_id": tenant_id}}),
+        json!({"term": {"dataset_id": dataset_id}}),
+        json!({"term": {"document_id": doc_id}}),
+    ]
+}
+
+fn no_vectors() -> Value {
+    json!({"excludes": ["vector_*"]})
+}
+
+/// A chunk as stored: the record's fields, `id` as `chunk_id`, the vector in its field.
+pub fn to_source(c: &ChunkRecord) -> Result<Value, StoreError> {
+    let mut v = serde_json::to_value(c)?;
+    let Some(m) = v.as_object_mut() else {
+        return Err(StoreError::Corrupt(
+            "a chunk did not serialise to an object".into(),
+        ));
+    };
+    if let Some(id) = m.remove("id") {
+        m.insert("chunk_id".into(), id);
+    }
+    let vector = m.remove("vector");
+    if !c.vector.is_empty() {
+        if let Some(vector) = vector {
+            m.insert(vector_field(c.vector.len()), vector);
+        }
+    }
+    Ok(v)
+}
+
+/// A stored chunk back as a record (`vector` empty unless the source held one).
+pub fn from_source(id: &str, source: Value) -> Result<ChunkRecord, StoreError> {
+    let Value::Object(mut m) = source else {
+        return Err(StoreError::Corrupt(format!(
+            "chunk {id}: _source is not an object"
+        )));
+    };
+    let mut vector = Value::Array(vec![]);
+    let vector_keys: Vec<String> = m
+        .keys()
+        .filter(|k| dim_of_field(k).is_some())
+        .cloned()
+        .collect();
+    for k in vector_keys {
+        if let Some(v) = m.remove(&k) {
+            vector = v;
+        }
+    }
+    let chunk_id = m.remove("chunk_id").unwrap_or_else(|| json!(id));
+    m.insert("id".into(), chunk_id);
+    m.insert("vector".into(), vector);
+    serde_json::from_value(Value::Object(m))
+        .map_err(|e| StoreError::Corrupt(format!("chunk {id} in OpenSearch: {e}")))
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// The Lucene engine scores `cosinesimil` as `(1 + cos) / 2`; this undoes it.
+pub fn cosine_from_score(score: f64) -> f32 {
+    ((2.0 * score - 1.0) as f32).clamp(-1.0, 1.0)
+}
+
+enum Payload {
+    Empty,
+    Json(Value),
+    NdJson(String),
+}
+
+/// A response: status and JSON body (`Null` when empty, a string when not JSON).
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+impl Reply {
+    fn success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    fn error_type(&self) -> Option<&str> {
+        self.body
+            .get("error")
+            .and_then(|e| e.get("type"))
+            .and_then(Value::as_str)
+    }
+
+    fn index_missing(&self) -> bool {
+        self.status == 404 && self.error_type() == Some("index_not_found_exception")
+    }
+
+    /// The body of a successful reply, or an error naming the request.
+    fn ok(self, what: &str) -> Result<Value, StoreError> {
+        if self.success() {
+            return Ok(self.body);
+        }
+        let reason = self
+            .body
+            .get("error")
+            .and_then(|e| e.get("reason"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.body.to_string());
+        Err(StoreError::Backend(format!(
+            "OpenSearch {what} answered {}: {}: {reason}",
+            self.status,
+            self.error_type().unwrap_or("error")
+        )))
+    }
+}
+
+/// One search hit.
+struct Hit {
+    id: String,
+    score: f64,
+    source: Value,
+}
+
+fn hits_of(body: &Value) -> Vec<Hit> {
+    body.pointer("/hits/hits")
+        .and_then(Value::as_array)
+        .map(|hits| {
+            hits.iter()
+                .map(|h| Hit {
+                    id: h
+                        .get("_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    score: h.get("_score").and_then(Value::as_f64).unwrap_or(0.0),
+                    source: h.get("_source").cloned().unwrap_or(Value::Null),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn total_of(body: &Value) -> u64 {
+    body.pointer("/hits/total/value")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// OpenSearch-backed chunk index.
+#[derive(Debug)]
+pub struct OpenSearchIndex {
+    http: reqwest::Client,
+    base: String,
+    prefix: String,
+    signer: Option<SigV4Signer>,
+    /// Indices known to exist, with the vector dimensions their mapping has.
+    known: Mutex<HashMap<String, BTreeSet<usize>>>,
+}
+
+impl OpenSearchIndex {
+    /// An index client for the cluster at `base_url` (e.g. `https://search-x.es.amazonaws.com`).
+    pub fn new(base_url: &str) -> Result<Self, StoreError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("HTTP client for OpenSearch: {e}")))?;
+        Ok(Self::with_client(http, base_url))
+    }
+
+    pub fn with_client(http: reqwest::Client, base_url: &str) -> Self {
+        OpenSearchIndex {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            prefix: DEFAULT_INDEX_PREFIX.into(),
+            signer: None,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Name indices `{prefix}{tenant}` (several deployments or test runs can share a
+    /// cluster). Must be lower-case.
+    pub fn with_index_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sign every request with SigV4.
+    pub fn with_signer(mut self, signer: SigV4Signer) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The tenant's index.
+    pub fn index_name(&self, tenant_id: &str) -> String {
+        format!("{}{}", self.prefix, index_suffix(tenant_id))
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        payload: Payload,
+    ) -> Result<Reply, StoreError> {
+        let url = format!("{}{path}", self.base);
+        let mut rb = self.http.request(method.clone(), &url);
+        rb = match payload {
+            Payload::Empty => rb,
+            Payload::Json(v) => rb
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(&v)?),
+            Payload::NdJson(s) => rb.header(CONTENT_TYPE, "application/x-ndjson").body(s),
+        };
+        let mut req = rb
+            .build()
+            .map_err(|e| StoreError::Backend(format!("OpenSearch request {method} {path}: {e}")))?;
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut req).await?;
+        }
+        let resp = self
+            .http
+            .execute(req)
+            .await
+            .map_err(|e| StoreError::Backend(format!("OpenSearch {method} {path}: {e}")))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| {
+            StoreError::Backend(format!(
+                "OpenSearch {method} {path}: reading the reply: {e}"
+            ))
+        })?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Ok(Reply { status, body })
+    }
+
+    async fn search_body(&self, index: &str, body: Value) -> Result<Option<Value>, StoreError> {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/{index}/_search"),
+                Payload::Json(body),
+            )
+            .await?;
+        if reply.index_missing() {
+            return Ok(None);
+        }
+        reply.ok("_search").map(Some)
+    }
+
+    fn cached_dims(&self, index: &str) -> Option<BTreeSet<usize>> {
+        self.known.lock().ok()?.get(index).cloned()
+    }
+
+    fn remember(&self, index: &str, dims: BTreeSet<usize>) {
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(index.to_string(), dims);
+        }
+    }
+
+    /// The vector dimensions an existing index maps; None if the index does not exist.
+    async fn fetch_dims(&self, index: &str) -> Result<Option<BTreeSet<usize>>, StoreError> {
+        let reply = self
+            .call(Method::GET, &format!("/{index}/_mapping"), Payload::Empty)
+            .await?;
+        if reply.index_missing() || reply.status == 404 {
+            return Ok(None);
+        }
+        let body = reply.ok("get mapping")?;
+        let dims = body
+            .as_object()
+            .into_iter()
+            .flat_map(|indices| indices.values())
+            .filter_map(|m| m.pointer("/mappings/properties").and_then(Value::as_object))
+            .flat_map(|props| props.keys())
+            .filter_map(|k| dim_of_field(k))
+            .collect();
+        self.remember(index, dims);
+        Ok(self.cached_dims(index))
+    }
+
+    /// Make sure the index exists and maps vector fields for `dims`.
+    async fn ensure_index(&self, index: &str, dims: &BTreeSet<usize>) -> Result<(), StoreError> {
+        if self
+            .cached_dims(index)
+            .is_some_and(|have| dims.is_subset(&have))
+        {
+            return Ok(());
+        }
+        let have = match self.fetch_dims(index).await? {
+            Some(have) => have,
+            None => {
+                let reply = self
+                    .call(
+                        Method::PUT,
+                        &format!("/{index}"),
+                        Payload::Json(index_body(dims)),
+                    )
+                    .await?;
+                if reply.error_type() == Some("resource_already_exists_exception") {
+                    // Another writer created it first: take its mapping.
+                    self.fetch_dims(index).await?.unwrap_or_default()
+                } else {
+                    reply.ok("create index")?;
+                    dims.clone()
+                }
+            }
+        };
+        let missing: Vec<usize> = dims.difference(&have).copied().collect();
+        if !missing.is_empty() {
+            let props: Map<String, Value> = missing
+                .iter()
+                .map(|d| (vector_field(*d), vector_mapping(*d)))
+                .collect();
+            self.call(
+                Method::PUT,
+                &format!("/{index}/_mapping"),
+                Payload::Json(json!({ "properties": props })),
+            )
+            .await?
+            .ok("put mapping")?;
+        }
+        self.remember(index, have.union(dims).copied().collect());
+        Ok(())
+    }
+
+    /// Whether the index maps vectors of `dim` (re-reading the mapping once when the cache
+    /// says no: another function may have added the field).
+    async fn has_vector_field(&self, index: &str, dim: usize) -> Result<bool, StoreError> {
+        if self.cached_dims(index).is_some_and(|d| d.contains(&dim)) {
+            return Ok(true);
+        }
+        Ok(self
+            .fetch_dims(index)
+            .await?
+            .is_some_and(|d| d.contains(&dim)))
+    }
+
+    async fn bulk(&self, index: &str, body: String) -> Result<(), StoreError> {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/{index}/_bulk?refresh=wait_for"),
+                Payload::NdJson(body),
+            )
+            .await?;
+        let body = reply.ok("_bulk")?;
+        if body.get("errors").and_then(Value::as_bool) != Some(true) {
+            return Ok(());
+        }
+        let items = body
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let failed: Vec<&Value> = items
+            .iter()
+            .filter_map(|i| i.get("index").and_then(|x| x.get("error")))
+            .collect();
+        let first = failed.first().map(|e| e.to_string()).unwrap_or_default();
+        Err(StoreError::Backend(format!(
+            "OpenSearch _bulk: {} of {} chunks failed, first: {first}",
+            failed.len(),
+            items.len()
+        )))
+    }
+
+    /// `_delete_by_query` with the given filters; how many went (0 if no index).
+    async fn delete_where(&self, index: &str, filters: Vec<Value>) -> Result<u64, StoreError> {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/{index}/_delete_by_query?refresh=true&conflicts=proceed"),
+                Payload::Json(json!({"query": {"bool": {"filter": filters}}})),
+            )
+            .await?;
+        if reply.index_missing() {
+            return Ok(0);
+        }
+        let body = reply.ok("_delete_by_query")?;
+        if let Some(f) = body
+            .get("failures")
+            .and_then(Value::as_array)
+            .and_then(|f| f.first())
+        {
+            return Err(StoreError::Backend(format!(
+                "OpenSearch _delete_by_query failed: {f}"
+            )));
+        }
+        Ok(body.get("deleted").and_then(Value::as_u64).unwrap_or(0))
+    }
+
+    /// Candidates and their scores from one query (`None`: the index does not exist).
+    async fn hits(&self, index: &str, body: Value) -> Result<Option<Vec<Hit>>, StoreError> {
+        Ok(self.search_body(index, body).await?.map(|b| hits_of(&b)))
+    }
+
+    /// The BM25 scores of `ids` for `text` (ids that do not match are absent).
+    async fn term_scores(
+        &self,
+        index: &str,
+        text: &str,
+        filters: &[Value],
+        ids: &[String],
+    ) -> Result<HashMap<String, f32>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut filters = filters.to_vec();
+        filters.push(json!({"ids": {"values": ids}}));
+        let body = json!({
+            "size": ids.len(),
+            "_source": false,
+            "query": {"bool": {"must": [multi_match(text)], "filter": filters}}
+        });
+        Ok(self
+            .hits(index, body)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| (h.id, h.score as f32))
+            .collect())
+    }
+
+    /// The cosine of `query` with the stored vectors of `ids` (from `_source`).
+    async fn cosines(
+        &self,
+        index: &str,
+        field: &str,
+        query: &[f32],
+        ids: &[String],
+    ) -> Result<HashMap<String, f32>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let body = json!({
+            "size": ids.len(),
+            "_source": {"includes": [field]},
+            "query": {"ids": {"values": ids}}
+        });
+        Ok(self
+            .hits(index, body)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| {
+                let v: Vec<f32> = h
+                    .source
+                    .get(field)
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default();
+                (h.id, cosine(query, &v))
+            })
+            .collect())
+    }
+
+    /// A listing query, paged: `skip` hits, then at most `take` (`None` = all). Uses
+    /// `from`/`size` inside the result window and `search_after` beyond it.
+    async fn sorted_page(
+        &self,
+        index: &str,
+        query: Value,
+        skip: usize,
+        take: Option<usize>,
+    ) -> Result<(Vec<Hit>, u64), StoreError> {
+        let sort = json!([{"position": "asc"}, {"chunk_id": "asc"}]);
+        if let Some(take) = take.filter(|t| skip + t <= MAX_WINDOW) {
+            let body = json!({
+                "from": skip,
+                "size": take,
+                "track_total_hits": true,
+                "sort": sort,
+                "_source": no_vectors(),
+                "query": query
+            });
+            let Some(reply) = self.search_body(index, body).await? else {
+                return Ok((vec![], 0));
+            };
+            return Ok((hits_of(&reply), total_of(&reply)));
+        }
+        let mut out = vec![];
+        let mut skipped = 0usize;
+        let mut after: Option<Value> = None;
+        loop {
+            let mut body = json!({
+                "size": SCAN_PAGE,
+                "track_total_hits": true,
+                "sort": sort,
+                "_source": no_vectors(),
+                "query": query
+            });
+            if let Some(a) = after.take() {
+                body["search_after"] = a;
+            }
+            let Some(reply) = self.search_body(index, body).await? else {
+                return Ok((vec![], 0));
+            };
+            let total = total_of(&reply);
+            let raw = reply
+                .pointer("/hits/hits")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            after = raw.last().and_then(|h| h.get("sort")).cloned();
+            let page = hits_of(&reply);
+            let n = page.len();
+            for hit in page {
+                if skipped < skip {
+                    skipped += 1;
+                } else if take.is_none_or(|t| out.len() < t) {
+                    out.push(hit);
+                }
+            }
+            if n < SCAN_PAGE || after.is_none() || take.is_some_and(|t| out.len() >= t) {
+                return Ok((out, total));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ChunkIndex for OpenSearchIndex {
+    async fn upsert(&self, tenant_id: &str, chunks: &[ChunkRecord]) -> Result<(), StoreError> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        if let Some(c) = chunks.iter().find(|c| c.tenant_id != tenant_id) {
+            return Err(StoreError::Backend(format!(
+                "chunk {} belongs to tenant {}, not to {tenant_id}",
+                c.id, c.tenant_id
+            )));
+        }
+        let index = self.index_name(tenant_id);
+        let dims: BTreeSet<usize> = chunks
+            .iter()
+            .map(|c| c.vector.len())
+            .filter(|d| *d > 0)
+            .collect();
+        self.ensure_index(&index, &dims).await?;
+        let mut body = String::new();
+        for c in chunks {
+            body.push_str(&json!({"index": {"_id": c.id}}).to_string());
+            body.push('\n');
+            body.push_str(&to_source(c)?.to_string());
+            body.push('\n');
+            if body.len() >= BULK_BYTES {
+                self.bulk(&index, std::mem::take(&mut body)).await?;
+            }
+        }
+        if !body.is_empty() {
+            self.bulk(&index, body).await?;
+        }
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        chunk_id: &str,
+    ) -> Result<Option<ChunkRecord>, StoreError> {
+        let index = self.index_name(tenant_id);
+        let id = utf8_percent_encode(chunk_id, SEGMENT).to_string();
+        let reply = self
+            .call(Method::GET, &format!("/{index}/_doc/{id}"), Payload::Empty)
+            .await?;
+        if reply.status == 404 {
+            return Ok(None);
+        }
+        let body = reply.ok("get chunk")?;
+        if body.get("found").and_then(Value::as_bool) != Some(true) {
+            return Ok(None);
+        }
+        let source = body.get("_source").cloned().unwrap_or(Value::Null);
+        let chunk = from_source(chunk_id, source)?;
+        Ok((chunk.dataset_id == dataset_id && chunk.tenant_id == tenant_id).then_some(chunk))
+    }
+
+    async fn list_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        query: &ChunkListQuery,
+    ) -> Result<(Vec<ChunkRecord>, u64), StoreError> {
+        let index = self.index_name(tenant_id);
+        let mut q = json!({"bool": {"filter": doc_scope(tenant_id, dataset_id, doc_id)}});
+        if let Some(words) = query.keywords.as_deref().and_then(query_text) {
+            q["bool"]["must"] = json!([{"match": {"content": words}}]);
+        }
+        let (skip, take) = if query.page_size == 0 {
+            (0, None)
+        } else {
+            let skip = query.page.saturating_sub(1).saturating_mul(query.page_size);
+            (
+                usize::try_from(skip).unwrap_or(usize::MAX),
+                Some(usize::try_from(query.page_size).unwrap_or(usize::MAX)),
+            )
+        };
+        let (hits, total) = self.sorted_page(&index, q, skip, take).await?;
+        let chunks = hits
+            .into_iter()
+            .map(|h| from_source(&h.id, h.source))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((chunks, total))
+    }
+
+    async fn delete_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        generation: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let mut filters = doc_scope(tenant_id, dataset_id, doc_id);
+        if let Some(g) = generation {
+            filters.push(json!({"term": {"generation": g}}));
+        }
+        self.delete_where(&self.index_name(tenant_id), filters)
+            .await
+    }
+
+    async fn delete_chunks(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        doc_id: &str,
+        chunk_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let index = self.index_name(tenant_id);
+        let mut deleted = 0;
+        // The delete counts what matched: only existing chunks of this document.
+        for ids in chunk_ids.chunks(IDS_PER_DELETE) {
+            let mut filters = doc_scope(tenant_id, dataset_id, doc_id);
+            filters.push(json!({"ids": {"values": ids}}));
+            deleted += self.delete_where(&index, filters).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn delete_dataset(&self, tenant_id: &str, dataset_id: &str) -> Result<(), StoreError> {
+        let filters = vec![
+            json!({"term": {"tenant_id": tenant_id}}),
+            json!({"term": {"dataset_id": dataset_id}}),
+        ];
+        self.delete_where(&self.index_name(tenant_id), filters)
+            .await?;
+        Ok(())
+    }
+
+    async fn search(
+        &self,
+        tenant_id: &str,
+        req: &SearchRequest,
+    ) -> Result<Vec<ScoredChunk>, StoreError> {
+        let documents = req.document_ids.as_deref();
+        if req.top_k == 0 || req.dataset_ids.is_empty() || documents.is_some_and(<[_]>::is_empty) {
+            return Ok(vec![]);
+        }
+        let index = self.index_name(tenant_id);
+        let k = req.top_k.min(MAX_WINDOW);
+        let text = query_text(&req.text);
+        let filters = scope(tenant_id, &req.dataset_ids, documents);
+        let query_vec = req
+            .vector
+            .as_deref()
+            .filter(|v| v.iter().any(|x| *x != 0.0));
+        let field = match query_vec {
+            Some(v) if self.has_vector_field(&index, v.len()).await? => Some(vector_field(v.len())),
+            _ => None,
+        };
+
+        let text_query = async {
+            let Some(text) = &text else {
+                return Ok::<_, StoreError>(vec![]);
+            };
+            let body = json!({
+                "size": k,
+                "_source": no_vectors(),
+                "query": {"bool": {"must": [multi_match(text)], "filter": filters}}
+            });
+            Ok(self.hits(&index, body).await?.unwrap_or_default())
+        };
+        let knn_query = async {
+            let (Some(field), Some(v)) = (&field, query_vec) else {
+                return Ok::<_, StoreError>(vec![]);
+            };
+            let mut knn = Map::new();
+            knn.insert(
+                field.clone(),
+                json!({"vector": v, "k": k, "filter": {"bool": {"filter": filters}}}),
+            );
+            let body = json!({"size": k, "_source": no_vectors(), "query": {"knn": knn}});
+            Ok(self.hits(&index, body).await?.unwrap_or_default())
+        };
+        let (text_hits, knn_hits) = tokio::try_join!(text_query, knn_query)?;
+
+        let mut term: HashMap<String, f32> = HashMap::new();
+        let mut vector: HashMap<String, f32> = HashMap::new();
+        let mut chunks: Vec<ChunkRecord> = vec![];
+        for h in text_hits {
+            term.insert(h.id.clone(), h.score as f32);
+            chunks.push(from_source(&h.id, h.source)?);
+        }
+        for h in knn_hits {
+            vector.insert(h.id.clone(), cosine_from_score(h.score));
+            if !term.contains_key(&h.id) {
+                chunks.push(from_source(&h.id, h.source)?);
+            }
+        }
+        // Complete each candidate's other score.
+        let vector_only: Vec<String> = vector
+            .keys()
+            .filter(|id| !term.contains_key(*id))
+            .cloned()
+            .collect();
+        let text_only: Vec<String> = term
+            .keys()
+            .filter(|id| !vector.contains_key(*id))
+            .cloned()
+            .collect();
+        let more_terms = async {
+            match &text {
+                Some(t) => self.term_scores(&index, t, &filters, &vector_only).await,
+                None => Ok(HashMap::new()),
+            }
+        };
+        let more_cosines = async {
+            match (&field, query_vec) {
+                (Some(f), Some(v)) => self.cosines(&index, f, v, &text_only).await,
+                _ => Ok(HashMap::new()),
+            }
+        };
+        let (more_terms, more_cosines) = tokio::try_join!(more_terms, more_cosines)?;
+        term.extend(more_terms);
+        vector.extend(more_cosines);
+
+        let mut out: Vec<ScoredChunk> = chunks
+            .into_iter()
+            .map(|chunk| ScoredChunk {
+                term_score: term.get(&chunk.id).copied().unwrap_or(0.0),
+                vector_score: vector.get(&chunk.id).copied().unwrap_or(0.0),
+                chunk,
+            })
+            .collect();
+        // The order is only a convenience: callers fuse the two scores and rank.
+        out.sort_by(|a, b| {
+            b.term_score
+                .total_cmp(&a.term_score)
+                .then_with(|| b.vector_score.total_cmp(&a.vector_score))
+                .then_with(|| a.chunk.id.cmp(&b.chunk.id))
+        });
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_are_valid_and_never_collide() {
+        assert_eq!(index_suffix("0123abcdef"), "0123abcdef");
+        assert_eq!(index_suffix("Tenant"), "h-54656e616e74");
+        assert_eq!(index_suffix(""), "h-");
+        assert_ne!(index_suffix("a-b"), index_suffix("a_b"));
+    }
+
+    #[test]
+    fn query_text_dedupes_and_caps() {
+        assert_eq!(query_text("  "), None);
+        assert_eq!(query_text("Fox fox FOX dog").as_deref(), Some("Fox dog"));
+        let long = "word ".repeat(5000);
+        assert_eq!(query_text(&long).as_deref(), Some("word"));
+        let many: String = (0..500).map(|i| format!("w{i} ")).collect();
+        assert_eq!(
+            query_text(&many).map(|t| t.split(' ').count()),
+            Some(MAX_QUERY_WORDS)
+        );
+    }
+
+    #[test]
+    fn lucene_cosine_scores_convert_back() {
+        assert!((cosine_from_score(1.0) - 1.0).abs() < 1e-6);
+        assert!(cosine_from_score(0.5).abs() < 1e-6);
+        assert!((cosine_from_score(0.0) + 1.0).abs() < 1e-6);
+        assert!((cosine_from_score(0.8) - 0.6).abs() < 1e-6);
+    }
+}

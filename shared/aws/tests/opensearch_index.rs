@@ -1,0 +1,761 @@
+//! `OpenSearchIndex`: exact request tests against a small stub server (no OpenSearch runs
+//! here), and the shared chunk-index conformance suite against a real cluster whenever
+//! `OPENSEARCH_URL` is set (e.g. `OPENSEARCH_URL=http://localhost:9200`; unsigned).
+//!
+//! The stub records every request (method, path with query, headers, body) and answers
+//! from a function of the request, so concurrent requests (search runs its text and k-NN
+//! queries together) get the right reply in any order.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::Router;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+use lambdarag::domain::ChunkRecord;
+use lambdarag::ids::new_id;
+use lambdarag::ports::conformance_index::sample_chunk;
+use lambdarag::ports::{ChunkIndex, ChunkListQuery, SearchRequest};
+use lambdarag_aws::opensearch::{index_body, SigV4Signer};
+use lambdarag_aws::OpenSearchIndex;
+
+#[derive(Debug, Clone)]
+struct Req {
+    method: String,
+    path: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Req {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn ndjson(&self) -> Vec<Value> {
+        String::from_utf8_lossy(&self.body)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an NDJSON line"))
+            .collect()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+type Responder = Arc<dyn Fn(&Req) -> (u16, Value) + Send + Sync>;
+
+#[derive(Clone)]
+struct Stub {
+    log: Arc<Mutex<Vec<Req>>>,
+    respond: Responder,
+}
+
+async fn record(
+    State(stub): State<Stub>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let req = Req {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        headers,
+        body: body.to_vec(),
+    };
+    let (status, reply) = (stub.respond)(&req);
+    stub.log.lock().expect("log").push(req);
+    (
+        StatusCode::from_u16(status).expect("status"),
+        [("content-type", "application/json")],
+        reply.to_string(),
+    )
+}
+
+/// A stub cluster; returns its base URL and the request log.
+async fn stub(
+    respond: impl Fn(&Req) -> (u16, Value) + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<Req>>>) {
+    let log = Arc::new(Mutex::new(vec![]));
+    let state = Stub {
+        log: log.clone(),
+        respond: Arc::new(respond),
+    };
+    let app = Router::new().fallback(record).with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    (format!("http://{addr}"), log)
+}
+
+fn taken(log: &Arc<Mutex<Vec<Req>>>) -> Vec<Req> {
+    std::mem::take(&mut *log.lock().expect("log"))
+}
+
+fn index_missing() -> (u16, Value) {
+    (
+        404,
+        json!({"error": {"type": "index_not_found_exception", "reason": "no such index"}, "status": 404}),
+    )
+}
+
+fn chunk(t: &str, ds: &str, doc: &str, pos: i64, content: &str, vector: &[f32]) -> ChunkRecord {
+    let mut c = sample_chunk(t, ds, doc, pos, content);
+    c.vector = vector.to_vec();
+    c.create_time = 1_700_000_000_000;
+    c
+}
+
+/// What a chunk looks like in `_source`.
+fn source(c: &ChunkRecord) -> Value {
+    let mut v = json!({
+        "tenant_id": c.tenant_id,
+        "dataset_id": c.dataset_id,
+        "document_id": c.document_id,
+        "document_name": c.document_name,
+        "content": c.content,
+        "important_keywords": c.important_keywords,
+        "questions": c.questions,
+        "available": c.available,
+        "positions": c.positions,
+        "image_id": c.image_id,
+        "doc_type": c.doc_type,
+        "position": c.position,
+        "token_count": c.token_count,
+        "create_time": c.create_time,
+        "generation": c.generation,
+        "chunk_id": c.id,
+    });
+    if !c.vector.is_empty() {
+        v[format!("vector_{}", c.vector.len())] = json!(c.vector);
+    }
+    v
+}
+
+fn hit(c: &ChunkRecord, score: f64) -> Value {
+    let mut src = source(c);
+    if let Some(m) = src.as_object_mut() {
+        m.retain(|k, _| !k.starts_with("vector_"));
+    }
+    json!({"_index": "x", "_id": c.id, "_score": score, "_source": src})
+}
+
+fn hits(list: Vec<Value>) -> Value {
+    json!({"hits": {"total": {"value": list.len(), "relation": "eq"}, "hits": list}})
+}
+
+#[tokio::test]
+async fn the_first_write_creates_the_tenant_index_with_its_mapping() {
+    let created = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = created.clone();
+    let (url, log) = stub(move |r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", p) if p.ends_with("/_mapping") => {
+            if seen.load(std::sync::atomic::Ordering::SeqCst) {
+                (
+                    200,
+                    json!({"lambdarag-chunks-0123abcd": {"mappings": {"properties": {"vector_4": {"type": "knn_vector"}}}}}),
+                )
+            } else {
+                index_missing()
+            }
+        }
+        ("PUT", _) => {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            (200, json!({"acknowledged": true}))
+        }
+        ("POST", p) if p.contains("/_bulk") => (200, json!({"errors": false, "items": []})),
+        _ => (500, json!({"error": "unexpected"})),
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url).expect("client");
+    let t = "0123abcd";
+    let a = chunk(t, "ds1", "doc1", 0, "first chunk", &[1.0, 0.0, 0.0, 0.0]);
+    let b = chunk(t, "ds1", "doc1", 1, "second chunk", &[]);
+    index
+        .upsert(t, &[a.clone(), b.clone()])
+        .await
+        .expect("upsert");
+
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs.iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>(),
+        vec![
+            "GET /lambdarag-chunks-0123abcd/_mapping",
+            "PUT /lambdarag-chunks-0123abcd",
+            "POST /lambdarag-chunks-0123abcd/_bulk?refresh=wait_for",
+        ]
+    );
+    assert_eq!(
+        reqs[1].json(),
+        json!({
+            "settings": {"index": {"knn": true, "number_of_shards": 1}},
+            "mappings": {
+                "dynamic": false,
+                "properties": {
+                    "tenant_id": {"type": "keyword"},
+                    "dataset_id": {"type": "keyword"},
+                    "document_id": {"type": "keyword"},
+                    "chunk_id": {"type": "keyword"},
+                    "doc_type": {"type": "keyword"},
+                    "content": {"type": "text", "analyzer": "english"},
+                    "document_name": {"type": "text", "analyzer": "english"},
+                    "important_keywords": {"type": "text", "analyzer": "english"},
+                    "questions": {"type": "text", "analyzer": "english"},
+                    "position": {"type": "long"},
+                    "generation": {"type": "long"},
+                    "token_count": {"type": "long"},
+                    "create_time": {"type": "long"},
+                    "available": {"type": "boolean"},
+                    "vector_4": {
+                        "type": "knn_vector",
+                        "dimension": 4,
+                        "method": {
+                            "name": "hnsw",
+                            "space_type": "cosinesimil",
+                            "engine": "lucene",
+                            "parameters": {"m": 16, "ef_construction": 128}
+                        }
+                    }
+                }
+            }
+        }),
+        "the index mapping"
+    );
+    assert_eq!(reqs[1].header("content-type"), Some("application/json"));
+    assert_eq!(reqs[2].header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(
+        reqs[2].ndjson(),
+        vec![
+            json!({"index": {"_id": a.id}}),
+            source(&a),
+            json!({"index": {"_id": b.id}}),
+            source(&b),
+        ],
+        "_bulk indexes each chunk by id; a chunk without a vector has no vector field"
+    );
+
+    // The index is known now: the next write is only the bulk request.
+    index
+        .upsert(t, std::slice::from_ref(&b))
+        .await
+        .expect("upsert");
+    let reqs = taken(&log);
+    assert_eq!(reqs.len(), 1);
+    assert!(reqs[0].path.ends_with("/_bulk?refresh=wait_for"));
+
+    // A vector of a new size: the mapping is re-read (another function may have added the
+    // field), then the field is added, then the chunks are written.
+    let c = chunk(t, "ds1", "doc2", 0, "other model", &[0.5; 8]);
+    index
+        .upsert(t, std::slice::from_ref(&c))
+        .await
+        .expect("upsert");
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs.iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>(),
+        vec![
+            "GET /lambdarag-chunks-0123abcd/_mapping",
+            "PUT /lambdarag-chunks-0123abcd/_mapping",
+            "POST /lambdarag-chunks-0123abcd/_bulk?refresh=wait_for",
+        ]
+    );
+    assert!(created.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        reqs[1].json(),
+        json!({"properties": {"vector_8": index_body(&BTreeSet::from([8]))["mappings"]["properties"]["vector_8"]}})
+    );
+    assert_eq!(reqs[2].ndjson()[1]["vector_8"], json!(vec![0.5f32; 8]));
+}
+
+#[tokio::test]
+async fn an_existing_index_is_read_not_recreated_and_bulk_errors_fail() {
+    let (url, log) = stub(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", p) if p.ends_with("/_mapping") => (
+            200,
+            json!({"lambdarag-chunks-t1": {"mappings": {"properties": {"vector_4": {"type": "knn_vector"}, "content": {"type": "text"}}}}}),
+        ),
+        ("POST", p) if p.contains("/_bulk") => (
+            200,
+            json!({"errors": true, "items": [
+                {"index": {"_id": "a", "status": 201}},
+                {"index": {"_id": "b", "status": 400, "error": {"type": "mapper_parsing_exception", "reason": "bad"}}}
+            ]}),
+        ),
+        _ => (500, json!({})),
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url).expect("client");
+    let err = index
+        .upsert(
+            "t1",
+            &[chunk("t1", "d", "doc", 0, "x", &[1.0, 0.0, 0.0, 0.0])],
+        )
+        .await
+        .expect_err("a failed bulk item fails the upsert");
+    assert!(
+        err.to_string().contains("1 of 2 chunks failed")
+            && err.to_string().contains("mapper_parsing_exception"),
+        "{err}"
+    );
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(),
+        vec!["GET", "POST"],
+        "no index creation when the mapping already has the vector field"
+    );
+    assert!(
+        index
+            .upsert("t2", &[chunk("t1", "d", "doc", 0, "x", &[])])
+            .await
+            .is_err(),
+        "a chunk of another tenant is refused before any request"
+    );
+    assert!(taken(&log).is_empty());
+}
+
+#[tokio::test]
+async fn hybrid_search_unions_and_completes_both_scores() {
+    let (t, ds, doc) = ("t1", "ds1", "doc1");
+    let fox = chunk(t, ds, doc, 0, "the quick brown fox", &[1.0, 0.0, 0.0, 0.0]);
+    let dog = chunk(t, ds, doc, 1, "a lazy dog", &[0.0, 1.0, 0.0, 0.0]);
+    let both = chunk(t, ds, doc, 2, "fox and dog", &[0.6, 0.8, 0.0, 0.0]);
+    let (fox2, dog2, both2) = (fox.clone(), dog.clone(), both.clone());
+    let (url, log) = stub(move |r| {
+        let body = r.json();
+        match (r.method.as_str(), r.path.as_str()) {
+            ("GET", p) if p.ends_with("/_mapping") => (
+                200,
+                json!({"lambdarag-chunks-t1": {"mappings": {"properties": {"vector_4": {"type": "knn_vector"}}}}}),
+            ),
+            ("POST", "/lambdarag-chunks-t1/_search") => {
+                if body["query"].get("knn").is_some() {
+                    // k-NN: (1 + cos) / 2
+                    (200, hits(vec![hit(&dog2, 1.0), hit(&both2, 0.9)]))
+                } else if body["query"].get("ids").is_some() {
+                    let mut src = source(&fox2);
+                    src.as_object_mut().expect("obj").retain(|k, _| k == "vector_4");
+                    (200, hits(vec![json!({"_id": fox2.id, "_score": 1.0, "_source": src})]))
+                } else if body["_source"] == json!(false) {
+                    (200, hits(vec![json!({"_id": dog2.id, "_score": 0.5})]))
+                } else {
+                    (200, hits(vec![hit(&fox2, 2.0), hit(&both2, 1.5)]))
+                }
+            }
+            _ => (500, json!({})),
+        }
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url).expect("client");
+    let req = SearchRequest {
+        dataset_ids: vec![ds.into(), "ds2".into()],
+        document_ids: Some(vec![doc.into()]),
+        text: "fox fox dog".into(),
+        vector: Some(vec![0.0, 1.0, 0.0, 0.0]),
+        top_k: 2,
+    };
+    let found = index.search(t, &req).await.expect("search");
+    let scores: Vec<(String, f32, f32)> = found
+        .iter()
+        .map(|h| (h.chunk.content.clone(), h.term_score, h.vector_score))
+        .collect();
+    assert_eq!(
+        scores,
+        vec![
+            ("the quick brown fox".to_string(), 2.0, 0.0),
+            ("fox and dog".to_string(), 1.5, 0.8),
+            ("a lazy dog".to_string(), 0.5, 1.0),
+        ],
+        "text hits keep their BM25, k-NN scores turn back into cosines, and each \
+         candidate's missing score is fetched"
+    );
+    assert!(found.iter().all(|h| h.chunk.vector.is_empty()));
+
+    let reqs = taken(&log);
+    let searches: Vec<Value> = reqs
+        .iter()
+        .filter(|r| r.path == "/lambdarag-chunks-t1/_search")
+        .map(Req::json)
+        .collect();
+    assert_eq!(searches.len(), 4, "text, k-NN, then the two completions");
+    let filters = json!([
+        {"term": {"tenant_id": "t1"}},
+        {"terms": {"dataset_id": ["ds1", "ds2"]}},
+        {"terms": {"document_id": ["doc1"]}}
+    ]);
+    let text_fields = json!([
+        "important_keywords^30",
+        "questions^20",
+        "document_name^10",
+        "content^2"
+    ]);
+    assert!(
+        searches.contains(&json!({
+            "size": 2,
+            "_source": {"excludes": ["vector_*"]},
+            "query": {"bool": {
+                "must": [{"multi_match": {"query": "fox dog", "type": "best_fields", "fields": text_fields}}],
+                "filter": filters
+            }}
+        })),
+        "the BM25 query (query words deduplicated): {searches:#?}"
+    );
+    assert!(
+        searches.contains(&json!({
+            "size": 2,
+            "_source": {"excludes": ["vector_*"]},
+            "query": {"knn": {"vector_4": {
+                "vector": [0.0, 1.0, 0.0, 0.0],
+                "k": 2,
+                "filter": {"bool": {"filter": filters}}
+            }}}
+        })),
+        "the k-NN query with the same filters: {searches:#?}"
+    );
+    let mut ids_filters = filters.as_array().expect("array").clone();
+    ids_filters.push(json!({"ids": {"values": [dog.id]}}));
+    assert!(
+        searches.contains(&json!({
+            "size": 1,
+            "_source": false,
+            "query": {"bool": {
+                "must": [{"multi_match": {"query": "fox dog", "type": "best_fields", "fields": text_fields}}],
+                "filter": ids_filters
+            }}
+        })),
+        "the BM25 score of the vector-only hit: {searches:#?}"
+    );
+    assert!(
+        searches.contains(&json!({
+            "size": 1,
+            "_source": {"includes": ["vector_4"]},
+            "query": {"ids": {"values": [fox.id]}}
+        })),
+        "the stored vector of the text-only hit: {searches:#?}"
+    );
+}
+
+#[tokio::test]
+async fn search_edge_cases_send_nothing_or_skip_missing_parts() {
+    let (url, log) = stub(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", p) if p.ends_with("/_mapping") => index_missing(),
+        ("POST", p) if p.ends_with("/_search") => index_missing(),
+        _ => (500, json!({})),
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url).expect("client");
+    let base = SearchRequest {
+        dataset_ids: vec!["d".into()],
+        document_ids: None,
+        text: "hello".into(),
+        vector: None,
+        top_k: 5,
+    };
+    for req in [
+        SearchRequest {
+            top_k: 0,
+            ..base.clone()
+        },
+        SearchRequest {
+            dataset_ids: vec![],
+            ..base.clone()
+        },
+        SearchRequest {
+            document_ids: Some(vec![]),
+            ..base.clone()
+        },
+        SearchRequest {
+            text: "   ".into(),
+            ..base.clone()
+        },
+    ] {
+        assert!(index.search("t", &req).await.expect("search").is_empty());
+    }
+    assert!(taken(&log).is_empty(), "nothing to search sends nothing");
+    let req = SearchRequest {
+        vector: Some(vec![1.0, 0.0]),
+        ..base.clone()
+    };
+    assert!(
+        index.search("t", &req).await.expect("search").is_empty(),
+        "a tenant without an index finds nothing"
+    );
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs.iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>(),
+        vec![
+            "GET /lambdarag-chunks-t/_mapping",
+            "POST /lambdarag-chunks-t/_search"
+        ],
+        "no k-NN query without a vector field of the query's size"
+    );
+}
+
+#[tokio::test]
+async fn listing_and_deletes_send_the_expected_queries() {
+    let c = chunk("t1", "ds1", "doc1", 3, "alpha", &[]);
+    let c2 = c.clone();
+    let (url, log) = stub(move |r| match (r.method.as_str(), r.path.as_str()) {
+        ("POST", p) if p.ends_with("/_search") => (200, hits(vec![hit(&c2, 0.0)])),
+        ("POST", p) if p.contains("/_delete_by_query") => {
+            (200, json!({"deleted": 3, "failures": []}))
+        }
+        ("GET", p) if p.contains("/_doc/") && p.ends_with("missing") => {
+            (404, json!({"_id": "missing", "found": false}))
+        }
+        ("GET", p) if p.contains("/_doc/") => (
+            200,
+            json!({"_id": c2.id, "found": true, "_source": source(&c2)}),
+        ),
+        _ => (500, json!({})),
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url)
+        .expect("client")
+        .with_index_prefix("stage-");
+    let doc_filters = json!([
+        {"term": {"tenant_id": "t1"}},
+        {"term": {"dataset_id": "ds1"}},
+        {"term": {"document_id": "doc1"}}
+    ]);
+
+    let (page, total) = index
+        .list_document(
+            "t1",
+            "ds1",
+            "doc1",
+            &ChunkListQuery {
+                keywords: Some("Alpha  beta".into()),
+                page: 3,
+                page_size: 10,
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!((page, total), (vec![c.clone()], 1));
+    let reqs = taken(&log);
+    assert_eq!(reqs[0].path, "/stage-t1/_search");
+    assert_eq!(
+        reqs[0].json(),
+        json!({
+            "from": 20,
+            "size": 10,
+            "track_total_hits": true,
+            "sort": [{"position": "asc"}, {"chunk_id": "asc"}],
+            "_source": {"excludes": ["vector_*"]},
+            "query": {"bool": {
+                "filter": doc_filters,
+                "must": [{"match": {"content": "Alpha beta"}}]
+            }}
+        })
+    );
+
+    index
+        .list_document(
+            "t1",
+            "ds1",
+            "doc1",
+            &ChunkListQuery {
+                keywords: Some(" ".into()),
+                page: 1,
+                page_size: 0,
+            },
+        )
+        .await
+        .expect("list all");
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs[0].json(),
+        json!({
+            "size": 1000,
+            "track_total_hits": true,
+            "sort": [{"position": "asc"}, {"chunk_id": "asc"}],
+            "_source": {"excludes": ["vector_*"]},
+            "query": {"bool": {"filter": doc_filters}}
+        }),
+        "page_size 0 scans everything with search_after; blank keywords filter nothing"
+    );
+
+    assert_eq!(
+        index
+            .delete_document("t1", "ds1", "doc1", Some(7))
+            .await
+            .expect("delete"),
+        3
+    );
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs[0].path,
+        "/stage-t1/_delete_by_query?refresh=true&conflicts=proceed"
+    );
+    let mut with_gen = doc_filters.as_array().expect("array").clone();
+    with_gen.push(json!({"term": {"generation": 7}}));
+    assert_eq!(
+        reqs[0].json(),
+        json!({"query": {"bool": {"filter": with_gen}}})
+    );
+
+    index
+        .delete_chunks("t1", "ds1", "doc1", &["c1".into(), "c2".into()])
+        .await
+        .expect("delete chunks");
+    let mut with_ids = doc_filters.as_array().expect("array").clone();
+    with_ids.push(json!({"ids": {"values": ["c1", "c2"]}}));
+    assert_eq!(
+        taken(&log)[0].json(),
+        json!({"query": {"bool": {"filter": with_ids}}})
+    );
+    assert_eq!(
+        index
+            .delete_chunks("t1", "ds1", "doc1", &[])
+            .await
+            .expect("none"),
+        0
+    );
+    assert!(taken(&log).is_empty(), "no ids, no request");
+
+    index
+        .delete_dataset("t1", "ds1")
+        .await
+        .expect("delete dataset");
+    assert_eq!(
+        taken(&log)[0].json(),
+        json!({"query": {"bool": {"filter": [
+            {"term": {"tenant_id": "t1"}},
+            {"term": {"dataset_id": "ds1"}}
+        ]}}})
+    );
+
+    assert_eq!(
+        index.get("t1", "ds1", &c.id).await.expect("get"),
+        Some(c.clone())
+    );
+    assert_eq!(
+        index.get("t1", "other-ds", &c.id).await.expect("get"),
+        None,
+        "get is scoped by dataset"
+    );
+    assert_eq!(index.get("t1", "ds1", "missing").await.expect("get"), None);
+    let _ = index.get("t1", "ds1", "a/b c").await;
+    let reqs = taken(&log);
+    assert_eq!(
+        reqs.last().map(|r| r.path.as_str()),
+        Some("/stage-t1/_doc/a%2Fb%20c")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_index_deletes_nothing_and_errors_name_the_request() {
+    let (url, _log) = stub(|r| match r.path.as_str() {
+        p if p.starts_with("/lambdarag-chunks-gone/") => index_missing(),
+        _ => (
+            503,
+            json!({"error": {"type": "cluster_block_exception", "reason": "read-only"}}),
+        ),
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url).expect("client");
+    assert_eq!(
+        index
+            .delete_document("gone", "d", "x", None)
+            .await
+            .expect("delete"),
+        0
+    );
+    index
+        .delete_dataset("gone", "d")
+        .await
+        .expect("delete dataset");
+    let err = index
+        .delete_document("busy", "d", "x", None)
+        .await
+        .expect_err("a 503 is an error");
+    assert!(
+        err.to_string()
+            .contains("_delete_by_query answered 503: cluster_block_exception: read-only"),
+        "{err}"
+    );
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+#[tokio::test]
+async fn requests_are_signed_with_sigv4_when_configured() {
+    let (url, log) = stub(|_| (200, json!({"deleted": 0}))).await;
+    let creds = SharedCredentialsProvider::new(Credentials::new(
+        "AKIDEXAMPLE",
+        "secret",
+        Some("session-token".into()),
+        None,
+        "test",
+    ));
+    for service in ["es", "aoss"] {
+        let index = OpenSearchIndex::new(&url)
+            .expect("client")
+            .with_signer(SigV4Signer::new(creds.clone(), "eu-west-1", service));
+        index.delete_dataset("t1", "ds1").await.expect("delete");
+        let reqs = taken(&log);
+        let r = &reqs[0];
+        let auth = r.header("authorization").expect("authorization");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+                && auth.contains(&format!("/eu-west-1/{service}/aws4_request"))
+                && auth.contains("SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
+                && auth.contains("Signature="),
+            "{auth}"
+        );
+        assert_eq!(
+            r.header("x-amz-content-sha256"),
+            Some(sha256_hex(&r.body).as_str()),
+            "the payload hash (required by OpenSearch Serverless)"
+        );
+        assert_eq!(r.header("x-amz-security-token"), Some("session-token"));
+        assert!(r.header("x-amz-date").is_some());
+    }
+}
+
+/// The shared suite against a real cluster, when one is configured.
+#[tokio::test]
+async fn opensearch_index_passes_the_conformance_suite() {
+    let Some(url) = std::env::var("OPENSEARCH_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "SKIPPED opensearch_index_passes_the_conformance_suite: OPENSEARCH_URL is not set \
+             (point it at an OpenSearch 2.x cluster with the k-NN plugin)"
+        );
+        return;
+    };
+    let prefix = format!("lambdarag-test-{}-", &new_id()[..12]);
+    let index = OpenSearchIndex::new(&url)
+        .expect("client")
+        .with_index_prefix(prefix.clone());
+    lambdarag::ports::conformance_index::run_all(&index).await;
+    // Best-effort clean-up of this run's indices.
+    let _ = reqwest::Client::new()
+        .delete(format!("{}/{prefix}*", url.trim_end_matches('/')))
+        .send()
+        .await;
+}

@@ -1,0 +1,1315 @@
+//! Chat completions (contract S5–S7 and the machinery O1 shares): retrieval over a chat's
+//! datasets, the prompt (the chat's system prompt with `{knowledge}` filled, the session's
+//! history, the question), the model's answer as real token deltas, and the SSE frames of
+//! section 8.1.
+//!
+//! A turn is planned first ([`plan_turn`]): everything that can fail before the model
+//! speaks. Streaming then runs in a task that writes frames into a channel the response
+//! body reads, so a client that goes away stops the model (the next send fails) and a
+//! finished turn is stored in the session.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use crate::chats::{fill_prompt_defaults, truthy};
+use crate::envelope::{ApiError, RetCode};
+use crate::ports::chat::{
+    channel_stream, Chat, ChatDelta, ChatMessage, ChatModel, ContextChunk, FrameStream, GenOptions,
+    Purpose, Session, STATUS_VALID,
+};
+use crate::ports::ModelError;
+use crate::pyfmt::py_str;
+use crate::retrieval::{self, Hit, RetrievalRequest};
+use crate::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
+use crate::state::AppState;
+use crate::time::now_ms;
+
+/// Frames are sent once the buffered text reaches this many tokens (upstream's rule).
+pub const MIN_FRAME_TOKENS: usize = 16;
+/// History kept for the model, newest first, in characters (the question always stays).
+const HISTORY_CHAR_BUDGET: usize = 32_000;
+/// Frames buffered between the turn task and the response body.
+const FRAME_CHANNEL: usize = 32;
+
+/// Counts tokens (cl100k in the deployments; any estimate in tests).
+pub type TokenCounter = fn(&str) -> usize;
+
+/// A rough token estimate: words and punctuation marks, at least a quarter of the chars.
+pub fn estimate_tokens(text: &str) -> usize {
+    let pieces = text
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(|w| 1 + w.chars().filter(|c| c.is_ascii_punctuation()).count())
+        .sum::<usize>();
+    pieces.max(text.chars().count().div_ceil(4))
+}
+
+// ---------------------------------------------------------------------------------------
+// SSE plumbing
+// ---------------------------------------------------------------------------------------
+
+/// One SSE frame: `data:` + JSON + blank line, no space after the colon (upstream's form).
+pub fn sse_frame(v: &Value) -> Bytes {
+    Bytes::from(format!(
+        "data:{}\n\n",
+        serde_json::to_string(v).unwrap_or_default()
+    ))
+}
+
+/// A streamed response with the headers of contract section 8.
+pub fn sse_response(frames: FrameStream) -> Response {
+    let mut resp = (StatusCode::OK, Body::from_stream(frames)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    h.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+/// Sends frames to the response body; `false` once the client has gone away.
+#[derive(Clone)]
+pub struct FrameSink(mpsc::Sender<Result<Bytes, std::convert::Infallible>>);
+
+impl FrameSink {
+    pub async fn send(&self, v: &Value) -> bool {
+        self.0.send(Ok(sse_frame(v))).await.is_ok()
+    }
+    pub async fn send_raw(&self, text: &'static str) -> bool {
+        self.0
+            .send(Ok(Bytes::from_static(text.as_bytes())))
+            .await
+            .is_ok()
+    }
+}
+
+/// Run `produce` in a task that writes frames; the returned stream is the response body.
+pub fn spawn_frames<F, Fut>(produce: F) -> FrameStream
+where
+    F: FnOnce(FrameSink) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(FRAME_CHANNEL);
+    tokio::spawn(produce(FrameSink(tx)));
+    channel_stream(rx)
+}
+
+// ---------------------------------------------------------------------------------------
+// Buffering deltas into frames
+// ---------------------------------------------------------------------------------------
+
+/// A piece of the answer ready to be framed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    Reasoning(String),
+    StartThink,
+    EndThink,
+}
+
+/// Buffers model deltas until at least `min_tokens` tokens are pending, and marks where
+/// reasoning ("thinking") starts and ends.
+pub struct Chunker {
+    count: TokenCounter,
+    min_tokens: usize,
+    buf: String,
+    thinking: bool,
+}
+
+impl Chunker {
+    pub fn new(count: TokenCounter, min_tokens: usize) -> Self {
+        Chunker {
+            count,
+            min_tokens,
+            buf: String::new(),
+            thinking: false,
+        }
+    }
+
+    fn flush_into(&mut self, out: &mut Vec<Piece>) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let text = std::mem::take(&mut self.buf);
+        out.push(if self.thinking {
+            Piece::Reasoning(text)
+        } else {
+            Piece::Text(text)
+        });
+    }
+
+    pub fn push(&mut self, d: &ChatDelta) -> Vec<Piece> {
+        let mut out = Vec::new();
+        if let Some(r) = d.reasoning.as_deref().filter(|r| !r.is_empty()) {
+            if !self.thinking {
+                self.flush_into(&mut out);
+                out.push(Piece::StartThink);
+                self.thinking = true;
+            }
+            self.buf.push_str(r);
+        }
+        if !d.content.is_empty() {
+            if self.thinking {
+                self.flush_into(&mut out);
+                out.push(Piece::EndThink);
+                self.thinking = false;
+            }
+            self.buf.push_str(&d.content);
+        }
+        if (self.count)(&self.buf) >= self.min_tokens {
+            self.flush_into(&mut out);
+        }
+        out
+    }
+
+    pub fn finish(&mut self) -> Vec<Piece> {
+        let mut out = Vec::new();
+        self.flush_into(&mut out);
+        if self.thinking {
+            out.push(Piece::EndThink);
+            self.thinking = false;
+        }
+        out
+    }
+}
+
+/// The answer accumulated so far: the visible text and the stored form (reasoning wrapped
+/// in `<think>` tags, as upstream stores it).
+#[derive(Debug, Default, Clone)]
+pub struct Transcript {
+    pub answer: String,
+    pub reasoning: String,
+    pub stored: String,
+}
+
+impl Transcript {
+    pub fn add(&mut self, p: &Piece) {
+        match p {
+            Piece::Text(t) => {
+                self.answer.push_str(t);
+                self.stored.push_str(t);
+            }
+            Piece::Reasoning(t) => {
+                self.reasoning.push_str(t);
+                self.stored.push_str(t);
+            }
+            Piece::StartThink => self.stored.push_str("<think>"),
+            Piece::EndThink => self.stored.push_str("</think>"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Planning a turn
+// ---------------------------------------------------------------------------------------
+
+/// The references of a turn, as the final frame shows them.
+#[derive(Debug, Clone, Default)]
+pub struct TurnReference {
+    pub total: usize,
+    /// `chunks_format` objects (contract 6.4), in citation order (`[ID:n]` = index n).
+    pub chunks: Vec<Value>,
+    /// `[{doc_name, doc_id, count}]`.
+    pub doc_aggs: Vec<Value>,
+}
+
+impl TurnReference {
+    pub fn to_api(&self) -> Value {
+        json!({"total": self.total, "chunks": self.chunks, "doc_aggs": self.doc_aggs})
+    }
+}
+
+/// Everything a turn needs once planning succeeded.
+#[derive(Clone)]
+pub struct TurnPlan {
+    pub model: Arc<dyn ChatModel>,
+    pub messages: Vec<ChatMessage>,
+    pub opts: GenOptions,
+    /// `None` for a chat without datasets (answers with no final frame, like upstream).
+    pub reference: Option<TurnReference>,
+    /// Debug text of the prompt (the final frame's `prompt`).
+    pub prompt: String,
+    /// Set when nothing was retrieved and the chat has an `empty_response`: the answer,
+    /// with no model call.
+    pub empty_answer: Option<String>,
+    pub quote: bool,
+}
+
+/// Per-turn options from the request (S5 passthrough kwargs, O1's extra_body).
+#[derive(Debug, Clone, Default)]
+pub struct TurnOptions {
+    /// Extra datasets for this turn (`kb_ids`).
+    pub kb_ids: Vec<String>,
+    /// Restrict retrieval to these documents (`doc_ids`, a comma-separated string).
+    pub doc_ids: Option<Vec<String>>,
+    pub metadata_condition: Option<Value>,
+    /// Overrides the chat's `quote`.
+    pub quote: Option<bool>,
+    /// Values of the chat's prompt variables.
+    pub variables: Map<String, Value>,
+}
+
+/// `chunks_format` (contract 6.4) of a retrieval hit.
+pub fn chunk_format(h: &Hit) -> Value {
+    let c = &h.scored.chunk;
+    json!({
+        "id": c.id,
+        "content": c.content,
+        "document_id": c.document_id,
+        "document_name": h.document_name,
+        "dataset_id": c.dataset_id,
+        "image_id": c.image_id,
+        "positions": c.positions,
+        "url": null,
+        "similarity": h.similarity,
+        "vector_similarity": h.scored.vector_score,
+        "term_similarity": h.term_similarity,
+        "doc_type": if c.doc_type.is_empty() { Value::Null } else { json!(c.doc_type) },
+    })
+}
+
+/// The retrieved chunks as the system prompt's `{knowledge}`: each passage with its ID (the
+/// number `[ID:n]` cites) and document name.
+pub fn format_knowledge(chunks: &[ContextChunk]) -> String {
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "[ID:{i}] (from \"{}\")\n{}",
+                c.document_name,
+                c.content.trim()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Appended to the system prompt when answers should cite (lambdarag's own wording).
+pub const CITATION_INSTRUCTIONS: &str = "\n\nCite your sources: right after a sentence that \
+uses a passage of the knowledge base, write the passage's marker, e.g. [ID:0] or [ID:2][ID:5]. \
+Use only the markers shown in the knowledge base, never invent one, and do not cite \
+passages you did not use.";
+
+/// Fill the prompt variables of a system prompt: `{knowledge}` with the formatted chunks,
+/// others with the request's values, a blank when an optional one is missing. A missing
+/// required variable is an error (upstream: `Miss parameter: …`).
+pub fn fill_system_prompt(
+    config: &Map<String, Value>,
+    knowledge: &str,
+    variables: &Map<String, Value>,
+) -> Result<String, String> {
+    let mut system = config.get("system").map(py_str).unwrap_or_default();
+    let params = config
+        .get("parameters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut has_knowledge = false;
+    for p in &params {
+        let key = p.get("key").map(py_str).unwrap_or_default();
+        let optional = p.get("optional").is_some_and(truthy);
+        let marker = format!("{{{key}}}");
+        if key == "knowledge" {
+            has_knowledge = true;
+            system = system.replace(&marker, knowledge);
+            continue;
+        }
+        match variables.get(&key) {
+            Some(v) => system = system.replace(&marker, &py_str(v)),
+            None if optional => system = system.replace(&marker, " "),
+            None => return Err(format!("Miss parameter: {key}")),
+        }
+    }
+    if !has_knowledge {
+        system = system.replace("{knowledge}", knowledge);
+    }
+    Ok(system)
+}
+
+/// Keep the newest messages that fit the budget; the last (the question) always stays.
+pub fn fit_history(messages: Vec<ChatMessage>, budget_chars: usize) -> Vec<ChatMessage> {
+    let mut kept = Vec::new();
+    let mut used = 0usize;
+    for (i, m) in messages.into_iter().rev().enumerate() {
+        let len = m.content.chars().count();
+        if i > 0 && used + len > budget_chars {
+            break;
+        }
+        used += len;
+        kept.push(m);
+    }
+    kept.reverse();
+    kept
+}
+
+/// Conversation messages as the model sees them: system messages and the assistant
+/// messages before the first user message dropped (upstream's rule).
+pub fn conversation(messages: &[Value]) -> Vec<ChatMessage> {
+    let mut out: Vec<ChatMessage> = Vec::new();
+    for m in messages {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("");
+        if role == "system" {
+            continue;
+        }
+        if role == "assistant" && out.is_empty() {
+            continue;
+        }
+        let content = match m.get("content") {
+            None | Some(Value::Null) => String::new(),
+            Some(v) => py_str(v),
+        };
+        out.push(ChatMessage::new(role, content));
+    }
+    out
+}
+
+fn setting_f64(s: &Map<String, Value>, key: &str) -> Option<f64> {
+    s.get(key).and_then(Value::as_f64)
+}
+
+/// Generation options from a chat's stored `llm` settings.
+pub fn gen_options(chat: &Chat) -> GenOptions {
+    let s = &chat.llm_setting;
+    GenOptions {
+        temperature: setting_f64(s, "temperature"),
+        top_p: setting_f64(s, "top_p"),
+        max_tokens: s
+            .get("max_tokens")
+            .and_then(Value::as_f64)
+            .filter(|n| *n >= 1.0)
+            .map(|n| n as u64),
+        presence_penalty: setting_f64(s, "presence_penalty"),
+        frequency_penalty: setting_f64(s, "frequency_penalty"),
+        ..Default::default()
+    }
+}
+
+fn model_error(e: &ModelError) -> String {
+    e.to_string()
+}
+
+/// Plan one turn of a chat. `history` holds the conversation so far with the question
+/// last. Errors are messages for the error frame.
+pub async fn plan_turn(
+    state: &AppState,
+    tenant_id: &str,
+    chat: &Chat,
+    history: Vec<ChatMessage>,
+    topts: &TurnOptions,
+) -> Result<TurnPlan, String> {
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await
+        .map_err(|e| ApiError::from(e).message)?
+        .ok_or_else(|| "Tenant not found!".to_string())?;
+    let model = state
+        .chat_models
+        .chat_model(&tenant, &chat.llm_id)
+        .map_err(|e| model_error(&e))?;
+    let mut config = chat.prompt_config.clone();
+    fill_prompt_defaults(&mut config);
+    let quote = topts
+        .quote
+        .unwrap_or_else(|| config.get("quote").is_none_or(truthy));
+    let question = history
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| m.content.clone())
+        .unwrap_or_default();
+
+    let mut kb_ids = chat.kb_ids.clone();
+    for id in &topts.kb_ids {
+        if !kb_ids.contains(id) {
+            kb_ids.push(id.clone());
+        }
+    }
+    let uses_knowledge = config
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p.get("key").and_then(Value::as_str) == Some("knowledge"))
+        });
+    let mut reference = None;
+    let mut context = Vec::new();
+    if !kb_ids.is_empty() {
+        let mut r = TurnReference::default();
+        if uses_knowledge {
+            // Datasets deleted since the chat was made are skipped.
+            let mut live = Vec::new();
+            for id in &kb_ids {
+                if state
+                    .meta
+                    .get_dataset(tenant_id, id)
+                    .await
+                    .map_err(|e| ApiError::from(e).message)?
+                    .is_some()
+                {
+                    live.push(id.clone());
+                }
+            }
+            if !live.is_empty() {
+                let datasets = retrieval::load_datasets(state, tenant_id, &live)
+                    .await
+                    .map_err(|e| e.message)?;
+                let req = RetrievalRequest {
+                    dataset_ids: live,
+                    document_ids: if topts.metadata_condition.is_some() {
+                        None
+                    } else {
+                        topts.doc_ids.clone()
+                    },
+                    question: question.clone(),
+                    page: 1,
+                    page_size: usize::try_from(chat.top_n.max(0)).unwrap_or(0),
+                    similarity_threshold: chat.similarity_threshold as f32,
+                    vector_similarity_weight: (chat.vector_similarity_weight as f32)
+                        .clamp(0.0, 1.0),
+                    top_k: usize::try_from(chat.top_k.max(1)).unwrap_or(1024),
+                    highlight: false,
+                    metadata_condition: topts.metadata_condition.clone(),
+                    rerank_id: None,
+                };
+                let found = retrieval::retrieve(state, tenant_id, &datasets, &req)
+                    .await
+                    .map_err(|e| e.message)?;
+                r.total = found.total;
+                r.chunks = found.hits.iter().map(chunk_format).collect();
+                r.doc_aggs = found
+                    .doc_aggs
+                    .iter()
+                    .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
+                    .collect();
+                context = found
+                    .hits
+                    .iter()
+                    .map(|h| ContextChunk {
+                        content: h.scored.chunk.content.clone(),
+                        document_name: h.document_name.clone(),
+                    })
+                    .collect();
+            }
+        }
+        reference = Some(r);
+    }
+    let knowledge = format_knowledge(&context);
+    let mut system = fill_system_prompt(&config, &knowledge, &topts.variables)?;
+    if quote && !context.is_empty() {
+        system.push_str(CITATION_INSTRUCTIONS);
+    }
+    let prompt = format!("{system}\n\n### Query:\n{question}");
+    let empty_answer = match (&reference, config.get("empty_response")) {
+        (Some(_), Some(v)) if context.is_empty() && truthy(v) => Some(py_str(v)),
+        _ => None,
+    };
+    let mut messages = vec![ChatMessage::system(system)];
+    messages.extend(fit_history(history, HISTORY_CHAR_BUDGET));
+    let mut opts = gen_options(chat);
+    opts.purpose = Purpose::Answer;
+    opts.context = context;
+    opts.cite = quote;
+    Ok(TurnPlan {
+        model,
+        messages,
+        opts,
+        reference,
+        prompt,
+        empty_answer,
+        quote,
+    })
+}
+
+/// Run a plan to the end without streaming: the transcript, or the error message.
+pub async fn collect_answer(plan: &TurnPlan) -> Result<Transcript, String> {
+    let mut t = Transcript::default();
+    if let Some(a) = &plan.empty_answer {
+        t.answer = a.clone();
+        t.stored = a.clone();
+        return Ok(t);
+    }
+    let mut stream = plan
+        .model
+        .stream(&plan.messages, &plan.opts)
+        .await
+        .map_err(|e| model_error(&e))?;
+    let mut chunker = Chunker::new(|_| usize::MAX, 0);
+    while let Some(d) = stream.next().await {
+        let d = d.map_err(|e| model_error(&e))?;
+        for p in chunker.push(&d) {
+            t.add(&p);
+        }
+    }
+    for p in chunker.finish() {
+        t.add(&p);
+    }
+    Ok(t)
+}
+
+// ---------------------------------------------------------------------------------------
+// S5: POST /chats/{chat_id}/completions
+// ---------------------------------------------------------------------------------------
+
+/// A validated S5 request.
+#[derive(Debug, Clone)]
+pub struct CompletionRequest {
+    pub question: Option<String>,
+    pub stream: bool,
+    pub session_id: Option<String>,
+    pub user_id: String,
+    pub options: TurnOptions,
+}
+
+fn comma_ids(v: &Value) -> Option<Vec<String>> {
+    let ids: Vec<String> = match v {
+        Value::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Value::Array(a) => a.iter().filter(|x| truthy(x)).map(py_str).collect(),
+        _ => return None,
+    };
+    (!ids.is_empty()).then_some(ids)
+}
+
+/// Keys of an S5 body that are not prompt variables.
+const COMPLETION_KEYS: &[&str] = &[
+    "question",
+    "stream",
+    "session_id",
+    "user_id",
+    "metadata_condition",
+    "doc_ids",
+    "kb_ids",
+    "quote",
+    "name",
+];
+
+/// Parse an S5 body (upstream: no body counts as `{"question": ""}`; without a session the
+/// question is discarded).
+pub fn parse_completion(req: &Map<String, Value>) -> Result<CompletionRequest, ApiError> {
+    let session_id = req.get("session_id").filter(|v| truthy(v)).map(py_str);
+    let question = if req.is_empty() || session_id.is_none() {
+        Some(String::new())
+    } else {
+        req.get("question").map(|v| match v {
+            Value::Null => String::new(),
+            other => py_str(other),
+        })
+    };
+    let metadata_condition = req.get("metadata_condition").filter(|v| truthy(v)).cloned();
+    if metadata_condition.as_ref().is_some_and(|m| !m.is_object()) {
+        return Err(ApiError::data("metadata_condition must be an object."));
+    }
+    let kb_ids = match req.get("kb_ids") {
+        Some(Value::Array(a)) => a.iter().filter(|x| truthy(x)).map(py_str).collect(),
+        _ => vec![],
+    };
+    let variables = req
+        .iter()
+        .filter(|(k, _)| !COMPLETION_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(CompletionRequest {
+        stream: req.get("stream").is_none_or(truthy),
+        user_id: match req.get("user_id") {
+            None | Some(Value::Null) => String::new(),
+            Some(v) => py_str(v),
+        },
+        options: TurnOptions {
+            kb_ids,
+            doc_ids: req.get("doc_ids").and_then(comma_ids),
+            // Applied only when there is a question (upstream).
+            metadata_condition: metadata_condition
+                .filter(|_| question.as_deref().is_some_and(|q| !q.is_empty())),
+            quote: req.get("quote").and_then(Value::as_bool),
+            variables,
+        },
+        question,
+        session_id,
+    })
+}
+
+/// How an S5 request resolved before any answering.
+pub enum Completion {
+    /// No session: a new one was made; reply with its prologue only.
+    Prologue { session: Session, stream: bool },
+    /// A turn in an existing session.
+    Turn(TurnRequest),
+}
+
+/// A turn to answer in an existing session.
+pub struct TurnRequest {
+    pub chat: Chat,
+    pub session: Session,
+    pub question: String,
+    pub stream: bool,
+    pub options: TurnOptions,
+}
+
+/// S5 checks: the chat and session must be the tenant's.
+pub async fn start_completion(
+    state: &AppState,
+    tenant_id: &str,
+    chat_id: &str,
+    req: &Map<String, Value>,
+) -> Result<Completion, ApiError> {
+    let parsed = parse_completion(req);
+    let Some(chat) = state.chats.get_chat(tenant_id, chat_id).await? else {
+        return Err(ApiError::data(format!("You don't own the chat {chat_id}")));
+    };
+    let session = match req.get("session_id").filter(|v| truthy(v)).map(py_str) {
+        None => None,
+        Some(sid) => match state.chats.get_session(tenant_id, chat_id, &sid).await? {
+            Some(s) => Some(s),
+            None => return Err(ApiError::data(format!("You don't own the session {sid}"))),
+        },
+    };
+    let parsed = parsed?;
+    let Some(session) = session else {
+        let session = new_session(
+            &chat,
+            DEFAULT_SESSION_NAME.to_string(),
+            parsed.user_id.clone(),
+            true,
+        );
+        state.chats.insert_session(&session).await?;
+        return Ok(Completion::Prologue {
+            session,
+            stream: parsed.stream,
+        });
+    };
+    let Some(question) = parsed.question else {
+        return Err(ApiError::exception(
+            "TypeError(\"async_completion() missing 1 required positional argument: 'question'\")",
+        ));
+    };
+    Ok(Completion::Turn(TurnRequest {
+        chat,
+        session,
+        question,
+        stream: parsed.stream,
+        options: parsed.options,
+    }))
+}
+
+/// The prologue reply of a session-less S5 request (`data` object).
+pub fn prologue_answer(session: &Session) -> Value {
+    let answer = session
+        .messages
+        .first()
+        .and_then(|m| m.get("content"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    json!({
+        "answer": answer,
+        "reference": {},
+        "audio_binary": null,
+        "id": null,
+        "session_id": session.id,
+    })
+}
+
+/// The two frames of a session-less streamed S5 request.
+pub fn prologue_frames(session: &Session) -> FrameStream {
+    let frames: Vec<Result<Bytes, std::convert::Infallible>> = vec![
+        Ok(sse_frame(
+            &json!({"code": 0, "message": "", "data": prologue_answer(session)}),
+        )),
+        Ok(sse_frame(&json!({"code": 0, "message": "", "data": true}))),
+    ];
+    Box::pin(futures_util::stream::iter(frames))
+}
+
+/// The frame/reply of a failed turn (contract 8.1's error frame).
+pub fn error_body(message: &str) -> Value {
+    json!({
+        "code": RetCode::ServerError.as_i64(),
+        "message": message,
+        "data": {"answer": format!("**ERROR**: {message}"), "reference": []},
+    })
+}
+
+/// Which frames a turn writes: the session variant (S5) or the dataset-only ask (S6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameStyle {
+    /// S5: no `message` key in answer frames; `id` and `session_id` on each.
+    Session,
+    /// S6: `{"code":0,"message":"",...}` frames, no ids.
+    Ask,
+}
+
+/// Everything the turn task owns.
+pub struct TurnRun {
+    pub state: AppState,
+    pub tenant_id: String,
+    /// The session to store the turn in (S5); None for S6.
+    pub session: Option<(String, String)>,
+    pub message_id: Option<String>,
+    pub question: String,
+    pub plan: TurnPlan,
+    pub count_tokens: TokenCounter,
+    pub style: FrameStyle,
+}
+
+impl TurnRun {
+    fn envelope(&self, data: Value) -> Value {
+        match self.style {
+            FrameStyle::Session => json!({"code": 0, "data": data}),
+            FrameStyle::Ask => json!({"code": 0, "message": "", "data": data}),
+        }
+    }
+
+    fn ids(&self, m: &mut Map<String, Value>) {
+        if self.style == FrameStyle::Session {
+            m.insert("id".into(), json!(self.message_id));
+            m.insert(
+                "session_id".into(),
+                json!(self.session.as_ref().map(|(_, s)| s.clone())),
+            );
+        }
+    }
+
+    fn delta_frame(&self, answer: &str, flag: Option<&str>) -> Value {
+        let mut m = Map::new();
+        m.insert("answer".into(), json!(answer));
+        m.insert("reference".into(), json!({"chunks": []}));
+        m.insert("audio_binary".into(), Value::Null);
+        m.insert("final".into(), json!(false));
+        if let Some(f) = flag {
+            m.insert(f.into(), json!(true));
+        }
+        if self.plan.reference.is_none() {
+            // Chats without datasets: every frame carries these (upstream's solo chat).
+            m.insert("prompt".into(), json!(""));
+            m.insert("created_at".into(), json!(now_seconds()));
+        }
+        self.ids(&mut m);
+        self.envelope(Value::Object(m))
+    }
+
+    fn final_reference(&self) -> Value {
+        match &self.plan.reference {
+            Some(r) if self.plan.quote => r.to_api(),
+            _ => json!({}),
+        }
+    }
+
+    fn final_frame(&self, answer: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("answer".into(), json!(answer));
+        m.insert("reference".into(), self.final_reference());
+        m.insert("prompt".into(), json!(self.plan.prompt));
+        m.insert("created_at".into(), json!(now_seconds()));
+        m.insert("final".into(), json!(true));
+        m.insert("audio_binary".into(), Value::Null);
+        self.ids(&mut m);
+        self.envelope(Value::Object(m))
+    }
+
+    fn terminator(&self) -> Value {
+        self.envelope(json!(true))
+    }
+
+    /// The non-streamed answer object (S5 with a session).
+    pub fn answer_object(&self, t: &Transcript) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "answer".into(),
+            json!(if t.reasoning.is_empty() {
+                t.answer.clone()
+            } else {
+                t.stored.clone()
+            }),
+        );
+        m.insert("reference".into(), self.final_reference());
+        m.insert("prompt".into(), json!(self.plan.prompt));
+        m.insert("created_at".into(), json!(now_seconds()));
+        m.insert("audio_binary".into(), Value::Null);
+        self.ids(&mut m);
+        Value::Object(m)
+    }
+
+    /// Store the finished turn: the question and the answer (same message id) and the
+    /// turn's reference. The session is re-read so concurrent renames are kept.
+    pub async fn store(&self, t: &Transcript) {
+        let (Some((chat_id, session_id)), Some(mid)) = (&self.session, &self.message_id) else {
+            return;
+        };
+        let result = async {
+            let Some(mut s) = self
+                .state
+                .chats
+                .get_session(&self.tenant_id, chat_id, session_id)
+                .await?
+            else {
+                return Ok(());
+            };
+            s.messages
+                .push(json!({"role": "user", "content": self.question, "id": mid}));
+            s.messages.push(json!({
+                "role": "assistant",
+                "content": t.stored,
+                "created_at": now_seconds(),
+                "id": mid,
+            }));
+            let reference = match &self.plan.reference {
+                Some(r) if self.plan.quote => r.to_api(),
+                _ => json!({"chunks": [], "doc_aggs": []}),
+            };
+            s.reference.push(reference);
+            s.update_time = now_ms();
+            self.state.chats.update_session(&s).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, session = %session_id, "could not store the chat turn");
+        }
+    }
+
+    /// Stream the turn as 8.1 frames into `sink`, then store it.
+    pub async fn stream_into(self, sink: FrameSink) {
+        if let Some(answer) = self.plan.empty_answer.clone() {
+            let t = Transcript {
+                answer: answer.clone(),
+                stored: answer.clone(),
+                ..Default::default()
+            };
+            if !sink.send(&self.final_frame(&answer)).await {
+                return;
+            }
+            self.store(&t).await;
+            sink.send(&self.terminator()).await;
+            return;
+        }
+        let mut stream = match self
+            .plan
+            .model
+            .stream(&self.plan.messages, &self.plan.opts)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                sink.send(&error_body(&model_error(&e))).await;
+                sink.send(&self.terminator()).await;
+                return;
+            }
+        };
+        let mut chunker = Chunker::new(self.count_tokens, MIN_FRAME_TOKENS);
+        let mut t = Transcript::default();
+        while let Some(item) = stream.next().await {
+            let d = match item {
+                Ok(d) => d,
+                Err(e) => {
+                    sink.send(&error_body(&model_error(&e))).await;
+                    sink.send(&self.terminator()).await;
+                    return;
+                }
+            };
+            for p in chunker.push(&d) {
+                t.add(&p);
+                if !sink.send(&self.piece_frame(&p)).await {
+                    return;
+                }
+            }
+        }
+        for p in chunker.finish() {
+            t.add(&p);
+            if !sink.send(&self.piece_frame(&p)).await {
+                return;
+            }
+        }
+        if self.plan.reference.is_some() && !t.stored.is_empty() {
+            if !sink.send(&self.final_frame("")).await {
+                return;
+            }
+        }
+        self.store(&t).await;
+        sink.send(&self.terminator()).await;
+    }
+
+    fn piece_frame(&self, p: &Piece) -> Value {
+        match p {
+            Piece::Text(s) | Piece::Reasoning(s) => self.delta_frame(s, None),
+            Piece::StartThink => self.delta_frame("", Some("start_to_think")),
+            Piece::EndThink => self.delta_frame("", Some("end_to_think")),
+        }
+    }
+}
+
+/// Answer an S5 turn: a streamed body, or the reply envelope.
+pub async fn answer_turn(
+    state: &AppState,
+    tenant_id: &str,
+    turn: TurnRequest,
+    count_tokens: TokenCounter,
+) -> Result<TurnAnswer, ApiError> {
+    let TurnRequest {
+        chat,
+        session,
+        question,
+        stream,
+        options,
+    } = turn;
+    let mut history = conversation(&session.messages);
+    history.push(ChatMessage::user(question.clone()));
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let planned = plan_turn(state, tenant_id, &chat, history, &options).await;
+    let plan = match planned {
+        Ok(p) => p,
+        Err(msg) if stream => {
+            let body = error_body(&msg);
+            let frames: Vec<Result<Bytes, std::convert::Infallible>> = vec![
+                Ok(sse_frame(&body)),
+                Ok(sse_frame(&json!({"code": 0, "data": true}))),
+            ];
+            return Ok(TurnAnswer::Stream(Box::pin(futures_util::stream::iter(
+                frames,
+            ))));
+        }
+        Err(msg) => return Ok(TurnAnswer::Json(error_body(&msg))),
+    };
+    let run = TurnRun {
+        state: state.clone(),
+        tenant_id: tenant_id.to_string(),
+        session: Some((chat.id.clone(), session.id.clone())),
+        message_id: Some(message_id),
+        question,
+        plan,
+        count_tokens,
+        style: FrameStyle::Session,
+    };
+    if stream {
+        return Ok(TurnAnswer::Stream(spawn_frames(move |sink| {
+            run.stream_into(sink)
+        })));
+    }
+    match collect_answer(&run.plan).await {
+        Ok(t) => {
+            run.store(&t).await;
+            Ok(TurnAnswer::Json(
+                json!({"code": 0, "data": run.answer_object(&t)}),
+            ))
+        }
+        Err(msg) => Ok(TurnAnswer::Json(error_body(&msg))),
+    }
+}
+
+/// What a turn replies with.
+pub enum TurnAnswer {
+    Stream(FrameStream),
+    /// A complete JSON body (success envelope or error object).
+    Json(Value),
+}
+
+// ---------------------------------------------------------------------------------------
+// S6: POST /sessions/ask
+// ---------------------------------------------------------------------------------------
+
+/// S6: answer a question over datasets with the tenant's default chat model (always SSE).
+pub async fn ask(
+    state: &AppState,
+    tenant_id: &str,
+    req: &Map<String, Value>,
+    count_tokens: TokenCounter,
+) -> Result<FrameStream, ApiError> {
+    let Some(question) = req.get("question").filter(|v| truthy(v)).map(py_str) else {
+        return Err(ApiError::data("`question` is required."));
+    };
+    let ids = match req.get("dataset_ids") {
+        None | Some(Value::Null) => return Err(ApiError::data("`dataset_ids` is required.")),
+        Some(Value::Array(a)) => a.iter().map(py_str).collect::<Vec<_>>(),
+        Some(_) => return Err(ApiError::data("`dataset_ids` should be a list.")),
+    };
+    for id in &ids {
+        if state.meta.get_dataset(tenant_id, id).await?.is_none() {
+            return Err(ApiError::data(format!("You don't own the dataset {id}.")));
+        }
+        if state.docs.dataset_stats(tenant_id, id).await?.chunk_count == 0 {
+            return Err(ApiError::data(format!(
+                "The dataset {id} doesn't own parsed file"
+            )));
+        }
+    }
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let now = now_ms();
+    let mut prompt_config = Map::new();
+    fill_prompt_defaults(&mut prompt_config);
+    prompt_config.insert("empty_response".into(), Value::Null);
+    let chat = Chat {
+        id: String::new(),
+        tenant_id: tenant_id.to_string(),
+        name: String::new(),
+        description: None,
+        icon: None,
+        language: "English".into(),
+        llm_id: tenant.llm_id.clone(),
+        llm_setting: crate::chats::default_llm_setting(),
+        prompt_type: "simple".into(),
+        prompt_config,
+        meta_data_filter: json!({}),
+        similarity_threshold: 0.1,
+        vector_similarity_weight: 0.3,
+        top_n: 12,
+        top_k: 1024,
+        do_refer: "1".into(),
+        rerank_id: String::new(),
+        kb_ids: ids,
+        status: STATUS_VALID.into(),
+        create_time: now,
+        update_time: now,
+    };
+    let history = vec![ChatMessage::user(question.clone())];
+    let plan = plan_turn(state, tenant_id, &chat, history, &TurnOptions::default()).await;
+    let plan = match plan {
+        Ok(p) => p,
+        Err(msg) => {
+            let frames: Vec<Result<Bytes, std::convert::Infallible>> = vec![
+                Ok(sse_frame(&error_body(&msg))),
+                Ok(sse_frame(&json!({"code": 0, "message": "", "data": true}))),
+            ];
+            return Ok(Box::pin(futures_util::stream::iter(frames)));
+        }
+    };
+    let run = TurnRun {
+        state: state.clone(),
+        tenant_id: tenant_id.to_string(),
+        session: None,
+        message_id: None,
+        question,
+        plan,
+        count_tokens,
+        style: FrameStyle::Ask,
+    };
+    Ok(spawn_frames(move |sink| run.stream_into(sink)))
+}
+
+// ---------------------------------------------------------------------------------------
+// S7: POST /sessions/related_questions
+// ---------------------------------------------------------------------------------------
+
+/// Instructions for related-question suggestions (lambdarag's own wording).
+pub const RELATED_QUESTIONS_PROMPT: &str = "You suggest search queries. Given the user's \
+keywords, write 5 to 10 related search questions that would help the user find more \
+useful information. Keep each one short and specific. Answer with a numbered list only, \
+one item per line in the form `1. question`, in the language of the keywords.";
+
+/// The `N. text` lines of a model's answer, numbers removed (upstream's parsing).
+pub fn numbered_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut chars = l.chars();
+            let d = chars.next()?;
+            let rest = chars.as_str();
+            (d.is_ascii_digit() && rest.starts_with(". ")).then(|| rest[2..].to_string())
+        })
+        .collect()
+}
+
+/// S7: related questions from the tenant's default chat model.
+pub async fn related_questions(
+    state: &AppState,
+    tenant_id: &str,
+    req: &Map<String, Value>,
+) -> Result<Vec<String>, ApiError> {
+    let Some(question) = req.get("question").filter(|v| truthy(v)).map(py_str) else {
+        return Err(ApiError::data("`question` is required."));
+    };
+    let industry = req.get("industry").map(py_str).unwrap_or_default();
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let model = state
+        .chat_models
+        .chat_model(&tenant, &tenant.llm_id)
+        .map_err(|e| ApiError::exception(model_error(&e)))?;
+    let mut system = RELATED_QUESTIONS_PROMPT.to_string();
+    if !industry.trim().is_empty() {
+        system.push_str(&format!(" The user works in: {industry}."));
+    }
+    let plan = TurnPlan {
+        model,
+        messages: vec![
+            ChatMessage::system(system),
+            ChatMessage::user(format!("Keywords: {question}\nRelated search terms:\n")),
+        ],
+        opts: GenOptions {
+            temperature: Some(0.9),
+            purpose: Purpose::RelatedQuestions,
+            ..Default::default()
+        },
+        reference: None,
+        prompt: String::new(),
+        empty_answer: None,
+        quote: false,
+    };
+    let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
+    Ok(numbered_lines(&t.answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_have_no_space_and_keep_unicode() {
+        let b = sse_frame(&json!({"code": 0, "data": {"answer": "é ü"}}));
+        assert_eq!(
+            std::str::from_utf8(&b).unwrap_or(""),
+            "data:{\"code\":0,\"data\":{\"answer\":\"é ü\"}}\n\n"
+        );
+    }
+
+    #[test]
+    fn chunker_buffers_and_marks_thinking() {
+        let mut c = Chunker::new(estimate_tokens, 4);
+        assert!(c.push(&ChatDelta::text("one ")).is_empty());
+        assert!(c.push(&ChatDelta::text("two ")).is_empty());
+        assert_eq!(
+            c.push(&ChatDelta::text("three four ")),
+            vec![Piece::Text("one two three four ".into())]
+        );
+        assert_eq!(
+            c.push(&ChatDelta::reasoning("hmm")),
+            vec![Piece::StartThink]
+        );
+        assert_eq!(
+            c.push(&ChatDelta::text("five")),
+            vec![Piece::Reasoning("hmm".into()), Piece::EndThink]
+        );
+        assert_eq!(c.finish(), vec![Piece::Text("five".into())]);
+        let mut t = Transcript::default();
+        for p in [
+            Piece::StartThink,
+            Piece::Reasoning("r".into()),
+            Piece::EndThink,
+            Piece::Text("a".into()),
+        ] {
+            t.add(&p);
+        }
+        assert_eq!(t.stored, "<think>r</think>a");
+        assert_eq!(t.answer, "a");
+    }
+
+    #[test]
+    fn system_prompt_variables() {
+        let cfg = json!({
+            "system": "K: {knowledge} / lang {lang} / opt {style}",
+            "parameters": [
+                {"key": "knowledge", "optional": false},
+                {"key": "lang", "optional": false},
+                {"key": "style", "optional": true}
+            ]
+        });
+        let cfg = cfg.as_object().cloned().unwrap_or_default();
+        let mut vars = Map::new();
+        assert_eq!(
+            fill_system_prompt(&cfg, "KB", &vars).unwrap_err(),
+            "Miss parameter: lang"
+        );
+        vars.insert("lang".into(), json!("fr"));
+        assert_eq!(
+            fill_system_prompt(&cfg, "KB", &vars).unwrap(),
+            "K: KB / lang fr / opt  "
+        );
+    }
+
+    #[test]
+    fn knowledge_is_numbered_for_citations() {
+        let k = format_knowledge(&[
+            ContextChunk {
+                content: " first ".into(),
+                document_name: "a.txt".into(),
+            },
+            ContextChunk {
+                content: "second".into(),
+                document_name: "b.md".into(),
+            },
+        ]);
+        assert_eq!(
+            k,
+            "[ID:0] (from \"a.txt\")\nfirst\n\n[ID:1] (from \"b.md\")\nsecond"
+        );
+    }
+
+    #[test]
+    fn conversation_drops_system_and_leading_assistant() {
+        let msgs = vec![
+            json!({"role": "assistant", "content": "Hi"}),
+            json!({"role": "system", "content": "s"}),
+            json!({"role": "user", "content": "q"}),
+            json!({"role": "assistant", "content": null}),
+        ];
+        let c = conversation(&msgs);
+        assert_eq!(c, vec![ChatMessage::user("q"), ChatMessage::assistant("")]);
+        let long = vec![
+            ChatMessage::user("x".repeat(10)),
+            ChatMessage::assistant("y".repeat(10)),
+            ChatMessage::user("z".repeat(30)),
+        ];
+        assert_eq!(fit_history(long.clone(), 35).len(), 1);
+        assert_eq!(fit_history(long.clone(), 40).len(), 2);
+        assert_eq!(fit_history(long, 1).len(), 1, "the question always stays");
+    }
+
+    #[test]
+    fn completion_body_rules() {
+        let m = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let r = parse_completion(&m(json!({"question": "q"}))).unwrap();
+        assert_eq!(
+            r.question.as_deref(),
+            Some(""),
+            "no session: question discarded"
+        );
+        assert!(r.stream, "stream defaults to true");
+        let r = parse_completion(&m(json!({"session_id": "s"}))).unwrap();
+        assert_eq!(
+            r.question, None,
+            "a session without question is an error later"
+        );
+        let r = parse_completion(&m(json!({
+            "session_id": "s", "question": "q", "stream": false, "doc_ids": "a, b",
+            "quote": false, "lang": "fr", "metadata_condition": {"conditions": []}
+        })))
+        .unwrap();
+        assert!(!r.stream);
+        assert_eq!(r.options.doc_ids, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(r.options.quote, Some(false));
+        assert_eq!(r.options.variables.get("lang"), Some(&json!("fr")));
+        assert!(r.options.metadata_condition.is_some());
+        assert_eq!(
+            parse_completion(&m(json!({"session_id": "s", "metadata_condition": "x"})))
+                .unwrap_err()
+                .message,
+            "metadata_condition must be an object."
+        );
+    }
+
+    #[test]
+    fn related_question_lines() {
+        assert_eq!(
+            numbered_lines("Here:\n1. What is X?\n2. How does X work?\n10. no\n- x"),
+            vec!["What is X?", "How does X work?"]
+        );
+    }
+}

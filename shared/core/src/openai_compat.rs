@@ -1,0 +1,394 @@
+//! The OpenAI-compatible chat route (contract O1, frames of 8.2):
+//! `POST /chats_openai/{chat_id}/chat/completions`.
+//!
+//! The answer comes from the same turn machinery as S5 (`completion`), without a session:
+//! the conversation is the request's `messages`.
+//!
+//! Divergence (documented): upstream reads `reference` and `metadata_condition` only from a
+//! literal `extra_body` object inside the JSON body. The official OpenAI Python client
+//! flattens its `extra_body=` argument into top-level keys, so lambdarag reads both: the
+//! literal object first, then the top-level keys.
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+use crate::chats::truthy;
+use crate::completion::{
+    collect_answer, conversation, plan_turn, spawn_frames, Chunker, FrameSink, Piece, TokenCounter,
+    Transcript, TurnOptions, TurnPlan, MIN_FRAME_TOKENS,
+};
+use crate::envelope::ApiError;
+use crate::ports::chat::FrameStream;
+use crate::pyfmt::py_str;
+use crate::state::AppState;
+
+/// Upstream's `validate_request("model", "messages")`, which runs before authentication: a
+/// body that is not a JSON object counts as `{}`.
+pub fn check_required(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    let _ = headers;
+    let req: Map<String, Value> = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let missing: Vec<&str> = ["model", "messages"]
+        .into_iter()
+        .filter(|k| req.get(*k).is_none_or(Value::is_null))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::argument(format!(
+            "required argument are missing: {}; ",
+            missing.join(",")
+        ))
+        .with_data(Value::Null));
+    }
+    Ok(req)
+}
+
+/// What the route replies with.
+pub enum OpenAiReply {
+    Stream(FrameStream),
+    /// A bare JSON body (no envelope), as OpenAI clients expect.
+    Json(Value),
+}
+
+/// A validated O1 request.
+struct OpenAiRequest {
+    model: Value,
+    stream: bool,
+    need_reference: bool,
+    /// Tokens of every input message (reported as `reasoning_tokens`, as upstream does).
+    context_tokens: usize,
+    /// The last user message.
+    prompt: String,
+    history: Vec<Value>,
+    metadata_condition: Option<Value>,
+}
+
+fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest, ApiError> {
+    let extra = req.get("extra_body").filter(|v| truthy(v));
+    let extra = match extra {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(ApiError::data("extra_body must be an object.")),
+    };
+    // The literal object first, then the keys the OpenAI client flattens to the top level.
+    let pick = |key: &str| extra.get(key).or_else(|| req.get(key)).cloned();
+    let need_reference = pick("reference").is_some_and(|v| truthy(&v));
+    let messages = match req.get("messages") {
+        Some(Value::Array(a)) if !a.is_empty() => a.clone(),
+        _ => return Err(ApiError::data("You have to provide messages.")),
+    };
+    let last = messages.last().cloned().unwrap_or(Value::Null);
+    if last.get("role").and_then(Value::as_str) != Some("user") {
+        return Err(ApiError::data(
+            "The last content of this conversation is not from user.",
+        ));
+    }
+    let content_of = |m: &Value| match m.get("content") {
+        None | Some(Value::Null) => String::new(),
+        Some(v) => py_str(v),
+    };
+    Ok(OpenAiRequest {
+        model: req.get("model").cloned().unwrap_or(Value::Null),
+        stream: req.get("stream").is_none_or(truthy),
+        need_reference,
+        context_tokens: messages.iter().map(|m| count(&content_of(m))).sum(),
+        prompt: content_of(&last),
+        metadata_condition: pick("metadata_condition").filter(truthy),
+        history: messages,
+    })
+}
+
+/// O1: answer the conversation with the chat's settings.
+pub async fn chat_completion(
+    state: &AppState,
+    tenant_id: &str,
+    chat_id: &str,
+    req: &Map<String, Value>,
+    count: TokenCounter,
+) -> Result<OpenAiReply, ApiError> {
+    let parsed = parse(req, count)?;
+    let Some(chat) = state.chats.get_chat(tenant_id, chat_id).await? else {
+        return Err(ApiError::data(format!("You don't own the chat {chat_id}")));
+    };
+    if parsed
+        .metadata_condition
+        .as_ref()
+        .is_some_and(|m| !m.is_object())
+    {
+        return Err(ApiError::data("metadata_condition must be an object."));
+    }
+    let options = TurnOptions {
+        metadata_condition: parsed.metadata_condition.clone(),
+        quote: Some(parsed.need_reference),
+        ..Default::default()
+    };
+    let history = conversation(&parsed.history);
+    let plan = plan_turn(state, tenant_id, &chat, history, &options).await;
+    let run = OpenAiRun {
+        id: format!("chatcmpl-{chat_id}"),
+        created: chrono::Utc::now().timestamp(),
+        req: parsed,
+        count,
+    };
+    if run.req.stream {
+        return Ok(OpenAiReply::Stream(spawn_frames(move |sink| {
+            run.stream_into(plan, sink)
+        })));
+    }
+    let (content, reference) = match &plan {
+        Ok(p) => match collect_answer(p).await {
+            Ok(t) => (visible(&t), reference_list(p)),
+            Err(msg) => (format!("**ERROR**: {msg}"), json!([])),
+        },
+        Err(msg) => (format!("**ERROR**: {msg}"), json!([])),
+    };
+    Ok(OpenAiReply::Json(run.completion(&content, reference)))
+}
+
+/// The answer text clients see (reasoning in `<think>` tags only if there was any).
+fn visible(t: &Transcript) -> String {
+    if t.reasoning.is_empty() {
+        t.answer.clone()
+    } else {
+        t.stored.clone()
+    }
+}
+
+fn reference_list(plan: &TurnPlan) -> Value {
+    json!(plan
+        .reference
+        .as_ref()
+        .map(|r| r.chunks.clone())
+        .unwrap_or_default())
+}
+
+struct OpenAiRun {
+    id: String,
+    created: i64,
+    req: OpenAiRequest,
+    count: TokenCounter,
+}
+
+impl OpenAiRun {
+    fn chunk(&self, content: Value, reasoning: Value) -> Value {
+        json!({
+            "id": self.id,
+            "choices": [{
+                "delta": {
+                    "content": content,
+                    "role": "assistant",
+                    "function_call": null,
+                    "tool_calls": null,
+                    "reasoning_content": reasoning,
+                },
+                "finish_reason": null,
+                "index": 0,
+                "logprobs": null,
+            }],
+            "created": self.created,
+            "model": "model",
+            "object": "chat.completion.chunk",
+            "system_fingerprint": "",
+            "usage": null,
+        })
+    }
+
+    fn final_chunk(
+        &self,
+        answer: &str,
+        completion_tokens: usize,
+        reference: Option<Value>,
+    ) -> Value {
+        let mut v = self.chunk(Value::Null, Value::Null);
+        let prompt_tokens = (self.count)(&self.req.prompt);
+        v["choices"][0]["finish_reason"] = json!("stop");
+        v["usage"] = json!({
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        });
+        if let Some(r) = reference {
+            v["choices"][0]["delta"]["reference"] = r;
+            v["choices"][0]["delta"]["final_content"] = json!(answer);
+        }
+        v
+    }
+
+    fn completion(&self, content: &str, reference: Value) -> Value {
+        let prompt_tokens = (self.count)(&self.req.prompt);
+        let completion_tokens = (self.count)(content);
+        let mut message = json!({"role": "assistant", "content": content});
+        if self.req.need_reference {
+            message["reference"] = reference;
+        }
+        json!({
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.req.model,
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+                "completion_tokens_details": {
+                    "reasoning_tokens": self.req.context_tokens,
+                    "accepted_prediction_tokens": completion_tokens,
+                    "rejected_prediction_tokens": 0,
+                },
+            },
+            "choices": [{
+                "message": message,
+                "logprobs": null,
+                "finish_reason": "stop",
+                "index": 0,
+            }],
+        })
+    }
+
+    async fn stream_into(self, plan: Result<TurnPlan, String>, sink: FrameSink) {
+        let mut t = Transcript::default();
+        let mut completion_tokens = 0usize;
+        let mut reference = Value::Array(vec![]);
+        match plan {
+            Err(msg) => {
+                let frame = self.chunk(json!(format!("**ERROR**: {msg}")), Value::Null);
+                if !sink.send(&frame).await {
+                    return;
+                }
+            }
+            Ok(plan) => {
+                reference = reference_list(&plan);
+                if !self
+                    .stream_answer(&plan, &sink, &mut t, &mut completion_tokens)
+                    .await
+                {
+                    return;
+                }
+            }
+        }
+        let final_reference = self.req.need_reference.then_some(reference);
+        let last = self.final_chunk(&visible(&t), completion_tokens, final_reference);
+        if sink.send(&last).await {
+            sink.send_raw("data:[DONE]\n\n").await;
+        }
+    }
+
+    /// Stream the answer's frames; false if the client went away.
+    async fn stream_answer(
+        &self,
+        plan: &TurnPlan,
+        sink: &FrameSink,
+        t: &mut Transcript,
+        completion_tokens: &mut usize,
+    ) -> bool {
+        if let Some(answer) = &plan.empty_answer {
+            t.answer = answer.clone();
+            t.stored = answer.clone();
+            *completion_tokens = (self.count)(answer);
+            return sink.send(&self.chunk(json!(answer), Value::Null)).await;
+        }
+        let mut stream = match plan.model.stream(&plan.messages, &plan.opts).await {
+            Ok(s) => s,
+            Err(e) => {
+                let frame = self.chunk(json!(format!("**ERROR**: {e}")), Value::Null);
+                return sink.send(&frame).await;
+            }
+        };
+        let mut chunker = Chunker::new(self.count, MIN_FRAME_TOKENS);
+        loop {
+            let (pieces, ended, failed) = match stream.next().await {
+                Some(Ok(d)) => (chunker.push(&d), false, None),
+                Some(Err(e)) => (chunker.finish(), true, Some(e.to_string())),
+                None => (chunker.finish(), true, None),
+            };
+            for p in &pieces {
+                t.add(p);
+                let frame = match p {
+                    Piece::Text(s) => {
+                        *completion_tokens += (self.count)(s);
+                        self.chunk(json!(s), Value::Null)
+                    }
+                    Piece::Reasoning(s) => {
+                        *completion_tokens += (self.count)(s);
+                        self.chunk(Value::Null, json!(s))
+                    }
+                    Piece::StartThink | Piece::EndThink => continue,
+                };
+                if !sink.send(&frame).await {
+                    return false;
+                }
+            }
+            if let Some(msg) = failed {
+                let frame = self.chunk(json!(format!("**ERROR**: {msg}")), Value::Null);
+                return sink.send(&frame).await;
+            }
+            if ended {
+                return true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::completion::estimate_tokens;
+
+    #[test]
+    fn required_arguments_come_first() {
+        let h = HeaderMap::new();
+        let e = check_required(&h, &Bytes::from_static(b"not json")).unwrap_err();
+        assert_eq!(e.code, 101);
+        assert_eq!(e.message, "required argument are missing: model,messages; ");
+        assert_eq!(e.body()["data"], Value::Null);
+        let e = check_required(
+            &h,
+            &Bytes::from_static(br#"{"model": "m", "messages": null}"#),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "required argument are missing: messages; ");
+        assert!(check_required(
+            &h,
+            &Bytes::from_static(br#"{"model": "m", "messages": []}"#)
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn reference_flag_from_literal_or_flattened_extra_body() {
+        let m = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let msgs =
+            json!([{"role": "system", "content": "s"}, {"role": "user", "content": "hello world"}]);
+        let r = parse(
+            &m(json!({"model": "x", "messages": msgs, "extra_body": {"reference": true}})),
+            estimate_tokens,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.need_reference);
+        assert!(r.stream);
+        let r = parse(&m(json!({"model": "x", "messages": msgs, "reference": true, "stream": false, "metadata_condition": {"conditions": []}})), estimate_tokens)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.need_reference, "the OpenAI client's flattened key counts");
+        assert!(!r.stream);
+        assert!(r.metadata_condition.is_some());
+        assert_eq!(r.prompt, "hello world");
+        let e = |v: Value| {
+            parse(&m(v), estimate_tokens)
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            e(json!({"messages": msgs, "extra_body": "x"})),
+            "extra_body must be an object."
+        );
+        assert_eq!(e(json!({"messages": []})), "You have to provide messages.");
+        assert_eq!(
+            e(json!({"messages": [{"role": "assistant", "content": "a"}]})),
+            "The last content of this conversation is not from user."
+        );
+    }
+}

@@ -1,0 +1,158 @@
+"""A tiny local OpenAI-compatible chat server for the tests.
+
+`POST /chat/completions` (also under `/v1/`) answers by echoing the prompt it received —
+every message as `role: content` — so a test can check that the retrieved context reached
+the model. With `"stream": true` it streams the echo word by word as server-sent events
+(`data: {...}` chunks, a final `usage` chunk when `stream_options.include_usage` is set,
+then `data: [DONE]`), like a real provider. A model whose name contains `think` first
+streams some `reasoning_content`.
+
+Every request body is recorded in `server.requests` (newest last).
+
+Use from a test:
+
+    server, base_url = fake_llm.start()
+    ...
+    server.shutdown()
+
+or run it alone: `python tests/python/fake_llm.py [PORT]` (prints the base URL).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ECHO_PREFIX = "ECHO:"
+REASONING_TEXT = "Let me think about the passages first."
+
+
+def echo_text(messages: list[dict]) -> str:
+    lines = [ECHO_PREFIX]
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):  # content parts
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        lines.append(f"{m.get('role')}: {content}")
+    return "\n".join(lines)
+
+
+def pieces(text: str) -> list[str]:
+    """Word-sized pieces whose concatenation is the text (whitespace kept)."""
+    out, cur = [], ""
+    for ch in text:
+        if ch.isspace() and cur and not cur[-1].isspace():
+            out.append(cur)
+            cur = ""
+        cur += ch
+    if cur:
+        out.append(cur)
+    return out
+
+
+def count_tokens(text: str) -> int:
+    return len(text.split())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"  # the body ends when the connection closes
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def _json(self, status: int, body: dict):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        if self.path.rstrip("/") not in ("/chat/completions", "/v1/chat/completions"):
+            self._json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            req = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            self._json(400, {"error": {"message": "bad json"}})
+            return
+        self.server.requests.append(req)
+        if self.headers.get("Authorization") != f"Bearer {self.server.api_key}":
+            self._json(401, {"error": {"message": "Incorrect API key provided"}})
+            return
+        model = req.get("model", "")
+        text = echo_text(req.get("messages") or [])
+        reasoning = REASONING_TEXT if "think" in model else ""
+        created = int(time.time())
+        if not req.get("stream"):
+            msg = {"role": "assistant", "content": text}
+            if reasoning:
+                msg["reasoning_content"] = reasoning
+            self._json(200, {
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": created, "model": model,
+                "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": count_tokens(text), "completion_tokens": count_tokens(text),
+                          "total_tokens": 2 * count_tokens(text)},
+            })
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+
+        def chunk(delta: dict, finish=None, usage=None, choices=True):
+            body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if choices else []}
+            if usage is not None:
+                body["usage"] = usage
+            self.wfile.write(f"data: {json.dumps(body)}\n\n".encode())
+            self.wfile.flush()
+
+        try:
+            chunk({"role": "assistant", "content": ""})
+            for p in pieces(reasoning):
+                chunk({"reasoning_content": p, "content": None})
+                time.sleep(self.server.delay)
+            for p in pieces(text):
+                chunk({"content": p})
+                time.sleep(self.server.delay)
+            chunk({}, finish="stop")
+            if (req.get("stream_options") or {}).get("include_usage"):
+                n = count_tokens(text)
+                chunk({}, usage={"prompt_tokens": n, "completion_tokens": n, "total_tokens": 2 * n}, choices=False)
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class FakeLLM(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, addr, api_key: str = "x", delay: float = 0.002):
+        super().__init__(addr, _Handler)
+        self.api_key = api_key
+        self.delay = delay
+        self.requests: list[dict] = []
+
+
+def start(host: str = "127.0.0.1", port: int = 0, api_key: str = "x") -> tuple[FakeLLM, str]:
+    """Start on a free port in a daemon thread; returns the server and its base URL."""
+    server = FakeLLM((host, port), api_key=api_key)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_address[1]}/v1"
+
+
+if __name__ == "__main__":
+    srv, url = start(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    print(url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.shutdown()
