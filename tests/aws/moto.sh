@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A local moto server for the AWS adapter tests (DynamoDB, later S3/SQS).
+# A local moto server for the AWS adapter tests (DynamoDB, S3, SQS, S3 → SQS notifications).
 #
 #   eval "$(tests/aws/moto.sh start)"   # installs moto if needed, starts it, exports MOTO_URL
 #   tests/aws/moto.sh status            # prints MOTO_URL=... if it is up, exit 1 otherwise

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Run the AWS adapter tests (DynamoDB conformance, Lambda events) against a local moto.
+# Run the AWS adapter tests against a local moto: DynamoDB, S3 and SQS conformance, the
+# OpenSearch request tests (a stub server; the conformance suite too when OPENSEARCH_URL is
+# set), the datasets Lambda events, and the parse-worker and s3-ingest functions.
 # Starts moto if none answers on MOTO_PORT (default 5000) and stops it afterwards only if it
 # started it. Extra arguments go to `cargo test`.
 #
@@ -20,4 +22,4 @@ if [[ $started == 1 ]]; then
 fi
 
 cd "$repo"
-LAMBDARAG_REQUIRE_MOTO=1 cargo test -p lambdarag-aws "$@"
+LAMBDARAG_REQUIRE_MOTO=1 cargo test -p lambdarag-aws -p fn-parse-worker -p fn-s3-ingest "$@"

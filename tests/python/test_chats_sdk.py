@@ -219,7 +219,8 @@ class TestUpdateChat:
                           ({"name": ""}, "`name` cannot be empty."),
                           ({"dataset_ids": ["nope"]}, "You don't own the dataset nope"),
                           ({"llm": {"model_name": "nope@OpenAI"}}, "`model_name` nope@OpenAI doesn't exist"),
-                          ({"prompt": {"prompt": "no var"}}, "Parameter 'knowledge' is not used")]:
+                          ({"prompt": {"prompt": "no var", "variables": [{"key": "knowledge", "optional": False}]}},
+                           "Parameter 'knowledge' is not used")]:
             with pytest.raises(Exception) as e:
                 a.update(body)
             assert str(e.value) == msg
@@ -296,7 +297,7 @@ class TestSessions:
 
     def test_errors(self, chat_env, api):
         chat = chat_env.client.create_chat("sess-err")
-        api = chat_env.api
+        other_api, api = api, chat_env.api
         fake = uuid.uuid1().hex
         assert api.post(f"/chats/{fake}/sessions", json={}).json() == {"code": 102, "message": "You do not own the assistant."}
         assert api.post(f"/chats/{chat.id}/sessions", json={"name": ""}).json() == {"code": 102, "message": "`name` can not be empty."}
@@ -309,10 +310,11 @@ class TestSessions:
         assert api.delete(f"/chats/{chat.id}/sessions", json={"ids": ["nope"]}).json() == {
             "code": 102, "message": "The chat doesn't own the session nope"}
         # Another tenant cannot see or use the chat or its sessions.
-        assert api.post(f"/chats/{chat.id}/sessions", json={}).json() == {"code": 102, "message": "You do not own the assistant."}
+        assert other_api.post(f"/chats/{chat.id}/sessions", json={}).json() == {"code": 102, "message": "You do not own the assistant."}
         s2 = chat.create_session("y")
-        assert api.put(f"/chats/{chat.id}/sessions/{s2.id}", json={"name": "z"}).json() == {"code": 102, "message": "Session does not exist"}
-        assert api.post(f"/chats/{chat.id}/completions", json={"session_id": s2.id, "question": "q"}).json() == {
+        assert other_api.put(f"/chats/{chat.id}/sessions/{s2.id}", json={"name": "z"}).json() == {"code": 102, "message": "Session does not exist"}
+        assert other_api.get(f"/chats/{chat.id}/sessions").json() == {"code": 102, "message": f"You don't own the assistant {chat.id}."}
+        assert other_api.post(f"/chats/{chat.id}/completions", json={"session_id": s2.id, "question": "q"}).json() == {
             "code": 102, "message": f"You don't own the chat {chat.id}"}
 
 

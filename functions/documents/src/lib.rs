@@ -26,6 +26,10 @@ pub fn router(state: AppState) -> Router {
             post(upload).get(list).delete(delete),
         )
         .route(
+            "/api/v1/datasets/{dataset_id}/documents/upload_url",
+            post(upload_url),
+        )
+        .route(
             "/api/v1/datasets/{dataset_id}/documents/{document_id}",
             put(update).get(download),
         )
@@ -104,6 +108,39 @@ async fn upload(
     Ok(ok(Value::Array(
         docs.iter().map(|d| d.to_upload_api()).collect(),
     )))
+}
+
+/// A presigned PUT URL for a large file (past API Gateway's 6 MB payload limit): the
+/// object lands under `datasets/{dataset_id}/` and S3 ingestion turns it into a parsed
+/// document. lambdarag's own route; only the AWS deployment has a bucket to sign for.
+async fn upload_url(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let name = req
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::argument("`name` is required."))?;
+    let expires_in = req.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+    let url = lambdarag_aws::uploads::presigned_upload_url(
+        &state,
+        &tenant,
+        &dataset_id,
+        name,
+        std::time::Duration::from_secs(expires_in),
+    )
+    .await?;
+    Ok(ok(json!({
+        "url": url,
+        "method": "PUT",
+        "key": format!("datasets/{dataset_id}/{name}"),
+        "expires_in": expires_in,
+    })))
 }
 
 async fn list(

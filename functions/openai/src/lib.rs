@@ -35,7 +35,7 @@ async fn chat_completions(
     body: Bytes,
 ) -> ApiResult {
     // Upstream checks the required keys before authenticating.
-    let req = openai_compat::check_required(&headers, &body)?;
+    let req = openai_compat::check_required(&body)?;
     let tenant = authenticate(state.meta.as_ref(), &headers, AuthStyle::Token).await?;
     match openai_compat::chat_completion(&state, &tenant, &chat_id, &req, count_tokens).await? {
         OpenAiReply::Stream(frames) => Ok(sse_response(frames)),

@@ -187,3 +187,29 @@ async fn end_dead_lettered(state: &AppState, task: &ParseTask) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let w = Worker {
+            backoff_base: Duration::from_secs(30),
+            ..Worker::default()
+        };
+        assert_eq!(w.backoff(1), Duration::from_secs(30));
+        assert_eq!(w.backoff(2), Duration::from_secs(60));
+        assert_eq!(w.backoff(3), Duration::from_secs(120));
+        assert_eq!(w.backoff(40), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn the_receive_count_defaults_to_one() {
+        let mut msg = SqsMessage::default();
+        assert_eq!(receive_count(&msg), 1);
+        msg.attributes
+            .insert("ApproximateReceiveCount".into(), "3".into());
+        assert_eq!(receive_count(&msg), 3);
+    }
+}

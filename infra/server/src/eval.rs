@@ -76,6 +76,10 @@ pub struct BeirArgs {
     /// mixed into each chunk vector (unset: the pipeline default, 0.1).
     #[arg(long)]
     pub title_weight: Option<f64>,
+    /// Also time the embedding model alone on the first N corpus texts, in batches of 32
+    /// (0: skip).
+    #[arg(long, default_value_t = 256)]
+    pub embed_sample: usize,
     /// Skip the alternative-fusion prototypes.
     #[arg(long)]
     pub no_prototypes: bool,
@@ -596,7 +600,7 @@ pub fn fuse(cands: &[ScoredChunk], w: f32, how: Fusion) -> Vec<f32> {
                 .zip(&vec)
                 .map(|(&t, &v)| {
                     let t = if max > 0.0 { t / max } else { 0.0 };
-                    (1.0 - w) * t + w * v.clamp(0.0, 1.0)
+                    (1.0 - w) * t + w * v
                 })
                 .collect()
         }
@@ -699,7 +703,8 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             Some((d.id.clone(), id.to_string()))
         })
         .collect();
-    let datasets = retrieval::load_datasets(&dep.state, &tenant.id, &[dataset.id.clone()]).await?;
+    let datasets =
+        retrieval::load_datasets(&dep.state, &tenant.id, std::slice::from_ref(&dataset.id)).await?;
     let ctx = Arc::new(Ctx {
         state: dep.state.clone(),
         tenant_id: tenant.id.clone(),
@@ -739,6 +744,22 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         }
     })
     .await?;
+    // The model alone on document-sized texts (what ingestion embeds), batches of 32.
+    let sample: Vec<String> = coll
+        .corpus
+        .iter()
+        .take(args.embed_sample)
+        .map(|d| format!("{}\n{}", d.title, d.text))
+        .collect();
+    let embed_docs = if sample.is_empty() {
+        None
+    } else {
+        let began = Instant::now();
+        for batch in sample.chunks(32) {
+            embedder.embed(batch).await?;
+        }
+        Some(sample.len() as f64 / began.elapsed().as_secs_f64().max(1e-9))
+    };
     let search = |i: usize, vector: Option<Vec<f32>>, top_k: usize| {
         let ctx = ctx.clone();
         async move {
@@ -826,6 +847,8 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         })).collect::<Vec<_>>(),
         "components": {
             "query_embedding": t_embed.json(),
+            "document_embedding_per_s": embed_docs,
+            "document_embedding_sample": sample.len(),
             "index_bm25_top10": t_bm25_10.json(),
             "index_hybrid_candidates": t_hybrid_idx.json(),
             "hybrid_top_k": hybrid_top_k,
@@ -904,6 +927,12 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             t.qps(),
             t.p(0.5),
             t.p(0.99)
+        );
+    }
+    if let Some(per_s) = embed_docs {
+        println!(
+            "| embedding model alone, {} corpus texts in batches of 32 | {per_s:.1} texts/s | | |",
+            sample.len()
         );
     }
     if !protos.is_empty() {

@@ -7,17 +7,19 @@
 //! | variable | port | adapter |
 //! |---|---|---|
 //! | `LAMBDARAG_TABLE` (required) | metadata | [`DynamoStore`] |
-//! | `LAMBDARAG_BUCKET` | blobs, and documents (on the table) | [`S3BlobStore`], [`DynamoStore`] |
+//! | `LAMBDARAG_BUCKET` | blobs | [`S3BlobStore`] |
 //! | `LAMBDARAG_QUEUE_URL` | parse tasks | [`SqsTaskQueue`] |
 //! | `LAMBDARAG_OPENSEARCH_URL` | chunk index | [`OpenSearchIndex`] |
 //! | `LAMBDARAG_OPENSEARCH_SIGV4=1` | sign index requests (`LAMBDARAG_OPENSEARCH_SERVICE`: `es`, default, or `aoss`) | |
 //! | `LAMBDARAG_OPENSEARCH_INDEX_PREFIX` | index names (default `lambdarag-chunks-`) | |
 //!
-//! Documents are wired together with the bucket: a document without its file store is
-//! useless, and a function that has documents must also be able to delete their chunks and
-//! files (dataset deletion does both), so the template gives such functions the bucket and
-//! the index too. Embedding models (OpenAI-compatible providers; Bedrock with the `bedrock`
-//! feature) are always available: the registry does nothing until asked for a model.
+//! Documents (on the table, [`DynamoStore`]) are wired when the bucket or the index is:
+//! a function with documents must be able to remove what they own (deleting a dataset
+//! deletes its documents' chunks and files), so a metadata-only function (only the table)
+//! keeps answering as before, and the template gives the bucket and the index to every
+//! function that deletes documents. Embedding models (OpenAI-compatible providers; Bedrock
+//! with the `bedrock` feature) are always available: the registry does nothing until asked
+//! for a model.
 //!
 //! Plus the standard AWS variables (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for a
 //! local emulator such as moto), read by `aws-config`.
@@ -194,10 +196,11 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
         .as_ref()
         .map(|bucket| S3BlobStore::new(s3_client(conf), bucket));
     if let Some(b) = &blobs {
-        app = app
-            .with_blobs(Arc::new(b.clone()))
-            .with_docs(Arc::new(dynamo.clone()));
+        app = app.with_blobs(Arc::new(b.clone()));
         let _ = UPLOAD_STORE.set(b.clone());
+    }
+    if blobs.is_some() || settings.opensearch.is_some() {
+        app = app.with_docs(Arc::new(dynamo.clone()));
     }
 
     let queue = settings

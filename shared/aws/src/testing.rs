@@ -215,17 +215,18 @@ pub fn lambda_sqs_event(
 /// against the AWS adapters without OpenSearch.
 #[derive(Default)]
 pub struct MemoryIndex {
-    chunks: Mutex<HashMap<(String, String), ChunkRecord>>,
+    chunks: Mutex<Chunks>,
 }
+
+/// Chunks by (tenant, chunk id).
+type Chunks = HashMap<(String, String), ChunkRecord>;
 
 impl MemoryIndex {
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<(String, String), ChunkRecord>>, StoreError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Chunks>, StoreError> {
         self.chunks
             .lock()
             .map_err(|_| StoreError::Backend("memory index lock poisoned".into()))

@@ -649,7 +649,7 @@ pub enum Completion {
     /// No session: a new one was made; reply with its prologue only.
     Prologue { session: Session, stream: bool },
     /// A turn in an existing session.
-    Turn(TurnRequest),
+    Turn(Box<TurnRequest>),
 }
 
 /// A turn to answer in an existing session.
@@ -698,13 +698,13 @@ pub async fn start_completion(
             "TypeError(\"async_completion() missing 1 required positional argument: 'question'\")",
         ));
     };
-    Ok(Completion::Turn(TurnRequest {
+    Ok(Completion::Turn(Box::new(TurnRequest {
         chat,
         session,
         question,
         stream: parsed.stream,
         options: parsed.options,
-    }))
+    })))
 }
 
 /// The prologue reply of a session-less S5 request (`data` object).
@@ -933,10 +933,11 @@ impl TurnRun {
                 return;
             }
         }
-        if self.plan.reference.is_some() && !t.stored.is_empty() {
-            if !sink.send(&self.final_frame("")).await {
-                return;
-            }
+        if self.plan.reference.is_some()
+            && !t.stored.is_empty()
+            && !sink.send(&self.final_frame("")).await
+        {
+            return;
         }
         self.store(&t).await;
         sink.send(&self.terminator()).await;
@@ -955,7 +956,7 @@ impl TurnRun {
 pub async fn answer_turn(
     state: &AppState,
     tenant_id: &str,
-    turn: TurnRequest,
+    turn: Box<TurnRequest>,
     count_tokens: TokenCounter,
 ) -> Result<TurnAnswer, ApiError> {
     let TurnRequest {
@@ -964,7 +965,7 @@ pub async fn answer_turn(
         question,
         stream,
         options,
-    } = turn;
+    } = *turn;
     let mut history = conversation(&session.messages);
     history.push(ChatMessage::user(question.clone()));
     let message_id = uuid::Uuid::new_v4().to_string();

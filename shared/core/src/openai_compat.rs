@@ -10,7 +10,6 @@
 //! literal object first, then the top-level keys.
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
@@ -26,8 +25,7 @@ use crate::state::AppState;
 
 /// Upstream's `validate_request("model", "messages")`, which runs before authentication: a
 /// body that is not a JSON object counts as `{}`.
-pub fn check_required(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let _ = headers;
+pub fn check_required(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     let req: Map<String, Value> = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -339,22 +337,14 @@ mod tests {
 
     #[test]
     fn required_arguments_come_first() {
-        let h = HeaderMap::new();
-        let e = check_required(&h, &Bytes::from_static(b"not json")).unwrap_err();
+        let e = check_required(&Bytes::from_static(b"not json")).unwrap_err();
         assert_eq!(e.code, 101);
         assert_eq!(e.message, "required argument are missing: model,messages; ");
         assert_eq!(e.body()["data"], Value::Null);
-        let e = check_required(
-            &h,
-            &Bytes::from_static(br#"{"model": "m", "messages": null}"#),
-        )
-        .unwrap_err();
+        let e = check_required(&Bytes::from_static(br#"{"model": "m", "messages": null}"#))
+            .unwrap_err();
         assert_eq!(e.message, "required argument are missing: messages; ");
-        assert!(check_required(
-            &h,
-            &Bytes::from_static(br#"{"model": "m", "messages": []}"#)
-        )
-        .is_ok());
+        assert!(check_required(&Bytes::from_static(br#"{"model": "m", "messages": []}"#)).is_ok());
     }
 
     #[test]
