@@ -126,7 +126,10 @@ async fn upload_url(
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::argument("`name` is required."))?;
-    let expires_in = req.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+    let expires_in = req
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .unwrap_or(3600);
     let url = lambdarag_aws::uploads::presigned_upload_url(
         &state,
         &tenant,
