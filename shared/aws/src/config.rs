@@ -202,6 +202,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     if blobs.is_some() || settings.opensearch.is_some() {
         app = app.with_docs(Arc::new(dynamo.clone()));
     }
+    // Chats and sessions live on the table alone, so every function gets them.
+    app = app.with_chats(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url

@@ -51,6 +51,7 @@ use lambdarag::domain::{ApiKeyRecord, Dataset, DatasetListQuery, Tenant};
 use lambdarag::ports::{ApiKeyStore, DatasetStore, TenantStore};
 use lambdarag::StoreError;
 
+mod chats;
 mod documents;
 mod ingest;
 
