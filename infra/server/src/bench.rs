@@ -211,6 +211,8 @@ pub async fn upload_all(
 /// How parsing a set of documents went.
 pub struct ParseRun {
     pub wall: Duration,
+    /// CPU seconds (user + system, all threads) the process used meanwhile.
+    pub cpu_s: Option<f64>,
     pub done: usize,
     pub failed: Vec<(String, String)>,
     pub chunks: i64,
@@ -227,6 +229,7 @@ pub async fn parse_all(
     workers: usize,
 ) -> BenchResult<ParseRun> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let cpu0 = cpu_seconds();
     let began = Instant::now();
     let mut handles = Vec::new();
     for _ in 0..workers.max(1) {
@@ -264,6 +267,7 @@ pub async fn parse_all(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let wall = began.elapsed();
+    let cpu_s = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
     let _ = stop_tx.send(true);
     for h in handles {
         let _ = tokio::time::timeout(Duration::from_secs(30), h).await;
@@ -272,6 +276,7 @@ pub async fn parse_all(
     let docs = all_documents(&dep.state, tenant_id, dataset_id).await?;
     let mut run = ParseRun {
         wall,
+        cpu_s,
         done: 0,
         failed: vec![],
         chunks: 0,
@@ -308,6 +313,28 @@ pub fn memory_kb() -> (Option<u64>, Option<u64>) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// CPU time (user + system, all threads) this process has used, in seconds, from
+/// `/proc/self/stat` (clock ticks, assumed 100 per second as on every Linux default).
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the `(comm)`, which may itself hold spaces: state is field 3, utime 14,
+    // stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// The 1-minute load average, for the record (other work on the machine skews timings).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// CPU model and core count, for the record.
 pub fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -321,7 +348,7 @@ pub fn machine() -> Value {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    json!({"cpu": cpu, "cores": cores})
+    json!({"cpu": cpu, "cores": cores, "load_average_1m": load_average()})
 }
 
 // ---------------------------------------------------------------------------------------
@@ -381,6 +408,7 @@ async fn ingest(args: IngestArgs, data_dir: Option<PathBuf>) -> BenchResult {
     }
     let n_files = files.len();
 
+    let machine = machine();
     let dep = open_deployment(data_dir, !args.no_embed).await?;
     eprintln!("data dir: {}", dep.dir.display());
     let tenant = tenant_named(&dep.state, "bench").await?;
@@ -403,7 +431,7 @@ async fn ingest(args: IngestArgs, data_dir: Option<PathBuf>) -> BenchResult {
     };
     let report = json!({
         "folder": args.folder.display().to_string(),
-        "machine": machine(),
+        "machine": machine,
         "workers": args.workers,
         "chunk_method": args.chunk_method,
         "embedder": embedder,
@@ -413,6 +441,7 @@ async fn ingest(args: IngestArgs, data_dir: Option<PathBuf>) -> BenchResult {
         "input_mb": mb,
         "upload_s": upload.as_secs_f64(),
         "parse_wall_s": secs,
+        "parse_cpu_s": run.cpu_s,
         "documents_done": run.done,
         "documents_failed": run.failed.len(),
         "failures": run.failed.iter().map(|(n, m)| json!({"name": n, "message": m})).collect::<Vec<_>>(),
@@ -437,9 +466,10 @@ async fn ingest(args: IngestArgs, data_dir: Option<PathBuf>) -> BenchResult {
         mb
     );
     println!(
-        "machine: {} ({} cores); workers {}; chunk method {}; embedder {}",
+        "machine: {} ({} cores, load average {} at start); workers {}; chunk method {}; embedder {}",
         report["machine"]["cpu"].as_str().unwrap_or("?"),
         report["machine"]["cores"],
+        report["machine"]["load_average_1m"],
         args.workers,
         args.chunk_method,
         embedder
@@ -452,6 +482,12 @@ async fn ingest(args: IngestArgs, data_dir: Option<PathBuf>) -> BenchResult {
         upload.as_secs_f64()
     );
     println!("| parse+chunk+embed+index wall | {secs:.2} s |");
+    if let Some(cpu) = run.cpu_s {
+        println!(
+            "| CPU used meanwhile (user+sys) | {cpu:.2} s = {:.1} ms/document |",
+            cpu * 1e3 / run.done.max(1) as f64
+        );
+    }
     println!(
         "| documents done / failed | {} / {} |",
         run.done,

@@ -172,6 +172,21 @@ fn quality(runs: &HashMap<String, Vec<String>>, qrels: &HashMap<String, Qrels>) 
     (n / qrels.len() as f64, r / qrels.len() as f64)
 }
 
+/// Mean of the per-query differences `b − a` and its standard error (paired).
+pub fn paired_delta(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> (f64, f64) {
+    let d: Vec<f64> = a
+        .iter()
+        .map(|(q, x)| b.get(q).copied().unwrap_or(0.0) - x)
+        .collect();
+    let n = d.len() as f64;
+    if d.len() < 2 {
+        return (d.first().copied().unwrap_or(0.0), f64::NAN);
+    }
+    let mean = d.iter().sum::<f64>() / n;
+    let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
 // ---------------------------------------------------------------------------------------
 // Loading a BEIR collection
 // ---------------------------------------------------------------------------------------
@@ -458,6 +473,8 @@ impl Ctx {
 struct Timing {
     lat_ms: Vec<f64>,
     wall_s: f64,
+    /// CPU time (user + system) this process used meanwhile, all threads.
+    cpu_s: Option<f64>,
 }
 
 impl Timing {
@@ -469,9 +486,14 @@ impl Timing {
         v.sort_by(f64::total_cmp);
         percentile(&v, p)
     }
+    fn cpu_ms_per_query(&self) -> Option<f64> {
+        self.cpu_s
+            .map(|c| c * 1e3 / self.lat_ms.len().max(1) as f64)
+    }
     fn json(&self) -> Value {
         json!({
             "queries": self.lat_ms.len(),
+            "cpu_ms_per_query": self.cpu_ms_per_query(),
             "qps": self.qps(),
             "p50_ms": self.p(0.5),
             "p99_ms": self.p(0.99),
@@ -497,6 +519,7 @@ async fn run_mode(
         .await?;
     }
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu0 = bench::cpu_seconds();
     let began = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
@@ -536,6 +559,7 @@ async fn run_mode(
         }
     }
     timing.wall_s = began.elapsed().as_secs_f64();
+    timing.cpu_s = cpu0.zip(bench::cpu_seconds()).map(|(a, b)| b - a);
     Ok((runs, timing))
 }
 
@@ -553,6 +577,7 @@ where
     }
     let mut out = Vec::with_capacity(queries.len());
     let mut timing = Timing::default();
+    let cpu0 = bench::cpu_seconds();
     let began = Instant::now();
     for i in 0..queries.len() {
         let t0 = Instant::now();
@@ -560,6 +585,7 @@ where
         timing.lat_ms.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     timing.wall_s = began.elapsed().as_secs_f64();
+    timing.cpu_s = cpu0.zip(bench::cpu_seconds()).map(|(a, b)| b - a);
     Ok((out, timing))
 }
 
@@ -569,46 +595,92 @@ where
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Fusion {
-    /// The product's: (1−w)·BM25/max + w·cosine.
+    /// The product's: (1−w)·BM25/max + w·cosine (run through `retrieval::rank` itself).
     Current,
-    /// Both scores min-max normalised over the candidate set, then (1−w)·bm25 + w·vec.
+    /// Both scores divided by their maximum over the candidates.
+    MaxBoth,
+    /// Both scores min-max normalised over all candidates, then (1−w)·bm25 + w·vec.
     MinMax,
+    /// Min-max over the union of each retriever's top n only (the rest are dropped).
+    MinMaxTop(usize),
+    /// Each retriever's top n min-max normalised on its own; a candidate outside a
+    /// retriever's top n gets 0 from it (the usual "two result lists" hybrid).
+    MinMaxTopZero(usize),
     /// Weighted reciprocal rank fusion: (1−w)/(60 + rank_bm25) + w/(60 + rank_vec).
     Rrf,
 }
 
 impl Fusion {
-    fn label(self) -> &'static str {
+    fn label(self) -> String {
         match self {
-            Fusion::Current => "current: BM25/max + raw cosine",
-            Fusion::MinMax => "min-max both over candidates",
-            Fusion::Rrf => "weighted RRF (k=60)",
+            Fusion::Current => "current: BM25/max + raw cosine".into(),
+            Fusion::MaxBoth => "BM25/max + cosine/max".into(),
+            Fusion::MinMax => "min-max both, all candidates".into(),
+            Fusion::MinMaxTop(n) => format!("min-max both, top-{n} of each"),
+            Fusion::MinMaxTopZero(n) => format!("min-max per top-{n} list, missing = 0"),
+            Fusion::Rrf => "weighted RRF (k=60)".into(),
         }
     }
 }
 
 const RRF_K: f32 = 60.0;
 
-/// Fused scores of candidates (same order as given).
-pub fn fuse(cands: &[ScoredChunk], w: f32, how: Fusion) -> Vec<f32> {
+/// Fused scores of candidates (same order as given); `None` for a candidate the fusion
+/// leaves out.
+pub fn fuse(cands: &[ScoredChunk], w: f32, how: Fusion) -> Vec<Option<f32>> {
     let term: Vec<f32> = cands.iter().map(|c| c.term_score).collect();
     let vec: Vec<f32> = cands.iter().map(|c| c.vector_score).collect();
+    let mix = |t: &[f32], v: &[f32]| -> Vec<Option<f32>> {
+        t.iter()
+            .zip(v)
+            .map(|(&t, &v)| Some((1.0 - w) * t + w * v))
+            .collect()
+    };
     match how {
-        Fusion::Current => {
-            let max = term.iter().copied().fold(0.0f32, f32::max);
-            term.iter()
-                .zip(&vec)
-                .map(|(&t, &v)| {
-                    let t = if max > 0.0 { t / max } else { 0.0 };
-                    (1.0 - w) * t + w * v
-                })
+        Fusion::Current => mix(&max_norm(&term), &vec),
+        Fusion::MaxBoth => mix(&max_norm(&term), &max_norm(&vec)),
+        Fusion::MinMax => mix(&min_max(&term), &min_max(&vec)),
+        Fusion::MinMaxTop(n) => {
+            let keep = top_union(&term, &vec, n);
+            let pick = |xs: &[f32]| -> Vec<f32> {
+                xs.iter()
+                    .zip(&keep)
+                    .filter(|(_, &k)| k)
+                    .map(|(&x, _)| x)
+                    .collect()
+            };
+            let (t, v) = (min_max(&pick(&term)), min_max(&pick(&vec)));
+            let mut fused = mix(&t, &v).into_iter();
+            keep.iter()
+                .map(|&k| if k { fused.next().flatten() } else { None })
                 .collect()
         }
-        Fusion::MinMax => {
-            let (t, v) = (min_max(&term), min_max(&vec));
-            t.iter()
-                .zip(&v)
-                .map(|(&t, &v)| (1.0 - w) * t + w * v)
+        Fusion::MinMaxTopZero(n) => {
+            let list = |xs: &[f32]| -> Vec<f32> {
+                let r = ranks(xs);
+                let inside: Vec<f32> = xs
+                    .iter()
+                    .zip(&r)
+                    .filter(|(_, r)| r.is_some_and(|r| r <= n))
+                    .map(|(&x, _)| x)
+                    .collect();
+                let min = inside.iter().copied().fold(f32::INFINITY, f32::min);
+                let max = inside.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                xs.iter()
+                    .zip(&r)
+                    .map(|(&x, r)| match r {
+                        Some(r) if *r <= n && max > min => (x - min) / (max - min),
+                        Some(r) if *r <= n => 1.0,
+                        _ => 0.0,
+                    })
+                    .collect()
+            };
+            let keep = top_union(&term, &vec, n);
+            let fused = mix(&list(&term), &list(&vec));
+            fused
+                .into_iter()
+                .zip(keep)
+                .map(|(f, k)| if k { f } else { None })
                 .collect()
         }
         Fusion::Rrf => {
@@ -617,11 +689,19 @@ pub fn fuse(cands: &[ScoredChunk], w: f32, how: Fusion) -> Vec<f32> {
                 .zip(&rv)
                 .map(|(a, b)| {
                     let part = |r: &Option<usize>| r.map_or(0.0, |r| 1.0 / (RRF_K + r as f32));
-                    (1.0 - w) * part(a) + w * part(b)
+                    Some((1.0 - w) * part(a) + w * part(b))
                 })
                 .collect()
         }
     }
+}
+
+/// x / max (0 when the maximum is not positive).
+pub fn max_norm(xs: &[f32]) -> Vec<f32> {
+    let max = xs.iter().copied().fold(0.0f32, f32::max);
+    xs.iter()
+        .map(|&x| if max > 0.0 { x / max } else { 0.0 })
+        .collect()
 }
 
 /// (x − min)/(max − min); all zeros when the values are all equal.
@@ -632,6 +712,19 @@ pub fn min_max(xs: &[f32]) -> Vec<f32> {
     xs.iter()
         .map(|&x| if span > 0.0 { (x - min) / span } else { 0.0 })
         .collect()
+}
+
+/// Which candidates are among the top n by either score (scores ≤ 0 never count).
+fn top_union(a: &[f32], b: &[f32], n: usize) -> Vec<bool> {
+    let mut keep = vec![false; a.len()];
+    for xs in [a, b] {
+        for (i, r) in ranks(xs).into_iter().enumerate() {
+            if r.is_some_and(|r| r <= n) {
+                keep[i] = true;
+            }
+        }
+    }
+    keep
 }
 
 /// 1-based rank of each value by descending score; None for scores ≤ 0 (not retrieved
@@ -646,15 +739,18 @@ fn ranks(xs: &[f32]) -> Vec<Option<usize>> {
     out
 }
 
-/// Candidates ordered by a fused score (ties: chunk id, as `rank`).
-fn order_by(cands: &[ScoredChunk], scores: &[f32]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..cands.len()).collect();
-    idx.sort_by(|&a, &b| {
-        scores[b]
-            .total_cmp(&scores[a])
+/// Candidates a fusion kept, ordered by its score (ties: chunk id, as `rank`).
+fn order_by(cands: &[ScoredChunk], scores: &[Option<f32>]) -> Vec<usize> {
+    let mut idx: Vec<(usize, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .collect();
+    idx.sort_by(|&(a, sa), &(b, sb)| {
+        sb.total_cmp(&sa)
             .then_with(|| cands[a].chunk.id.cmp(&cands[b].chunk.id))
     });
-    idx
+    idx.into_iter().map(|(i, _)| i).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -689,6 +785,7 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
     if coll.queries.is_empty() {
         return Err("no judged queries to evaluate".into());
     }
+    let machine = bench::machine();
     let dep = bench::open_deployment(data_dir, true).await?;
     eprintln!("data dir: {}", dep.dir.display());
     let tenant = bench::tenant_named(&dep.state, "eval").await?;
@@ -696,6 +793,7 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
     let (peak_after_ingest, _) = bench::memory_kb();
 
     let docs: Vec<Document> = bench::all_documents(&dep.state, &tenant.id, &dataset.id).await?;
+    let docs_len = docs.len();
     let corpus_of: HashMap<String, String> = docs
         .iter()
         .filter_map(|d| {
@@ -729,6 +827,7 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         let (ndcg, recall) = quality(&runs, &coll.qrels);
         modes.push((w, ndcg, recall, timing));
     }
+    let (peak_after_modes, _) = bench::memory_kb();
 
     // Components, sequential.
     eprintln!("timing components");
@@ -744,6 +843,102 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         }
     })
     .await?;
+    let search = |i: usize, vector: Option<Vec<f32>>, top_k: usize| {
+        let ctx = ctx.clone();
+        async move {
+            let req = SearchRequest {
+                dataset_ids: ctx.datasets.iter().map(|d| d.id.clone()).collect(),
+                document_ids: None,
+                text: ctx.queries[i].1.clone(),
+                vector,
+                top_k,
+            };
+            Ok(ctx.state.index.search(&ctx.tenant_id, &req).await?)
+        }
+    };
+    let (_, t_bm25_10) = time_each(&ctx.queries, |i| search(i, None, 10)).await?;
+    let hybrid_top_k = args.top_k.max(args.page_size).max(1);
+    let (_, t_bm25_k) = time_each(&ctx.queries, |i| search(i, None, hybrid_top_k)).await?;
+    let (n_cands, t_hybrid_idx) = time_each(&ctx.queries, |i| {
+        let found = search(i, Some(qvecs[i].clone()), hybrid_top_k);
+        async move { Ok(found.await?.len()) }
+    })
+    .await?;
+    // What `retrieve` reads from the metadata store on every request: every document of
+    // the datasets.
+    let (_, t_list_docs) = time_each(&ctx.queries, |_| {
+        let ctx = ctx.clone();
+        async move {
+            let mut n = 0;
+            for d in &ctx.datasets {
+                n += bench::all_documents(&ctx.state, &ctx.tenant_id, &d.id)
+                    .await?
+                    .len();
+            }
+            Ok(n)
+        }
+    })
+    .await?;
+
+    // Prototype fusions over the hybrid candidates (searched again, untimed, one query at
+    // a time so no candidate list is kept); each is compared, query by query, with the
+    // first row (the product's fusion at the first weight).
+    let mut protos = Vec::new();
+    if !args.no_prototypes {
+        let docs_by_id: HashMap<String, Document> =
+            docs.into_iter().map(|d| (d.id.clone(), d)).collect();
+        let mut ws = args.weights.clone();
+        for extra in [0.5f32, 0.7] {
+            if !ws.iter().any(|x| (x - extra).abs() < 1e-6) {
+                ws.push(extra);
+            }
+        }
+        let mut grid: Vec<(Fusion, f32)> = Vec::new();
+        for how in [
+            Fusion::Current,
+            Fusion::MaxBoth,
+            Fusion::MinMax,
+            Fusion::MinMaxTop(args.page_size),
+            Fusion::MinMaxTopZero(args.page_size),
+            Fusion::Rrf,
+        ] {
+            grid.extend(ws.iter().map(|&w| (how, w)));
+        }
+        // Per grid point: query id → (nDCG@10, Recall@100).
+        let mut scores: Vec<HashMap<String, (f64, f64)>> = vec![HashMap::new(); grid.len()];
+        let empty = Qrels::new();
+        for (i, (qid, q)) in ctx.queries.iter().enumerate() {
+            let cands = search(i, Some(qvecs[i].clone()), hybrid_top_k).await?;
+            let rel = coll.qrels.get(qid).unwrap_or(&empty);
+            for (g, &(how, w)) in grid.iter().enumerate() {
+                let ranked = if how == Fusion::Current {
+                    // Through the product's own `rank`, as a cross-check.
+                    let r = retrieval::rank(cands.clone(), &docs_by_id, &ctx.request(q, w));
+                    ctx.ranked(r.hits.iter().map(|h| &h.scored))
+                } else {
+                    let fused = fuse(&cands, w, how);
+                    let order = order_by(&cands, &fused);
+                    ctx.ranked(order.iter().take(args.page_size).map(|&j| &cands[j]))
+                };
+                scores[g].insert(
+                    qid.clone(),
+                    (ndcg_at_k(&ranked, rel, 10), recall_at_k(&ranked, rel, 100)),
+                );
+            }
+        }
+        let ndcg_of = |m: &HashMap<String, (f64, f64)>| -> HashMap<String, f64> {
+            m.iter().map(|(q, s)| (q.clone(), s.0)).collect()
+        };
+        let baseline = scores.first().map(ndcg_of).unwrap_or_default();
+        let n = ctx.queries.len().max(1) as f64;
+        for (&(how, w), m) in grid.iter().zip(&scores) {
+            let ndcg = m.values().map(|s| s.0).sum::<f64>() / n;
+            let recall = m.values().map(|s| s.1).sum::<f64>() / n;
+            let (delta, se) = paired_delta(&baseline, &ndcg_of(m));
+            protos.push((how, w, ndcg, recall, delta, se));
+        }
+    }
+    let (peak_before_sample, _) = bench::memory_kb();
     // The model alone on document-sized texts (what ingestion embeds), batches of 32.
     let sample: Vec<String> = coll
         .corpus
@@ -760,65 +955,15 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         }
         Some(sample.len() as f64 / began.elapsed().as_secs_f64().max(1e-9))
     };
-    let search = |i: usize, vector: Option<Vec<f32>>, top_k: usize| {
-        let ctx = ctx.clone();
-        async move {
-            let req = SearchRequest {
-                dataset_ids: ctx.datasets.iter().map(|d| d.id.clone()).collect(),
-                document_ids: None,
-                text: ctx.queries[i].1.clone(),
-                vector,
-                top_k,
-            };
-            Ok(ctx.state.index.search(&ctx.tenant_id, &req).await?)
-        }
-    };
-    let (_, t_bm25_10) = time_each(&ctx.queries, |i| search(i, None, 10)).await?;
-    let hybrid_top_k = args.top_k.max(args.page_size).max(1);
-    let (cands, t_hybrid_idx) = time_each(&ctx.queries, |i| {
-        search(i, Some(qvecs[i].clone()), hybrid_top_k)
-    })
-    .await?;
-
-    // Prototype fusions over the hybrid candidates.
-    let mut protos = Vec::new();
-    if !args.no_prototypes {
-        let docs_by_id: HashMap<String, Document> =
-            docs.into_iter().map(|d| (d.id.clone(), d)).collect();
-        let mut ws = args.weights.clone();
-        for extra in [0.5f32, 0.7] {
-            if !ws.iter().any(|x| (x - extra).abs() < 1e-6) {
-                ws.push(extra);
-            }
-        }
-        for how in [Fusion::Current, Fusion::MinMax, Fusion::Rrf] {
-            for &w in &ws {
-                let mut runs = HashMap::new();
-                for (i, (qid, q)) in ctx.queries.iter().enumerate() {
-                    let ranked = if how == Fusion::Current {
-                        // Through the product's own `rank`, as a cross-check.
-                        let r = retrieval::rank(cands[i].clone(), &docs_by_id, &ctx.request(q, w));
-                        ctx.ranked(r.hits.iter().map(|h| &h.scored))
-                    } else {
-                        let scores = fuse(&cands[i], w, how);
-                        let order = order_by(&cands[i], &scores);
-                        ctx.ranked(order.iter().take(args.page_size).map(|&j| &cands[i][j]))
-                    };
-                    runs.insert(qid.clone(), ranked);
-                }
-                let (ndcg, recall) = quality(&runs, &coll.qrels);
-                protos.push((how, w, ndcg, recall));
-            }
-        }
-    }
     let (peak_kb, _) = bench::memory_kb();
-    let mean_cands = cands.iter().map(Vec::len).sum::<usize>() as f64 / cands.len().max(1) as f64;
+    let mean_cands = n_cands.iter().sum::<usize>() as f64 / n_cands.len().max(1) as f64;
 
     let ingest_json = ing.parse.as_ref().map(|p| {
         let s = p.wall.as_secs_f64().max(1e-9);
         json!({
             "upload_s": ing.upload_s,
             "parse_wall_s": s,
+            "parse_cpu_s": p.cpu_s,
             "documents": p.done,
             "chunks": p.chunks,
             "tokens": p.tokens,
@@ -829,7 +974,7 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
     });
     let report = json!({
         "collection": coll.name,
-        "machine": bench::machine(),
+        "machine": machine,
         "documents": coll.corpus.len(),
         "queries": coll.queries.len(),
         "split": args.queries,
@@ -850,14 +995,19 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             "document_embedding_per_s": embed_docs,
             "document_embedding_sample": sample.len(),
             "index_bm25_top10": t_bm25_10.json(),
+            "index_bm25_candidates": t_bm25_k.json(),
             "index_hybrid_candidates": t_hybrid_idx.json(),
+            "list_all_documents": t_list_docs.json(),
             "hybrid_top_k": hybrid_top_k,
             "mean_hybrid_candidates": mean_cands,
         },
-        "prototypes": protos.iter().map(|(h, w, n, r)| json!({
+        "prototypes": protos.iter().map(|(h, w, n, r, d, se)| json!({
             "fusion": h.label(), "weight": w, "ndcg_at_10": n, "recall_at_100": r,
+            "ndcg_delta_vs_first": d, "ndcg_delta_se": se,
         })).collect::<Vec<_>>(),
         "peak_rss_mb_after_ingest": peak_after_ingest.map(|k| k as f64 / 1024.0),
+        "peak_rss_mb_after_modes": peak_after_modes.map(|k| k as f64 / 1024.0),
+        "peak_rss_mb_before_embedding_sample": peak_before_sample.map(|k| k as f64 / 1024.0),
         "peak_rss_mb": peak_kb.map(|k| k as f64 / 1024.0),
     });
     if args.json {
@@ -874,9 +1024,10 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         dataset.embedding_model
     );
     println!(
-        "machine: {} ({} cores); retrieve(): page_size {}, top_k {}, threshold 0, {} client(s)",
+        "machine: {} ({} cores, load average {} at start); retrieve(): page_size {}, top_k {}, threshold 0, {} client(s)",
         report["machine"]["cpu"].as_str().unwrap_or("?"),
         report["machine"]["cores"],
+        report["machine"]["load_average_1m"],
         args.page_size,
         args.top_k,
         args.concurrency
@@ -884,9 +1035,10 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
     if let Some(p) = &ing.parse {
         let s = p.wall.as_secs_f64().max(1e-9);
         println!(
-            "ingest: upload {:.1}s; parse+embed+index {:.1}s with {} workers = {:.1} docs/s, {:.1} chunks/s ({} chunks, {} tokens)",
+            "ingest: upload {:.1}s; parse+embed+index {:.1}s ({:.0} CPU-s) with {} workers = {:.1} docs/s, {:.1} chunks/s ({} chunks, {} tokens)",
             ing.upload_s,
             s,
+            p.cpu_s.unwrap_or(f64::NAN),
             args.workers,
             p.done as f64 / s,
             p.chunks as f64 / s,
@@ -897,59 +1049,73 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         println!("ingest: reused the dataset already in the data dir");
     }
     println!();
-    println!("| mode | w | nDCG@10 | Recall@100 | QPS | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| mode | w | nDCG@10 | Recall@100 | QPS | p50 ms | p99 ms | CPU ms/query |");
+    println!("|---|---|---|---|---|---|---|---|");
     for (w, n, r, t) in &modes {
         println!(
-            "| {} | {w:.2} | {n:.4} | {r:.4} | {:.1} | {:.2} | {:.2} |",
+            "| {} | {w:.2} | {n:.4} | {r:.4} | {:.1} | {:.2} | {:.2} | {:.2} |",
             label_for(*w),
             t.qps(),
             t.p(0.5),
-            t.p(0.99)
+            t.p(0.99),
+            t.cpu_ms_per_query().unwrap_or(f64::NAN)
         );
     }
     println!();
     println!("components (sequential, 1 client):");
-    println!("| step | QPS | p50 ms | p99 ms |");
-    println!("|---|---|---|---|");
+    println!("| step | QPS | p50 ms | p99 ms | CPU ms/query |");
+    println!("|---|---|---|---|---|");
     for (name, t) in [
         ("query embedding (built-in model)".to_string(), &t_embed),
         ("index.search BM25 top-10".to_string(), &t_bm25_10),
+        (
+            format!("index.search BM25 candidates (top_k {hybrid_top_k})"),
+            &t_bm25_k,
+        ),
         (
             format!(
                 "index.search hybrid candidates (top_k {hybrid_top_k}, ~{mean_cands:.0}/query)"
             ),
             &t_hybrid_idx,
         ),
+        (
+            format!("list every document of the dataset ({docs_len}), as retrieve() does"),
+            &t_list_docs,
+        ),
     ] {
         println!(
-            "| {name} | {:.1} | {:.2} | {:.2} |",
+            "| {name} | {:.1} | {:.2} | {:.2} | {:.2} |",
             t.qps(),
             t.p(0.5),
-            t.p(0.99)
+            t.p(0.99),
+            t.cpu_ms_per_query().unwrap_or(f64::NAN)
         );
     }
     if let Some(per_s) = embed_docs {
         println!(
-            "| embedding model alone, {} corpus texts in batches of 32 | {per_s:.1} texts/s | | |",
+            "| embedding model alone, {} corpus texts in batches of 32 | {per_s:.1} texts/s | | | |",
             sample.len()
         );
     }
     if !protos.is_empty() {
         println!();
-        println!("fusion prototypes over the same hybrid candidates (quality only):");
-        println!("| fusion | w | nDCG@10 | Recall@100 |");
-        println!("|---|---|---|---|");
-        for (h, w, n, r) in &protos {
-            println!("| {} | {w:.2} | {n:.4} | {r:.4} |", h.label());
+        println!("fusion prototypes over the same hybrid candidates (quality only; Δ = paired");
+        println!("per-query difference in nDCG@10 against the first row, ± one standard error):");
+        println!("| fusion | w | nDCG@10 | Recall@100 | Δ nDCG@10 |");
+        println!("|---|---|---|---|---|");
+        for (h, w, n, r, d, se) in &protos {
+            println!(
+                "| {} | {w:.2} | {n:.4} | {r:.4} | {d:+.4} ± {se:.4} |",
+                h.label()
+            );
         }
     }
     println!();
     println!(
-        "peak RSS: {:.0} MB after ingest, {:.0} MB at the end",
-        report["peak_rss_mb_after_ingest"]
-            .as_f64()
-            .unwrap_or(f64::NAN),
+        "peak RSS (VmHWM): {:.0} MB after ingest, {:.0} MB after the retrieve() runs, {:.0} MB after components and prototypes, {:.0} MB after the batch-32 embedding sample",
+        report["peak_rss_mb_after_ingest"].as_f64().unwrap_or(f64::NAN),
+        report["peak_rss_mb_after_modes"].as_f64().unwrap_or(f64::NAN),
+        report["peak_rss_mb_before_embedding_sample"].as_f64().unwrap_or(f64::NAN),
         report["peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
     );
     Ok(())
@@ -1042,6 +1208,19 @@ mod tests {
     }
 
     #[test]
+    fn paired_delta_hand_computed() {
+        let m = |v: &[(&str, f64)]| -> HashMap<String, f64> {
+            v.iter().map(|(q, x)| (q.to_string(), *x)).collect()
+        };
+        // Differences 0.2, 0.0, 0.1: mean 0.1, sample sd 0.1, SE 0.1/√3.
+        let a = m(&[("q1", 0.5), ("q2", 0.5), ("q3", 0.5)]);
+        let b = m(&[("q1", 0.7), ("q2", 0.5), ("q3", 0.6)]);
+        let (d, se) = paired_delta(&a, &b);
+        assert!(close(d, 0.1));
+        assert!((se - 0.1 / 3f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
     fn percentiles_nearest_rank() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
         assert!(close(percentile(&v, 0.5), 50.0));
@@ -1056,6 +1235,62 @@ mod tests {
         assert_eq!(min_max(&[2.0, 4.0, 3.0]), vec![0.0, 1.0, 0.5]);
         assert_eq!(min_max(&[1.0, 1.0]), vec![0.0, 0.0]);
         assert_eq!(ranks(&[0.5, 0.0, 0.9]), vec![Some(2), None, Some(1)]);
+    }
+
+    fn cand(id: &str, term: f32, vector: f32) -> ScoredChunk {
+        let chunk: lambdarag::domain::ChunkRecord = serde_json::from_value(json!({
+            "id": id, "tenant_id": "t", "dataset_id": "d", "document_id": id,
+            "document_name": format!("{id}.txt"), "content": "", "important_keywords": [],
+            "questions": [], "available": true, "positions": [], "image_id": "",
+            "doc_type": "", "position": 0, "token_count": 0, "create_time": 0,
+            "generation": 1, "vector": []
+        }))
+        .unwrap();
+        ScoredChunk {
+            chunk,
+            term_score: term,
+            vector_score: vector,
+        }
+    }
+
+    #[test]
+    fn fusions_hand_computed() {
+        // BM25 10, 5, 0; cosine 0.2, 0.6, 0.4.
+        let c = vec![
+            cand("a", 10.0, 0.2),
+            cand("b", 5.0, 0.6),
+            cand("c", 0.0, 0.4),
+        ];
+        let got = |how| -> Vec<f32> {
+            fuse(&c, 0.5, how)
+                .into_iter()
+                .map(|s| s.unwrap_or(f32::NAN))
+                .collect()
+        };
+        let near = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+        // current: 0.5·(1, 0.5, 0) + 0.5·(0.2, 0.6, 0.4)
+        assert!(near(&got(Fusion::Current), &[0.6, 0.55, 0.2]));
+        // min-max: 0.5·(1, 0.5, 0) + 0.5·(0, 1, 0.5)
+        assert!(near(&got(Fusion::MinMax), &[0.5, 0.75, 0.25]));
+        // BM25/max + cosine/max: 0.5·(1, 0.5, 0) + 0.5·(1/3, 1, 2/3)
+        assert!(near(
+            &got(Fusion::MaxBoth),
+            &[0.5 + 0.5 / 3.0, 0.75, 1.0 / 3.0]
+        ));
+        // top-1 of each: a (BM25) and b (vector) kept, c dropped; over {a, b} both
+        // scores min-max to (1, 0) and (0, 1).
+        let top1 = fuse(&c, 0.5, Fusion::MinMaxTop(1));
+        assert_eq!(top1, vec![Some(0.5), Some(0.5), None]);
+        // top-1 lists with missing = 0: a gets 0.5·1 + 0, b gets 0 + 0.5·1.
+        let zero = fuse(&c, 0.5, Fusion::MinMaxTopZero(1));
+        assert_eq!(zero, vec![Some(0.5), Some(0.5), None]);
+        // RRF: a = 0.5/61 + 0.5/63, b = 0.5/62 + 0.5/61, c = 0 + 0.5/62.
+        let rrf = got(Fusion::Rrf);
+        assert!(near(
+            &rrf,
+            &[0.5 / 61.0 + 0.5 / 63.0, 0.5 / 62.0 + 0.5 / 61.0, 0.5 / 62.0]
+        ));
+        assert_eq!(order_by(&c, &fuse(&c, 0.5, Fusion::MinMax)), vec![1, 0, 2]);
     }
 
     #[test]
