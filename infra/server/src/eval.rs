@@ -9,10 +9,12 @@
 //! BM25 only (w = 0: no query embedding), vector only (w = 1) and hybrid at each given w.
 //!
 //! Besides the product's numbers it reports (a) component timings (query embedding, the
-//! index's BM25 top-10, the index's hybrid candidate search) and (b) alternative fusions
-//! computed over exactly the candidates the index returns for the hybrid request, so a
-//! change to `retrieval::rank` can be judged before it is made. Nothing here changes the
-//! product's scoring.
+//! index's BM25 top-10 and candidate searches, the per-request document listing, the model
+//! alone on document-sized texts), each with the CPU time it used, and (b) alternative
+//! fusions computed over exactly the candidates the index returns for the hybrid request,
+//! with paired per-query differences against the product's fusion, so a change to
+//! `retrieval::rank` can be judged before it is made. Nothing here changes the product's
+//! scoring. `docs/benchmarks.md` has the commands and the measured figures.
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
@@ -1111,13 +1113,20 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         }
     }
     println!();
-    println!(
-        "peak RSS (VmHWM): {:.0} MB after ingest, {:.0} MB after the retrieve() runs, {:.0} MB after components and prototypes, {:.0} MB after the batch-32 embedding sample",
-        report["peak_rss_mb_after_ingest"].as_f64().unwrap_or(f64::NAN),
-        report["peak_rss_mb_after_modes"].as_f64().unwrap_or(f64::NAN),
-        report["peak_rss_mb_before_embedding_sample"].as_f64().unwrap_or(f64::NAN),
-        report["peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
+    let mb = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
+    print!(
+        "peak RSS (VmHWM): {:.0} MB after ingest, {:.0} MB after the retrieve() runs, {:.0} MB after components and prototypes",
+        mb("peak_rss_mb_after_ingest"),
+        mb("peak_rss_mb_after_modes"),
+        mb("peak_rss_mb_before_embedding_sample"),
     );
+    if embed_docs.is_some() {
+        print!(
+            ", {:.0} MB after the batch-32 embedding sample",
+            mb("peak_rss_mb")
+        );
+    }
+    println!();
     Ok(())
 }
 
