@@ -15,7 +15,7 @@ use crate::ports::chat::{
 };
 use crate::ports::{
     BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
-    MetadataStore, ModelError, ScoredChunk, SearchRequest, TaskQueue,
+    MetadataStore, ModelError, Reranker, RerankerRegistry, ScoredChunk, SearchRequest, TaskQueue,
 };
 
 #[derive(Clone)]
@@ -28,6 +28,7 @@ pub struct AppState {
     pub embedders: Arc<dyn EmbedderRegistry>,
     pub chats: Arc<dyn ChatStore>,
     pub chat_models: Arc<dyn ChatModelRegistry>,
+    pub rerankers: Arc<dyn RerankerRegistry>,
 }
 
 impl AppState {
@@ -42,7 +43,8 @@ impl AppState {
             index: none.clone(),
             embedders: none.clone(),
             chats: none.clone(),
-            chat_models: none,
+            chat_models: none.clone(),
+            rerankers: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -71,6 +73,10 @@ impl AppState {
     }
     pub fn with_chat_models(mut self, chat_models: Arc<dyn ChatModelRegistry>) -> Self {
         self.chat_models = chat_models;
+        self
+    }
+    pub fn with_rerankers(mut self, rerankers: Arc<dyn RerankerRegistry>) -> Self {
+        self.rerankers = rerankers;
         self
     }
 }
@@ -206,6 +212,15 @@ impl EmbedderRegistry for Unconfigured {
         Err(ModelError::Unavailable(
             model_id.to_string(),
             "no embedding models are configured in this function".into(),
+        ))
+    }
+}
+
+impl RerankerRegistry for Unconfigured {
+    fn reranker(&self, _: &Tenant, model_id: &str) -> Result<Arc<dyn Reranker>, ModelError> {
+        Err(ModelError::Unavailable(
+            model_id.to_string(),
+            "no rerank models are configured in this function".into(),
         ))
     }
 }

@@ -140,6 +140,26 @@ pub trait DocumentStore: Send + Sync {
         tenant_id: &str,
         dataset_id: &str,
     ) -> Result<DatasetStats, StoreError>;
+    /// The tenant's documents with these ids, in any dataset, in no particular order; ids
+    /// that do not exist (or belong to another tenant) are left out. Retrieval calls this
+    /// per request with the few dozen documents of its candidate window, so adapters
+    /// should answer it in one round trip (the default asks each dataset's list).
+    async fn get_documents(
+        &self,
+        tenant_id: &str,
+        dataset_ids: &[String],
+        ids: &[String],
+    ) -> Result<Vec<Document>, StoreError> {
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        for ds in dataset_ids {
+            let (list, _) = self
+                .list_documents(tenant_id, ds, &DocumentListQuery::all())
+                .await?;
+            out.extend(list.into_iter().filter(|d| wanted.contains(d.id.as_str())));
+        }
+        Ok(out)
+    }
 }
 
 /// Original file bytes. Every key lives under its tenant; adapters prefix it, so one
@@ -213,6 +233,19 @@ pub struct ScoredChunk {
     pub vector_score: f32,
 }
 
+/// A candidate's identity and raw scores, without its record: retrieval ranks thousands of
+/// these and materialises only the page it returns (`ChunkIndex::get_chunks`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkHit {
+    pub chunk_id: String,
+    pub dataset_id: String,
+    pub document_id: String,
+    /// BM25 (0 when the text did not match).
+    pub term_score: f32,
+    /// Cosine similarity (0 when no vector was given).
+    pub vector_score: f32,
+}
+
 /// The chunk index: text + vectors, isolated per tenant by the adapter.
 #[async_trait]
 pub trait ChunkIndex: Send + Sync {
@@ -254,6 +287,43 @@ pub trait ChunkIndex: Send + Sync {
         tenant_id: &str,
         request: &SearchRequest,
     ) -> Result<Vec<ScoredChunk>, StoreError>;
+    /// The same candidates as `search` (same scores, same scope), available chunks only,
+    /// without materialising records. Adapters should override the default, which does.
+    async fn search_hits(
+        &self,
+        tenant_id: &str,
+        request: &SearchRequest,
+    ) -> Result<Vec<ChunkHit>, StoreError> {
+        Ok(self
+            .search(tenant_id, request)
+            .await?
+            .into_iter()
+            .filter(|s| s.chunk.available)
+            .map(|s| ChunkHit {
+                chunk_id: s.chunk.id,
+                dataset_id: s.chunk.dataset_id,
+                document_id: s.chunk.document_id,
+                term_score: s.term_score,
+                vector_score: s.vector_score,
+            })
+            .collect())
+    }
+    /// The records of these `(dataset_id, chunk_id)` pairs, in the order given; missing ones
+    /// are left out. Records carry no vector.
+    async fn get_chunks(
+        &self,
+        tenant_id: &str,
+        ids: &[(String, String)],
+    ) -> Result<Vec<ChunkRecord>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (dataset_id, chunk_id) in ids {
+            if let Some(mut c) = self.get(tenant_id, dataset_id, chunk_id).await? {
+                c.vector = Vec::new();
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Failures of a model provider.
@@ -279,4 +349,20 @@ pub trait Embedder: Send + Sync {
 /// Resolves a tenant's model id to a callable embedder (built-in or a configured provider).
 pub trait EmbedderRegistry: Send + Sync {
     fn embedder(&self, tenant: &Tenant, model_id: &str) -> Result<Arc<dyn Embedder>, ModelError>;
+}
+
+/// A rerank model: scores how well each text answers the query (a cross-encoder behind an
+/// HTTP provider's `/rerank`).
+#[async_trait]
+pub trait Reranker: Send + Sync {
+    /// `model@factory`.
+    fn model_id(&self) -> &str;
+    /// One relevance score per text, in input order (the provider's `relevance_score`;
+    /// higher is more relevant, usually in [0, 1]).
+    async fn rerank(&self, query: &str, texts: &[String]) -> Result<Vec<f32>, ModelError>;
+}
+
+/// Resolves a tenant's rerank model id (`name` or `name@factory`) to a callable reranker.
+pub trait RerankerRegistry: Send + Sync {
+    fn reranker(&self, tenant: &Tenant, model_id: &str) -> Result<Arc<dyn Reranker>, ModelError>;
 }
