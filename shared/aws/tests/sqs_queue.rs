@@ -1,28 +1,24 @@
 //! `SqsTaskQueue` on moto: the polling-queue conformance rules SQS can keep, and what a
 //! message looks like on the wire.
 //!
-//! The shared suite (`lambdarag::ports::conformance_queue::run_all`) also checks that a
+//! The full suite (`lambdarag::ports::conformance_queue::run_all`) also checks that a
 //! receipt from an older receive of a message is refused (`stale_receipts`). SQS cannot
 //! keep that rule: a message keeps accepting every receipt handle it was ever given (moto
 //! deletes it on a stale ack; real SQS "succeeds, but the message might not be deleted"),
-//! and acking an already deleted message succeeds on real SQS. So this file runs the other
-//! rules, copied from the suite (its rule functions are private), and checks only the part
-//! of `stale_receipts` SQS does keep: an unknown receipt is `NotFound`.
+//! and acking an already deleted message succeeds on real SQS. So this file runs the suite
+//! without it; the part SQS does keep (an unknown receipt is `NotFound`) is still checked.
 
 use std::time::Duration;
 
-use lambdarag::domain::ParseTask;
-use lambdarag::ports::conformance_queue::sample_task;
+use lambdarag::ports::conformance_queue::{self, sample_task};
 use lambdarag::ports::{PollingQueue, TaskQueue};
 use lambdarag::StoreError;
 use lambdarag_aws::testing::Moto;
 use lambdarag_aws::SqsTaskQueue;
 
-/// Long enough that a lease never lapses during the suite.
 const LONG: Duration = Duration::from_secs(60);
-/// The shared suite's 400 ms, as SQS applies it (rounded up to 1 s).
-const SHORT: Duration = Duration::from_millis(400);
-/// The shared suite's sleep (its 1000 ms) plus a margin for SQS's whole seconds.
+/// SQS rounds the suite's 400 ms lease up to a whole second, so the suite's 1 s sleep gets
+/// a margin.
 const LAPSE: Duration = Duration::from_millis(1200);
 
 async fn queue(moto: &Moto, name: &str) -> SqsTaskQueue {
@@ -36,16 +32,7 @@ async fn sqs_queue_passes_the_conformance_rules_sqs_can_keep() {
         return;
     };
     let q = queue(&moto, "conformance").await;
-    empty(&q).await;
-    fifo_and_ack(&q).await;
-    visibility(&q).await;
-    extend(&q).await;
-    unknown_receipts(&q).await;
-    assert_eq!(
-        q.pending().await.expect("pending"),
-        0,
-        "every task was acked"
-    );
+    conformance_queue::run_all_except_stale_receipts(&q, LAPSE).await;
 }
 
 #[tokio::test]
@@ -93,131 +80,4 @@ async fn a_malformed_message_is_corrupt_not_a_panic() {
         .await
         .expect("send");
     assert!(matches!(q.receive(LONG).await, Err(StoreError::Corrupt(_))));
-}
-
-// The rules below are the shared suite's, with SQS's whole-second timing.
-
-async fn empty(queue: &dyn PollingQueue) {
-    assert_eq!(
-        queue.pending().await.expect("pending"),
-        0,
-        "a fresh queue is empty"
-    );
-    assert!(
-        queue.receive(LONG).await.expect("receive").is_none(),
-        "receiving from an empty queue gives None"
-    );
-}
-
-async fn fifo_and_ack(queue: &dyn PollingQueue) {
-    let tasks: Vec<ParseTask> = (1..=3).map(sample_task).collect();
-    for t in &tasks {
-        queue.enqueue(t).await.expect("enqueue");
-    }
-    assert_eq!(queue.pending().await.expect("pending"), 3);
-    let mut leases = vec![];
-    for (i, want) in tasks.iter().enumerate() {
-        let lease = queue
-            .receive(LONG)
-            .await
-            .expect("receive")
-            .expect("a task is visible");
-        assert_eq!(
-            &lease.task, want,
-            "tasks come out whole and in enqueue order (task {i})"
-        );
-        assert_eq!(lease.attempts, 1, "a first receive counts one attempt");
-        assert!(!lease.receipt.is_empty(), "a lease has a receipt");
-        leases.push(lease);
-    }
-    assert!(
-        queue.receive(LONG).await.expect("receive").is_none(),
-        "leased tasks are hidden from other receivers"
-    );
-    assert_eq!(
-        queue.pending().await.expect("pending"),
-        3,
-        "leased tasks still count as pending"
-    );
-    queue.ack(&leases[1].receipt).await.expect("ack");
-    assert_eq!(
-        queue.pending().await.expect("pending"),
-        2,
-        "an ack removes its task"
-    );
-    for lease in [&leases[0], &leases[2]] {
-        queue.ack(&lease.receipt).await.expect("ack");
-    }
-    assert_eq!(queue.pending().await.expect("pending"), 0);
-    assert!(queue.receive(LONG).await.expect("receive").is_none());
-}
-
-async fn visibility(queue: &dyn PollingQueue) {
-    let task = sample_task(7);
-    queue.enqueue(&task).await.expect("enqueue");
-    let first = queue
-        .receive(SHORT)
-        .await
-        .expect("receive")
-        .expect("visible");
-    assert!(
-        queue.receive(LONG).await.expect("receive").is_none(),
-        "a leased task is hidden until its visibility lapses"
-    );
-    tokio::time::sleep(LAPSE).await;
-    let second = queue
-        .receive(LONG)
-        .await
-        .expect("receive")
-        .expect("a lapsed lease makes the task visible again");
-    assert_eq!(second.task, task, "the same task comes back");
-    assert_eq!(second.attempts, 2, "a redelivery counts one more attempt");
-    assert_ne!(
-        second.receipt, first.receipt,
-        "every receive gets a fresh receipt"
-    );
-    queue.ack(&second.receipt).await.expect("ack");
-    assert_eq!(queue.pending().await.expect("pending"), 0);
-}
-
-async fn extend(queue: &dyn PollingQueue) {
-    let task = sample_task(8);
-    queue.enqueue(&task).await.expect("enqueue");
-    let lease = queue
-        .receive(SHORT)
-        .await
-        .expect("receive")
-        .expect("visible");
-    queue.extend(&lease.receipt, LONG).await.expect("extend");
-    tokio::time::sleep(LAPSE).await;
-    assert!(
-        queue.receive(LONG).await.expect("receive").is_none(),
-        "an extended lease stays hidden past its first timeout"
-    );
-    queue.extend(&lease.receipt, SHORT).await.expect("shorten");
-    tokio::time::sleep(LAPSE).await;
-    let again = queue
-        .receive(LONG)
-        .await
-        .expect("receive")
-        .expect("visible after the shortened lease lapses");
-    assert_eq!((again.task, again.attempts), (task, 2));
-    queue.ack(&again.receipt).await.expect("ack");
-}
-
-async fn unknown_receipts(queue: &dyn PollingQueue) {
-    assert!(
-        matches!(
-            queue.ack("no-such-receipt").await,
-            Err(StoreError::NotFound(_))
-        ),
-        "acking an unknown receipt is NotFound"
-    );
-    assert!(
-        matches!(
-            queue.extend("no-such-receipt", LONG).await,
-            Err(StoreError::NotFound(_))
-        ),
-        "extending an unknown receipt is NotFound"
-    );
 }

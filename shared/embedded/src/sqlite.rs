@@ -72,6 +72,8 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.execute_batch(crate::sqlite_docs::SCHEMA)
             .map_err(backend)?;
+        conn.execute_batch(crate::sqlite_chats::SCHEMA)
+            .map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })

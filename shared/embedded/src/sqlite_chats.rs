@@ -16,7 +16,9 @@ use lambdarag::StoreError;
 
 use crate::sqlite::{backend, decode, is_unique_violation, SqliteStore};
 
-/// The chat tables. `CREATE ... IF NOT EXISTS` throughout, so running it again is a no-op.
+/// The chat tables, created by `SqliteStore::init` with the rest of the schema.
+/// `CREATE ... IF NOT EXISTS` throughout, so opening a data dir made before chats existed
+/// adds them, and reopening is a no-op.
 pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS chats (
     tenant_id   TEXT NOT NULL,
@@ -46,13 +48,6 @@ CREATE TABLE IF NOT EXISTS chat_sessions (
 CREATE INDEX IF NOT EXISTS chat_sessions_by_create_time
     ON chat_sessions (tenant_id, chat_id, create_time);
 "#;
-
-/// Create the chat tables on this connection if they are missing. Called at the start of
-/// every chat-store operation (a cheap check once the tables exist), so the adapter works
-/// on any `SqliteStore`, file-backed or in-memory, without a separate migration step.
-fn ensure_schema(c: &Connection) -> Result<(), StoreError> {
-    c.execute_batch(SCHEMA).map_err(backend)
-}
 
 fn chat_conflict(e: rusqlite::Error, chat: &Chat) -> StoreError {
     if is_unique_violation(&e) {
@@ -103,7 +98,6 @@ impl ChatStore for SqliteStore {
         let body = serde_json::to_string(chat)?;
         let c0 = chat.clone();
         self.with(move |c| {
-            ensure_schema(c)?;
             c.execute(
                 "INSERT INTO chats (tenant_id, id, name, name_key, status, create_time,
                      update_time, body)
@@ -128,7 +122,6 @@ impl ChatStore for SqliteStore {
     async fn get_chat(&self, tenant_id: &str, id: &str) -> Result<Option<Chat>, StoreError> {
         let (t, id) = (tenant_id.to_string(), id.to_string());
         self.with(move |c| {
-            ensure_schema(c)?;
             let body: Option<String> = c
                 .query_row(
                     "SELECT body FROM chats WHERE tenant_id = ?1 AND id = ?2 AND status = ?3",
@@ -149,7 +142,6 @@ impl ChatStore for SqliteStore {
     ) -> Result<Option<Chat>, StoreError> {
         let (t, key) = (tenant_id.to_string(), Chat::name_key(name));
         self.with(move |c| {
-            ensure_schema(c)?;
             let body: Option<String> = c
                 .query_row(
                     "SELECT body FROM chats
@@ -174,7 +166,6 @@ impl ChatStore for SqliteStore {
         }
         let (t, q) = (tenant_id.to_string(), query.clone());
         self.with(move |c| {
-            ensure_schema(c)?;
             let (limit, offset) = limit_offset(q.page, q.page_size);
             let sql = format!(
                 "SELECT body FROM chats
@@ -204,7 +195,6 @@ impl ChatStore for SqliteStore {
         let body = serde_json::to_string(chat)?;
         let c0 = chat.clone();
         self.with(move |c| {
-            ensure_schema(c)?;
             let n = c
                 .execute(
                     "UPDATE chats SET name = ?3, name_key = ?4, status = ?5, create_time = ?6,
@@ -235,7 +225,6 @@ impl ChatStore for SqliteStore {
         let (t, id) = (tenant_id.to_string(), id.to_string());
         let now = now_ms();
         self.with(move |c| {
-            ensure_schema(c)?;
             c.execute(
                 "UPDATE chats SET status = ?3, update_time = ?4,
                      body = json_set(body, '$.status', ?3, '$.update_time', ?4)
@@ -252,7 +241,6 @@ impl ChatStore for SqliteStore {
         let body = serde_json::to_string(session)?;
         let s = session.clone();
         self.with(move |c| {
-            ensure_schema(c)?;
             c.execute(
                 "INSERT INTO chat_sessions (tenant_id, chat_id, id, name, name_key, user_id,
                      create_time, update_time, body)
@@ -289,7 +277,6 @@ impl ChatStore for SqliteStore {
     ) -> Result<Option<Session>, StoreError> {
         let (t, chat, id) = (tenant_id.to_string(), chat_id.to_string(), id.to_string());
         self.with(move |c| {
-            ensure_schema(c)?;
             let body: Option<String> = c
                 .query_row(
                     "SELECT body FROM chat_sessions
@@ -315,7 +302,6 @@ impl ChatStore for SqliteStore {
         }
         let (t, chat, q) = (tenant_id.to_string(), chat_id.to_string(), query.clone());
         self.with(move |c| {
-            ensure_schema(c)?;
             let (limit, offset) = limit_offset(q.page, q.page_size);
             let sql = format!(
                 "SELECT body FROM chat_sessions
@@ -347,7 +333,6 @@ impl ChatStore for SqliteStore {
         let body = serde_json::to_string(session)?;
         let s = session.clone();
         self.with(move |c| {
-            ensure_schema(c)?;
             let n = c
                 .execute(
                     "UPDATE chat_sessions SET name = ?4, name_key = ?5, user_id = ?6,
@@ -382,7 +367,6 @@ impl ChatStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (t, chat, id) = (tenant_id.to_string(), chat_id.to_string(), id.to_string());
         self.with(move |c| {
-            ensure_schema(c)?;
             c.execute(
                 "DELETE FROM chat_sessions WHERE tenant_id = ?1 AND chat_id = ?2 AND id = ?3",
                 params![t, chat, id],
@@ -415,6 +399,25 @@ mod tests {
             store.insert_chat(&chat).await.expect("insert");
         }
         let store = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(
+            store.get_chat("t", &chat.id).await.expect("get"),
+            Some(chat)
+        );
+    }
+
+    /// A data dir written before chats existed has no chat tables: opening it adds them.
+    #[tokio::test]
+    async fn opening_a_data_dir_from_before_chats_creates_the_tables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.sqlite3");
+        {
+            let c = Connection::open(&path).expect("raw open");
+            c.execute_batch(crate::sqlite_docs::SCHEMA)
+                .expect("old schema");
+        }
+        let store = SqliteStore::open(&path).expect("open");
+        let chat = lambdarag::ports::conformance_chats::sample_chat("t", "first");
+        store.insert_chat(&chat).await.expect("insert");
         assert_eq!(
             store.get_chat("t", &chat.id).await.expect("get"),
             Some(chat)

@@ -255,6 +255,41 @@ impl DocumentStore for SqliteStore {
         .await
     }
 
+    async fn get_documents(
+        &self,
+        tenant_id: &str,
+        dataset_ids: &[String],
+        ids: &[String],
+    ) -> Result<Vec<Document>, StoreError> {
+        if ids.is_empty() || dataset_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (t, datasets, wanted) = (
+            tenant_id.to_string(),
+            json_list(dataset_ids),
+            json_list(ids),
+        );
+        self.with(move |c| {
+            // Both lists bind as one JSON parameter each, so any number of ids fits in one
+            // statement (no chunking against SQLite's variable limit) and the plan is still
+            // a primary-key lookup per (dataset, id) pair. `IN` tests membership, so a
+            // duplicated id yields its row once.
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT body FROM documents
+                     WHERE tenant_id = ?1
+                       AND dataset_id IN (SELECT value FROM json_each(?2))
+                       AND id IN (SELECT value FROM json_each(?3))",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![t, datasets, wanted], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(decode)).collect()
+        })
+        .await
+    }
+
     async fn update_document(&self, doc: &Document) -> Result<(), StoreError> {
         let row = Row::of(doc)?;
         let d = doc.clone();

@@ -4,8 +4,12 @@
 //! Every write of a document item bumps its `rev` and is conditioned on the `rev` it read,
 //! so a worker's progress and a user's edit never silently overwrite each other's base.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use tokio::task::JoinSet;
 
 use lambdarag::domain::{Document, DocumentListQuery, ProgressUpdate};
 use lambdarag::ports::{DatasetStats, DocumentStore};
@@ -13,14 +17,24 @@ use lambdarag::time::now_ms;
 use lambdarag::StoreError;
 
 use super::{
-    body_of, item_with_body, key, s, str_attr, Cond, DynamoStore, Item, MAX_ATTEMPTS, NAME_KEY,
-    TENANT_PREFIX,
+    body_of, build_err, item_with_body, key, s, str_attr, Cond, DynamoStore, Item, BODY,
+    MAX_ATTEMPTS, NAME_KEY, TENANT_PREFIX,
 };
 
 const REV: &str = "rev";
 const DOCUMENT_ID: &str = "document_id";
 const DOC_PREFIX: &str = "DOC#";
 const DOCNAME_PREFIX: &str = "DOCNAME#";
+
+/// BatchGetItem takes at most 100 keys per request.
+const BATCH_GET_KEYS: usize = 100;
+/// BatchGetItem requests in flight at once for one `get_documents`.
+const BATCH_GET_IN_FLIGHT: usize = 8;
+/// Requests per batch while DynamoDB keeps returning `UnprocessedKeys` (throttling, or the
+/// 16 MB response cap); the pause between them doubles from `BATCH_GET_BACKOFF`, so giving
+/// up takes about 0.8 s.
+const BATCH_GET_ROUNDS: u32 = 6;
+const BATCH_GET_BACKOFF: Duration = Duration::from_millis(25);
 
 fn dataset_pk(tenant_id: &str, dataset_id: &str) -> String {
     format!("{TENANT_PREFIX}{tenant_id}#DATASET#{dataset_id}")
@@ -107,6 +121,77 @@ impl DynamoStore {
             .map(body_of)
             .collect()
     }
+
+    /// The items of these keys that exist, in no particular order. One BatchGetItem per
+    /// 100 keys, up to `BATCH_GET_IN_FLIGHT` of them at once, so a few hundred keys cost one
+    /// round trip. `keys` must not repeat (DynamoDB rejects a request with duplicates).
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        if keys.len() <= BATCH_GET_KEYS {
+            return self.batch_get_one(keys).await;
+        }
+        let mut batches = keys.chunks(BATCH_GET_KEYS).map(<[Item]>::to_vec);
+        let mut running = JoinSet::new();
+        let mut found = Vec::new();
+        loop {
+            while running.len() < BATCH_GET_IN_FLIGHT {
+                let Some(batch) = batches.next() else { break };
+                let store = self.clone();
+                running.spawn(async move { store.batch_get_one(batch).await });
+            }
+            // Dropping the set on an error aborts the batches still running.
+            match running.join_next().await {
+                None => return Ok(found),
+                Some(joined) => found.extend(joined.map_err(|e| {
+                    StoreError::Backend(format!("DynamoDB BatchGetItem task failed: {e}"))
+                })??),
+            }
+        }
+    }
+
+    /// One batch of at most 100 keys, re-asking for what DynamoDB left unprocessed.
+    async fn batch_get_one(&self, mut keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut pause = BATCH_GET_BACKOFF;
+        for round in 0..BATCH_GET_ROUNDS {
+            if round > 0 {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            // Strongly consistent like every other read (read-your-writes); only the body
+            // is needed, plus the key for error messages.
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .projection_expression("pk, sk, #body")
+                .expression_attribute_names("#body", BODY)
+                .build()
+                .map_err(build_err)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| self.sdk_err("BatchGetItem", e))?;
+            if let Some(items) = out.responses.and_then(|mut r| r.remove(&self.table)) {
+                found.extend(items);
+            }
+            keys = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if keys.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "DynamoDB BatchGetItem on table {} left {} keys unprocessed after \
+             {BATCH_GET_ROUNDS} attempts",
+            self.table,
+            keys.len()
+        )))
+    }
 }
 
 #[async_trait]
@@ -166,6 +251,34 @@ impl DocumentStore for DynamoStore {
         query: &DocumentListQuery,
     ) -> Result<(Vec<Document>, u64), StoreError> {
         Ok(query.apply(self.all_documents(tenant_id, dataset_id).await?))
+    }
+
+    async fn get_documents(
+        &self,
+        tenant_id: &str,
+        dataset_ids: &[String],
+        ids: &[String],
+    ) -> Result<Vec<Document>, StoreError> {
+        // A document's key is (tenant, dataset, id), and nothing maps a document id to its
+        // dataset (`gsi1` holds datasets only; indexing documents there would need a backfill
+        // and read eventually consistent). So every (dataset, id) pair is asked for: the
+        // datasets of a retrieval are few, so that is a few hundred keys, fetched by
+        // concurrent BatchGetItem calls in one round trip. A pair that is not a document
+        // finds nothing. The tenant is part of every key, so another tenant's documents can
+        // never come back. Deduplicated because DynamoDB refuses repeated keys.
+        let datasets: BTreeSet<&str> = dataset_ids.iter().map(String::as_str).collect();
+        let ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        let keys: Vec<Item> = datasets
+            .iter()
+            .flat_map(|ds| {
+                ids.iter()
+                    .map(move |id| key(dataset_pk(tenant_id, ds), doc_sk(id)))
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.batch_get(keys).await?.iter().map(body_of).collect()
     }
 
     async fn update_document(&self, doc: &Document) -> Result<(), StoreError> {

@@ -20,6 +20,7 @@ pub async fn run_all(store: &dyn DocumentStore) {
     deletes(store).await;
     stats(store).await;
     isolation(store).await;
+    get_many(store).await;
 }
 
 /// A document with every field set to something that must round-trip.
@@ -757,5 +758,106 @@ async fn isolation(store: &dyn DocumentStore) {
         get(store, &a).await,
         Some(a.clone()),
         "tenant A's document is untouched"
+    );
+}
+
+/// `get_documents`, as retrieval uses it: one call for a candidate window's documents.
+async fn get_many(store: &dyn DocumentStore) {
+    let (t, other, ds1, ds2, ds3) = (new_id(), new_id(), new_id(), new_id(), new_id());
+    let a = sample_document(&t, &ds1, "a.txt");
+    let b = sample_document(&t, &ds1, "b.txt");
+    let c = sample_document(&t, &ds2, "c.txt");
+    let outside = sample_document(&t, &ds3, "outside.txt");
+    let foreign = sample_document(&other, &ds1, "foreign.txt");
+    // Another tenant's document under the same dataset id and document id as `a`.
+    let mut twin = sample_document(&other, &ds1, "twin.txt");
+    twin.id = a.id.clone();
+    for d in [&a, &b, &c, &outside, &foreign, &twin] {
+        store.insert_document(d).await.expect("insert");
+    }
+    let by_id = |mut v: Vec<Document>| {
+        v.sort_by(|x, y| x.id.cmp(&y.id));
+        v
+    };
+    let fetch = |tenant: String, datasets: Vec<String>, ids: Vec<String>| async move {
+        by_id(
+            store
+                .get_documents(&tenant, &datasets, &ids)
+                .await
+                .expect("get_documents"),
+        )
+    };
+    let mine = by_id(vec![a.clone(), b.clone(), c.clone()]);
+    let asked = vec![ds1.clone(), ds2.clone()];
+
+    assert_eq!(
+        fetch(
+            t.clone(),
+            asked.clone(),
+            vec![
+                a.id.clone(),
+                c.id.clone(),
+                new_id(),
+                outside.id.clone(),
+                foreign.id.clone(),
+                a.id.clone(),
+                b.id.clone(),
+            ],
+        )
+        .await,
+        mine,
+        "get_documents returns the tenant's documents with these ids across the datasets, \
+         exactly as written and each once; missing ids, other datasets and other tenants' \
+         documents are left out"
+    );
+    assert_eq!(
+        fetch(
+            other.clone(),
+            asked.clone(),
+            vec![a.id.clone(), c.id.clone(), foreign.id.clone()],
+        )
+        .await,
+        by_id(vec![twin.clone(), foreign.clone()]),
+        "another tenant asking for the same ids gets only its own documents"
+    );
+    assert!(
+        fetch(t.clone(), asked.clone(), vec![]).await.is_empty(),
+        "no ids find nothing"
+    );
+    assert!(
+        fetch(t.clone(), vec![], vec![a.id.clone()])
+            .await
+            .is_empty(),
+        "no datasets find nothing"
+    );
+    assert_eq!(
+        fetch(
+            t.clone(),
+            vec![ds2.clone(), ds1.clone(), ds2.clone()],
+            vec![a.id.clone(), c.id.clone()],
+        )
+        .await,
+        by_id(vec![a.clone(), c.clone()]),
+        "a dataset named twice is searched once"
+    );
+    // More ids than one backend request takes (DynamoDB's BatchGetItem: 100 keys).
+    let mut many: Vec<String> = (0..150).map(|_| new_id()).collect();
+    many.extend([b.id.clone(), a.id.clone(), c.id.clone()]);
+    assert_eq!(
+        fetch(t.clone(), asked.clone(), many).await,
+        mine,
+        "a long id list finds the same documents"
+    );
+    assert!(
+        store
+            .delete_document(&t, &ds1, &b.id)
+            .await
+            .expect("delete"),
+        "b is deleted"
+    );
+    assert_eq!(
+        fetch(t.clone(), asked, vec![a.id.clone(), b.id.clone()]).await,
+        vec![a.clone()],
+        "a deleted document is no longer found"
     );
 }

@@ -151,8 +151,11 @@ pub trait DocumentStore: Send + Sync {
         ids: &[String],
     ) -> Result<Vec<Document>, StoreError> {
         let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut datasets: Vec<&String> = dataset_ids.iter().collect();
+        datasets.sort();
+        datasets.dedup();
         let mut out = Vec::new();
-        for ds in dataset_ids {
+        for ds in datasets {
             let (list, _) = self
                 .list_documents(tenant_id, ds, &DocumentListQuery::all())
                 .await?;
