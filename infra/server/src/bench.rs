@@ -121,8 +121,12 @@ pub async fn open_deployment(dir: Option<PathBuf>, embed: bool) -> BenchResult<D
             from.display(),
             took.as_secs_f64()
         );
+        let registry = Arc::new(registry);
         (
-            embedded.state.with_embedders(Arc::new(registry)),
+            embedded
+                .state
+                .with_embedders(registry.clone())
+                .with_rerankers(registry),
             Some(took),
         )
     } else {

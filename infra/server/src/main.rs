@@ -361,10 +361,13 @@ async fn serve(addr: SocketAddr, workers: usize, args: &StoreArgs) -> CliResult 
         return Err("`serve` runs the embedded deployment; use --metadata sqlite".into());
     }
     let embedded = lambdarag_embedded::open(&args.data_dir)?;
-    let registry = lambdarag_models::ModelRegistry::new(Some(args.data_dir.clone()));
+    let registry = Arc::new(lambdarag_models::ModelRegistry::new(Some(
+        args.data_dir.clone(),
+    )));
     let state = embedded
         .state
-        .with_embedders(Arc::new(registry))
+        .with_embedders(registry.clone())
+        .with_rerankers(registry)
         .with_chat_models(Arc::new(lambdarag_models::ChatRegistry::new()));
     let has_tenant = !state.meta.list_tenants().await?.is_empty();
 

@@ -220,7 +220,10 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     let registry = ModelRegistry::new(None);
     #[cfg(feature = "bedrock")]
     let registry = registry.with_aws_config(conf);
-    app = app.with_embedders(Arc::new(registry));
+    let registry = Arc::new(registry);
+    app = app
+        .with_embedders(registry.clone())
+        .with_rerankers(registry);
 
     Ok(AwsState {
         app,

@@ -32,7 +32,8 @@ pub fn default_chat_id() -> String {
 /// How lambdarag talks to a factory's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
-    /// `/v1/embeddings`, `/v1/chat/completions` (OpenAI and every compatible server).
+    /// `/v1/embeddings`, `/v1/chat/completions` (OpenAI and every compatible server), and
+    /// for rerank models `/v1/rerank` in the Jina/Cohere shape (or HuggingFace TEI's).
     OpenAiCompatible,
     /// AWS Bedrock (Converse, InvokeModel) with the deployment's AWS credentials.
     Bedrock,
@@ -132,6 +133,7 @@ pub const FACTORIES: &[Factory] = &[
             ("BAAI/bge-large-zh-v1.5", Embedding),
             ("BAAI/bge-large-en-v1.5", Embedding),
             ("BAAI/bge-reranker-v2-m3", Rerank),
+            ("netease-youdao/bce-reranker-base_v1", Rerank),
         ],
     },
     Factory {
@@ -151,6 +153,21 @@ pub const FACTORIES: &[Factory] = &[
         models: &[
             ("jina-embeddings-v3", Embedding),
             ("jina-reranker-v2-base-multilingual", Rerank),
+            ("jina-reranker-v1-base-en", Rerank),
+            ("jina-reranker-v1-turbo-en", Rerank),
+            ("jina-reranker-v1-tiny-en", Rerank),
+        ],
+    },
+    // Only Cohere's rerank models: its `/v1/rerank` is the shape lambdarag speaks, while its
+    // embed and chat APIs under this URL are not OpenAI-compatible.
+    Factory {
+        name: "Cohere",
+        protocol: Protocol::OpenAiCompatible,
+        default_base_url: Some("https://api.cohere.com/v1"),
+        models: &[
+            ("rerank-english-v3.0", Rerank),
+            ("rerank-multilingual-v3.0", Rerank),
+            ("rerank-v3.5", Rerank),
         ],
     },
     Factory {
@@ -378,6 +395,39 @@ mod tests {
             configure_provider(&mut t, "VLLM", None, None, vec![]),
             Err(ProviderConfigError::MissingBaseUrl("VLLM".into()))
         );
+    }
+
+    #[test]
+    fn rerank_models_are_known_and_configurable() {
+        let mut t = tenant();
+        for id in [
+            "rerank-english-v3.0@Cohere",
+            "jina-reranker-v2-base-multilingual@Jina",
+            "BAAI/bge-reranker-v2-m3@SILICONFLOW",
+        ] {
+            let e = verify_model(&t, id, ModelType::Rerank).unwrap_err();
+            assert_eq!(e.message, format!("Unauthorized model: <{id}>"));
+        }
+        configure_provider(&mut t, "Cohere", Some("k".into()), None, vec![]).unwrap();
+        assert!(verify_model(&t, "rerank-multilingual-v3.0@Cohere", ModelType::Rerank).is_ok());
+        let p = tenant_provider(&t, "rerank-english-v3.0", Some("Cohere"), ModelType::Rerank);
+        assert_eq!(
+            p.and_then(|p| p.base_url.as_deref()),
+            Some("https://api.cohere.com/v1")
+        );
+        // A self-hosted reranker is added by name.
+        configure_provider(
+            &mut t,
+            "Xinference",
+            None,
+            Some("http://127.0.0.1:9997/v1".into()),
+            vec![ProviderModel {
+                name: "bge-reranker-base".into(),
+                model_type: ModelType::Rerank,
+            }],
+        )
+        .unwrap();
+        assert!(verify_model(&t, "bge-reranker-base@Xinference", ModelType::Rerank).is_ok());
     }
 
     #[test]

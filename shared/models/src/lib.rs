@@ -6,10 +6,14 @@
 //!   Jina, SiliconFlow, ...).
 //! - `BedrockEmbedder` (feature `bedrock`, off by default): AWS Bedrock InvokeModel for the
 //!   Titan and Cohere embedding models.
-//! - [`ModelRegistry`]: the [`EmbedderRegistry`](lambdarag::ports::EmbedderRegistry) that turns
-//!   a tenant's `model@factory` id into one of the above.
+//! - [`HttpReranker`]: a rerank model behind a `/rerank` endpoint (Jina, Cohere, SiliconFlow,
+//!   vLLM, Xinference, HuggingFace TEI, ...).
+//! - [`ModelRegistry`]: the [`EmbedderRegistry`](lambdarag::ports::EmbedderRegistry) and
+//!   [`RerankerRegistry`](lambdarag::ports::RerankerRegistry) that turn a tenant's model id
+//!   (`model@factory`; for rerank models also a bare `model`) into one of the above.
 //!
-//! Every embedder returns L2-normalised vectors, one per input, in input order.
+//! Every embedder returns L2-normalised vectors, one per input, in input order; every
+//! reranker one score per text, in input order.
 
 #[cfg(feature = "bedrock")]
 mod bedrock;
@@ -18,6 +22,7 @@ mod builtin;
 pub mod chat;
 mod openai;
 mod registry;
+mod rerank;
 mod vector;
 
 #[cfg(feature = "bedrock")]
@@ -27,6 +32,7 @@ pub use builtin::{BuiltinEmbedder, BUILTIN_DIMENSION, MODEL_DIR_ENV};
 pub use chat::ChatRegistry;
 pub use openai::{OpenAiEmbedder, RetryPolicy};
 pub use registry::ModelRegistry;
+pub use rerank::{HttpReranker, MAX_DOCUMENT_CHARS};
 pub use vector::l2_normalize;
 
 /// The directory name of the built-in model under a models directory.
