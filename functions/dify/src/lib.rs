@@ -108,12 +108,9 @@ async fn run(
     for h in &result.hits {
         let id = &h.scored.chunk.document_id;
         if !metas.contains_key(id) {
-            let doc = state
-                .docs
-                .get_document(tenant, &h.scored.chunk.dataset_id, id)
-                .await
-                .map_err(server_error)?;
-            let mut m = doc
+            let mut m = result
+                .documents
+                .get(id)
                 .and_then(|d| d.meta_fields.as_object().cloned())
                 .unwrap_or_default();
             m.insert("doc_id".into(), json!(id));

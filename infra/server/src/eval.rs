@@ -866,8 +866,32 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         async move { Ok(found.await?.len()) }
     })
     .await?;
-    // What `retrieve` reads from the metadata store on every request: every document of
-    // the datasets.
+    // What `retrieve` asks the index for: id-level candidates, no records.
+    let hits = |i: usize, vector: Option<Vec<f32>>, top_k: usize| {
+        let ctx = ctx.clone();
+        async move {
+            let req = SearchRequest {
+                dataset_ids: ctx.datasets.iter().map(|d| d.id.clone()).collect(),
+                document_ids: None,
+                text: ctx.queries[i].1.clone(),
+                vector,
+                top_k,
+            };
+            Ok(ctx
+                .state
+                .index
+                .search_hits(&ctx.tenant_id, &req)
+                .await?
+                .len())
+        }
+    };
+    let (_, t_hits_bm25_10) = time_each(&ctx.queries, |i| hits(i, None, 10)).await?;
+    let (_, t_hits_hybrid) = time_each(&ctx.queries, |i| {
+        hits(i, Some(qvecs[i].clone()), hybrid_top_k)
+    })
+    .await?;
+    // What `retrieve` read from the metadata store on every request before it fetched only
+    // its window's documents (still what a metadata filter costs): every document.
     let (_, t_list_docs) = time_each(&ctx.queries, |_| {
         let ctx = ctx.clone();
         async move {
@@ -1000,6 +1024,8 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             "index_bm25_candidates": t_bm25_k.json(),
             "index_hybrid_candidates": t_hybrid_idx.json(),
             "list_all_documents": t_list_docs.json(),
+            "index_hits_bm25_top10": t_hits_bm25_10.json(),
+            "index_hits_hybrid_candidates": t_hits_hybrid.json(),
             "hybrid_top_k": hybrid_top_k,
             "mean_hybrid_candidates": mean_cands,
         },
@@ -1081,7 +1107,15 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             &t_hybrid_idx,
         ),
         (
-            format!("list every document of the dataset ({docs_len}), as retrieve() does"),
+            "index.search_hits BM25 top-10 (ids only)".to_string(),
+            &t_hits_bm25_10,
+        ),
+        (
+            format!("index.search_hits hybrid candidates (top_k {hybrid_top_k}, ids only), as retrieve() does"),
+            &t_hits_hybrid,
+        ),
+        (
+            format!("list every document of the dataset ({docs_len}), as a metadata filter does"),
             &t_list_docs,
         ),
     ] {

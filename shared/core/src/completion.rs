@@ -31,6 +31,24 @@ use crate::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
 use crate::state::AppState;
 use crate::time::now_ms;
 
+/// The chat's rerank model, if it should rerank: a configured tenant model does. The two
+/// names upstream serves locally (`chats::BUILTIN_RERANK_NAMES`) are accepted on chats
+/// without a tenant model, and lambdarag has no local reranker, so those rank as if none
+/// were set (logged) rather than failing every turn.
+async fn chat_reranker(state: &AppState, tenant_id: &str, rerank_id: &str) -> Option<String> {
+    if rerank_id.is_empty() {
+        return None;
+    }
+    if crate::chats::BUILTIN_RERANK_NAMES.contains(&rerank_id) {
+        let tenant = state.meta.get_tenant(tenant_id).await.ok().flatten()?;
+        if let Err(e) = state.rerankers.reranker(&tenant, rerank_id) {
+            tracing::warn!(rerank_id, error = %e, "chat rerank model not served here; ranking without it");
+            return None;
+        }
+    }
+    Some(rerank_id.to_string())
+}
+
 /// Frames are sent once the buffered text reaches this many tokens (upstream's rule).
 pub const MIN_FRAME_TOKENS: usize = 16;
 /// History kept for the model, newest first, in characters (the question always stays).
@@ -481,7 +499,7 @@ pub async fn plan_turn(
                     top_k: usize::try_from(chat.top_k.max(1)).unwrap_or(1024),
                     highlight: false,
                     metadata_condition: topts.metadata_condition.clone(),
-                    rerank_id: None,
+                    rerank_id: chat_reranker(state, tenant_id, &chat.rerank_id).await,
                 };
                 let found = retrieval::retrieve(state, tenant_id, &datasets, &req)
                     .await

@@ -5,18 +5,26 @@
 //! similarity is BM25 divided by the best BM25 among the candidates (so it lies in [0, 1]
 //! and the best text match scores 1); the fused similarity is
 //! `(1 − w)·term + w·vector` with `w = vector_similarity_weight`, and the threshold applies
-//! to the fused score.
+//! to the fused score. With `rerank_id`, the rerank model's score takes the vector's place
+//! (upstream's `rerank_by_model`).
+//!
+//! Paging follows upstream's window (endpoints.md, R1 "Paging detail"): candidates are
+//! ranked, a window of `R = max(30, ⌈64/page_size⌉·page_size)` of them is taken at engine
+//! page `⌈page_size·page/R⌉`, the threshold filters the window, `total` counts what
+//! passed, and the reply is the `(page−1) mod (R/page_size)`-th page of it. Only the window
+//! is reranked and only the returned page is materialised, so a request costs the index's
+//! id-level scoring plus a few dozen records, however large the dataset.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
 use crate::chunks::highlight as highlight_text;
-use crate::domain::{Dataset, Document, DocumentListQuery};
+use crate::domain::{ChunkRecord, Dataset, Document, DocumentListQuery};
 use crate::envelope::ApiError;
 use crate::metadata_filter::{self, MetaFilter};
 use crate::models::split_model_id;
-use crate::ports::{ScoredChunk, SearchRequest};
+use crate::ports::{ChunkHit, ScoredChunk, SearchRequest};
 use crate::pyfmt::py_type_name;
 use crate::state::AppState;
 
@@ -57,6 +65,8 @@ impl Default for RetrievalRequest {
 /// One ranked chunk with its document.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// The record, with `vector_score` as reported (`vector_similarity`): the cosine, or
+    /// the rerank model's score when a reranker ranked the window.
     pub scored: ScoredChunk,
     pub similarity: f32,
     pub term_similarity: f32,
@@ -66,14 +76,16 @@ pub struct Hit {
 
 #[derive(Debug, Clone, Default)]
 pub struct RetrievalResult {
-    /// Passing the threshold, across all pages.
+    /// Candidates of the window passing the threshold (upstream's `total`).
     pub total: usize,
     pub hits: Vec<Hit>,
-    /// (doc id, doc name, count) sorted by count desc.
+    /// (doc id, doc name, count) over the window's passing candidates, count desc.
     pub doc_aggs: Vec<(String, String, usize)>,
     /// True when nothing was searched (empty question, or a metadata filter matched
     /// nothing): upstream renders `doc_aggs` as `{}` then.
     pub short_circuit: bool,
+    /// The documents of `hits`, by id (callers need their metadata).
+    pub documents: HashMap<String, Document>,
 }
 
 fn number_arg(req: &Map<String, Value>, key: &str) -> Result<Option<f64>, ApiError> {
@@ -186,23 +198,151 @@ pub async fn load_datasets(
     Ok(out)
 }
 
-/// Search, fuse, threshold and page. `datasets` must come from `load_datasets`.
+/// A candidate after fusion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub hit: ChunkHit,
+    pub similarity: f32,
+    pub term_similarity: f32,
+}
+
+/// Fuse term and vector scores and sort, best first (ties by chunk id, so equal scores
+/// page deterministically). Term scores are divided by the best BM25 among the candidates.
+pub fn fuse(hits: Vec<ChunkHit>, w: f32) -> Vec<Ranked> {
+    let best_term = hits.iter().map(|c| c.term_score).fold(0.0f32, f32::max);
+    fuse_with_best(hits, w, best_term)
+}
+
+/// `fuse` with the BM25 divisor given: `retrieve` passes the best score among candidates
+/// of enabled documents, as an engine that never returned the others would see it.
+pub fn fuse_with_best(hits: Vec<ChunkHit>, w: f32, best_term: f32) -> Vec<Ranked> {
+    let mut ranked: Vec<Ranked> = hits
+        .into_iter()
+        .map(|hit| {
+            let term = if best_term > 0.0 {
+                (hit.term_score / best_term).min(1.0)
+            } else {
+                0.0
+            };
+            // Raw cosine, the number reported as `vector_similarity`, so the fused score is
+            // exactly `(1 − w)·term + w·vector` of the reported parts.
+            Ranked {
+                similarity: (1.0 - w) * term + w * hit.vector_score,
+                term_similarity: term,
+                hit,
+            }
+        })
+        .collect();
+    sort_ranked(&mut ranked);
+    ranked
+}
+
+fn sort_ranked(ranked: &mut [Ranked]) {
+    ranked.sort_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then_with(|| a.hit.chunk_id.cmp(&b.hit.chunk_id))
+    });
+}
+
+/// Upstream's candidate window for a page (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Candidates per window (`R`).
+    pub size: usize,
+    /// Index of the window's first candidate in the ranking.
+    pub start: usize,
+    /// Offset of the requested page within the thresholded window.
+    pub page_offset: usize,
+}
+
+impl Window {
+    pub fn of(page: usize, page_size: usize) -> Window {
+        let page = page.max(1);
+        if page_size == 0 {
+            return Window {
+                size: 30,
+                start: 0,
+                page_offset: 0,
+            };
+        }
+        let size = 64usize
+            .div_ceil(page_size)
+            .saturating_mul(page_size)
+            .max(30);
+        let engine_page = page_size.saturating_mul(page).div_ceil(size).max(1);
+        let pages_per_window = (size / page_size).max(1);
+        Window {
+            size,
+            start: (engine_page - 1).saturating_mul(size),
+            page_offset: ((page - 1) % pages_per_window) * page_size,
+        }
+    }
+    /// Candidates the ranking must reach to fill the window.
+    pub fn end(&self) -> usize {
+        self.start.saturating_add(self.size)
+    }
+}
+
+/// Threshold a ranked window, count it, aggregate it by document and cut the page.
+/// Returns (total, page, doc_aggs).
+pub fn select_page(
+    window: Vec<Ranked>,
+    docs: &HashMap<String, Document>,
+    req: &RetrievalRequest,
+    at: Window,
+) -> (usize, Vec<Ranked>, Vec<(String, String, usize)>) {
+    let passing: Vec<Ranked> = window
+        .into_iter()
+        .filter(|r| r.similarity >= req.similarity_threshold)
+        .collect();
+    let mut counts: Vec<(String, String, usize)> = Vec::new();
+    for r in &passing {
+        match counts
+            .iter_mut()
+            .find(|(id, _, _)| *id == r.hit.document_id)
+        {
+            Some(e) => e.2 += 1,
+            None => counts.push((
+                r.hit.document_id.clone(),
+                docs.get(&r.hit.document_id)
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                1,
+            )),
+        }
+    }
+    counts.sort_by_key(|c| std::cmp::Reverse(c.2));
+    let total = passing.len();
+    let page = passing
+        .into_iter()
+        .skip(at.page_offset)
+        .take(req.page_size)
+        .collect();
+    (total, page, counts)
+}
+
+fn enabled(docs: &HashMap<String, Document>, id: &str) -> bool {
+    docs.get(id).is_some_and(|d| d.status == "1")
+}
+
+/// Search, fuse, window, threshold and page. `datasets` must come from `load_datasets`.
 pub async fn retrieve(
     state: &AppState,
     tenant_id: &str,
     datasets: &[Dataset],
     req: &RetrievalRequest,
 ) -> Result<RetrievalResult, ApiError> {
-    // Every document of the datasets: names, enabled state, metadata.
+    let dataset_ids: Vec<String> = datasets.iter().map(|d| d.id.clone()).collect();
+    // Documents learnt so far (names, enabled state, metadata), filled as needed: a request
+    // without document ids or a metadata filter reads only its window's documents.
     let mut docs: HashMap<String, Document> = HashMap::new();
-    for d in datasets {
-        let (list, _) = state
-            .docs
-            .list_documents(tenant_id, &d.id, &DocumentListQuery::all())
-            .await?;
-        docs.extend(list.into_iter().map(|doc| (doc.id.clone(), doc)));
-    }
     if let Some(ids) = &req.document_ids {
+        let found = state
+            .docs
+            .get_documents(tenant_id, &dataset_ids, ids)
+            .await?;
+        docs.extend(found.into_iter().map(|d| (d.id.clone(), d)));
         if let Some(bad) = ids.iter().find(|i| !docs.contains_key(*i)) {
             return Err(ApiError::data(format!(
                 "The datasets don't own the document {bad}"
@@ -222,25 +362,180 @@ pub async fn retrieve(
         metadata_filter::parse(req.metadata_condition.as_ref())
             .map_err(|e| ApiError::data(e.to_string()))?
     };
-    let allowed: Vec<String> = docs
-        .values()
-        .filter(|d| d.status == "1")
-        .filter(|d| {
-            req.document_ids
-                .as_ref()
-                .is_none_or(|ids| ids.contains(&d.id))
-        })
-        .filter(|d| filter.as_ref().is_none_or(|f| f.matches(&d.meta_fields)))
-        .map(|d| d.id.clone())
-        .collect();
-    if allowed.is_empty() {
+    let scope: Option<Vec<String>> = if let Some(ids) = &req.document_ids {
+        Some(ids.iter().filter(|i| enabled(&docs, i)).cloned().collect())
+    } else if let Some(f) = &filter {
+        // A filter is over document metadata, so every document is read once.
+        for d in datasets {
+            let (list, _) = state
+                .docs
+                .list_documents(tenant_id, &d.id, &DocumentListQuery::all())
+                .await?;
+            docs.extend(list.into_iter().map(|doc| (doc.id.clone(), doc)));
+        }
+        Some(
+            docs.values()
+                .filter(|d| d.status == "1" && f.matches(&d.meta_fields))
+                .map(|d| d.id.clone())
+                .collect(),
+        )
+    } else {
+        None
+    };
+    if scope.as_ref().is_some_and(Vec::is_empty) {
         return Ok(RetrievalResult {
             short_circuit: filter.is_some(),
             ..Default::default()
         });
     }
-    let restrict = allowed.len() < docs.len() || req.document_ids.is_some() || filter.is_some();
 
+    let at = Window::of(req.page, req.page_size);
+    let vector = query_vector(state, tenant_id, datasets, req).await?;
+    let hits = state
+        .index
+        .search_hits(
+            tenant_id,
+            &SearchRequest {
+                dataset_ids: dataset_ids.clone(),
+                document_ids: scope,
+                text: req.question.clone(),
+                vector,
+                top_k: req.top_k.max(at.end()).max(1),
+            },
+        )
+        .await?;
+    // Documents are learnt a batch at a time, as the ranking is walked: disabled (or
+    // vanished) ones are skipped, as the engine's filter would skip them.
+    let mut known = DocCache {
+        state,
+        tenant_id,
+        dataset_ids: &dataset_ids,
+        docs: &mut docs,
+        absent: HashSet::new(),
+    };
+    // The BM25 divisor: the best score among chunks of enabled documents.
+    let mut by_term: Vec<&ChunkHit> = hits.iter().filter(|h| h.term_score > 0.0).collect();
+    by_term.sort_by(|a, b| b.term_score.total_cmp(&a.term_score));
+    let mut best_term = 0.0f32;
+    for batch in by_term.chunks(8) {
+        known.learn(batch.iter().map(|h| &h.document_id)).await?;
+        if let Some(h) = batch.iter().find(|h| known.enabled(&h.document_id)) {
+            best_term = h.term_score;
+            break;
+        }
+    }
+    let ranked = fuse_with_best(hits, req.vector_similarity_weight, best_term);
+
+    // Walk the ranking until the window is full.
+    let mut usable: Vec<Ranked> = Vec::with_capacity(at.end().min(ranked.len()));
+    let mut next = 0;
+    while usable.len() < at.end() && next < ranked.len() {
+        let batch_end = (next + (at.end() - usable.len())).min(ranked.len());
+        known
+            .learn(ranked[next..batch_end].iter().map(|r| &r.hit.document_id))
+            .await?;
+        usable.extend(
+            ranked[next..batch_end]
+                .iter()
+                .filter(|r| known.enabled(&r.hit.document_id))
+                .cloned(),
+        );
+        next = batch_end;
+    }
+    let mut window: Vec<Ranked> = usable.into_iter().skip(at.start).collect();
+
+    // Records: the window's when a reranker reads them, else only the page's.
+    let mut records: HashMap<String, ChunkRecord> = HashMap::new();
+    if let Some(rerank_id) = &req.rerank_id {
+        if !window.is_empty() {
+            fetch_records(state, tenant_id, &window, &mut records).await?;
+            rerank_window(state, tenant_id, rerank_id, req, &mut window, &records).await?;
+        }
+    }
+    let (total, page, doc_aggs) = select_page(window, &docs, req, at);
+    fetch_records(state, tenant_id, &page, &mut records).await?;
+    let mut out = RetrievalResult {
+        total,
+        doc_aggs,
+        ..Default::default()
+    };
+    for r in page {
+        let Some(chunk) = records.remove(&r.hit.chunk_id) else {
+            // Deleted between scoring and fetching: leave it out.
+            continue;
+        };
+        let doc = docs.get(&r.hit.document_id);
+        let document_name = doc.map(|d| d.name.clone()).unwrap_or_default();
+        if let Some(d) = doc {
+            out.documents.insert(d.id.clone(), d.clone());
+        }
+        let highlight = req
+            .highlight
+            .then(|| highlight_text(&chunk.content, &req.question));
+        out.hits.push(Hit {
+            scored: ScoredChunk {
+                chunk,
+                term_score: r.hit.term_score,
+                vector_score: r.hit.vector_score,
+            },
+            similarity: r.similarity,
+            term_similarity: r.term_similarity,
+            highlight,
+            document_name,
+        });
+    }
+    Ok(out)
+}
+
+/// The documents a request has read, fetched in batches (one store round trip each).
+struct DocCache<'a> {
+    state: &'a AppState,
+    tenant_id: &'a str,
+    dataset_ids: &'a [String],
+    docs: &'a mut HashMap<String, Document>,
+    /// Ids the store does not have (deleted since their chunks were scored).
+    absent: HashSet<String>,
+}
+
+impl DocCache<'_> {
+    async fn learn(&mut self, ids: impl Iterator<Item = &String>) -> Result<(), ApiError> {
+        let mut unknown: Vec<String> = ids
+            .filter(|id| !self.docs.contains_key(*id) && !self.absent.contains(*id))
+            .cloned()
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let found = self
+            .state
+            .docs
+            .get_documents(self.tenant_id, self.dataset_ids, &unknown)
+            .await?;
+        self.docs
+            .extend(found.into_iter().map(|d| (d.id.clone(), d)));
+        let docs = &*self.docs;
+        self.absent
+            .extend(unknown.into_iter().filter(|id| !docs.contains_key(id)));
+        Ok(())
+    }
+
+    fn enabled(&self, id: &str) -> bool {
+        enabled(self.docs, id)
+    }
+}
+
+/// The question's embedding, when the vector side has any weight.
+async fn query_vector(
+    state: &AppState,
+    tenant_id: &str,
+    datasets: &[Dataset],
+    req: &RetrievalRequest,
+) -> Result<Option<Vec<f32>>, ApiError> {
+    if req.vector_similarity_weight <= 0.0 {
+        return Ok(None);
+    }
     let tenant = state
         .meta
         .get_tenant(tenant_id)
@@ -250,107 +545,148 @@ pub async fn retrieve(
         .first()
         .map(|d| d.embedding_model.clone())
         .unwrap_or_default();
-    let vector = if req.vector_similarity_weight > 0.0 {
-        let embedder = state
-            .embedders
-            .embedder(&tenant, &model)
-            .map_err(|e| ApiError::data(e.to_string()))?;
-        let mut v = embedder
-            .embed(std::slice::from_ref(&req.question))
-            .await
-            .map_err(|e| ApiError::data(e.to_string()))?;
-        v.pop()
-    } else {
-        None
-    };
-    let needed = req.page.saturating_mul(req.page_size).max(req.page_size);
-    let candidates = state
-        .index
-        .search(
-            tenant_id,
-            &SearchRequest {
-                dataset_ids: datasets.iter().map(|d| d.id.clone()).collect(),
-                document_ids: restrict.then(|| allowed.clone()),
-                text: req.question.clone(),
-                vector,
-                top_k: req.top_k.max(needed).max(1),
-            },
-        )
-        .await?;
-    Ok(rank(candidates, &docs, req))
+    let embedder = state
+        .embedders
+        .embedder(&tenant, &model)
+        .map_err(|e| ApiError::data(e.to_string()))?;
+    let mut v = embedder
+        .embed(std::slice::from_ref(&req.question))
+        .await
+        .map_err(|e| ApiError::data(e.to_string()))?;
+    Ok(v.pop())
 }
 
-/// Fuse, filter and page candidates (pure; unit tested).
+/// Add the records of `ranked` not yet in `records` (one index round trip).
+async fn fetch_records(
+    state: &AppState,
+    tenant_id: &str,
+    ranked: &[Ranked],
+    records: &mut HashMap<String, ChunkRecord>,
+) -> Result<(), ApiError> {
+    let ids: Vec<(String, String)> = ranked
+        .iter()
+        .filter(|r| !records.contains_key(&r.hit.chunk_id))
+        .map(|r| (r.hit.dataset_id.clone(), r.hit.chunk_id.clone()))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found = state.index.get_chunks(tenant_id, &ids).await?;
+    records.extend(found.into_iter().map(|c| (c.id.clone(), c)));
+    Ok(())
+}
+
+/// Rescore the window with the tenant's rerank model: its score replaces the vector
+/// similarity in the fusion (and is reported as `vector_similarity`), as upstream does.
+async fn rerank_window(
+    state: &AppState,
+    tenant_id: &str,
+    rerank_id: &str,
+    req: &RetrievalRequest,
+    window: &mut Vec<Ranked>,
+    records: &HashMap<String, ChunkRecord>,
+) -> Result<(), ApiError> {
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let reranker = state
+        .rerankers
+        .reranker(&tenant, rerank_id)
+        .map_err(|e| ApiError::data(e.to_string()))?;
+    // A record deleted since scoring cannot be reranked or returned.
+    window.retain(|r| records.contains_key(&r.hit.chunk_id));
+    let texts: Vec<String> = window
+        .iter()
+        .filter_map(|r| records.get(&r.hit.chunk_id))
+        .map(rerank_text)
+        .collect();
+    let scores = reranker
+        .rerank(&req.question, &texts)
+        .await
+        .map_err(|e| ApiError::data(e.to_string()))?;
+    if scores.len() != window.len() {
+        return Err(ApiError::data(format!(
+            "rerank model {rerank_id} returned {} scores for {} texts",
+            scores.len(),
+            window.len()
+        )));
+    }
+    let w = req.vector_similarity_weight;
+    for (r, score) in window.iter_mut().zip(scores) {
+        let score = if score.is_finite() { score } else { 0.0 };
+        r.hit.vector_score = score;
+        r.similarity = (1.0 - w) * r.term_similarity + w * score;
+    }
+    sort_ranked(window);
+    Ok(())
+}
+
+/// What the reranker reads for a chunk: its keywords and questions help as they help BM25.
+fn rerank_text(c: &ChunkRecord) -> String {
+    let mut t = c.content.clone();
+    for extra in c.important_keywords.iter().chain(&c.questions) {
+        t.push('\n');
+        t.push_str(extra);
+    }
+    t
+}
+
+/// The ranking `retrieve` applies, over candidates already materialised (pure; used by the
+/// unit tests and by `lambdarag eval beir` to cross-check fusion prototypes).
 pub fn rank(
     candidates: Vec<ScoredChunk>,
     docs: &HashMap<String, Document>,
     req: &RetrievalRequest,
 ) -> RetrievalResult {
-    let w = req.vector_similarity_weight;
-    let best_term = candidates
-        .iter()
-        .map(|c| c.term_score)
-        .fold(0.0f32, f32::max);
-    let mut hits: Vec<Hit> = candidates
+    let mut records: HashMap<String, ScoredChunk> = HashMap::new();
+    let hits: Vec<ChunkHit> = candidates
         .into_iter()
-        .filter(|c| c.chunk.available)
-        .filter_map(|c| {
-            let doc = docs.get(&c.chunk.document_id)?;
-            if doc.status != "1" {
-                return None;
-            }
-            let term = if best_term > 0.0 {
-                c.term_score / best_term
-            } else {
-                0.0
+        .filter(|c| c.chunk.available && enabled(docs, &c.chunk.document_id))
+        .map(|c| {
+            let hit = ChunkHit {
+                chunk_id: c.chunk.id.clone(),
+                dataset_id: c.chunk.dataset_id.clone(),
+                document_id: c.chunk.document_id.clone(),
+                term_score: c.term_score,
+                vector_score: c.vector_score,
             };
-            // Raw cosine, the number reported as `vector_similarity`, so the fused score is
-            // exactly `(1 − w)·term + w·vector` of the reported parts.
-            let similarity = (1.0 - w) * term + w * c.vector_score;
-            Some(Hit {
-                document_name: doc.name.clone(),
-                term_similarity: term,
-                similarity,
-                highlight: None,
-                scored: c,
-            })
+            records.insert(c.chunk.id.clone(), c);
+            hit
         })
-        .filter(|h| h.similarity >= req.similarity_threshold)
         .collect();
-    hits.sort_by(|a, b| {
-        b.similarity
-            .total_cmp(&a.similarity)
-            .then_with(|| a.scored.chunk.id.cmp(&b.scored.chunk.id))
-    });
-    let total = hits.len();
-    let mut counts: Vec<(String, String, usize)> = Vec::new();
-    for h in &hits {
-        match counts
-            .iter_mut()
-            .find(|(id, _, _)| *id == h.scored.chunk.document_id)
-        {
-            Some(e) => e.2 += 1,
-            None => counts.push((
-                h.scored.chunk.document_id.clone(),
-                h.document_name.clone(),
-                1,
-            )),
-        }
-    }
-    counts.sort_by_key(|c| std::cmp::Reverse(c.2));
-    let start = (req.page.max(1) - 1).saturating_mul(req.page_size);
-    let mut page: Vec<Hit> = hits.into_iter().skip(start).take(req.page_size).collect();
-    if req.highlight {
-        for h in &mut page {
-            h.highlight = Some(highlight_text(&h.scored.chunk.content, &req.question));
-        }
-    }
-    RetrievalResult {
+    let at = Window::of(req.page, req.page_size);
+    let window: Vec<Ranked> = fuse(hits, req.vector_similarity_weight)
+        .into_iter()
+        .skip(at.start)
+        .take(at.size)
+        .collect();
+    let (total, page, doc_aggs) = select_page(window, docs, req, at);
+    let mut out = RetrievalResult {
         total,
-        hits: page,
-        doc_aggs: counts,
-        short_circuit: false,
+        doc_aggs,
+        ..Default::default()
+    };
+    for r in page {
+        let Some(scored) = records.remove(&r.hit.chunk_id) else {
+            continue;
+        };
+        let doc = docs.get(&r.hit.document_id);
+        if let Some(d) = doc {
+            out.documents.insert(d.id.clone(), d.clone());
+        }
+        out.hits.push(Hit {
+            highlight: req
+                .highlight
+                .then(|| highlight_text(&scored.chunk.content, &req.question)),
+            document_name: doc.map(|d| d.name.clone()).unwrap_or_default(),
+            similarity: r.similarity,
+            term_similarity: r.term_similarity,
+            scored,
+        });
     }
+    out
 }
 
 /// Lower-cased word tokens, as the `content_ltks` field shows them.
@@ -503,6 +839,60 @@ mod tests {
         let v = to_api(&r);
         assert_eq!(v["chunks"][0]["document_keyword"], "a.txt");
         assert_eq!(v["doc_aggs"][0]["count"], 2);
+    }
+
+    #[test]
+    fn window_follows_upstream_paging() {
+        // page_size 30: R = max(30, 3·30) = 90, three pages per window.
+        assert_eq!(
+            Window::of(1, 30),
+            Window {
+                size: 90,
+                start: 0,
+                page_offset: 0
+            }
+        );
+        assert_eq!(Window::of(3, 30).page_offset, 60);
+        let w4 = Window::of(4, 30);
+        assert_eq!((w4.start, w4.page_offset), (90, 0));
+        // page_size 4: R = 64, sixteen pages per window.
+        let w5 = Window::of(5, 4);
+        assert_eq!((w5.size, w5.start, w5.page_offset), (64, 0, 16));
+        let w17 = Window::of(17, 4);
+        assert_eq!((w17.start, w17.page_offset), (64, 0));
+        // Large pages: the window is the page.
+        let big = Window::of(2, 100);
+        assert_eq!((big.size, big.start, big.page_offset), (100, 100, 0));
+        // Degenerate sizes never divide by zero.
+        assert_eq!(Window::of(0, 0).size, 30);
+        assert_eq!(Window::of(1, 1).size, 64);
+    }
+
+    #[test]
+    fn total_counts_the_window_only() {
+        let docs: HashMap<String, Document> = [doc("a", "1")]
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect();
+        // 100 candidates, all passing; page_size 10 → window of 70.
+        let cands: Vec<ScoredChunk> = (0..100)
+            .map(|i| cand(&format!("c{i:03}"), "a", 100.0 - i as f32, 0.5))
+            .collect();
+        let req = RetrievalRequest {
+            question: "solar".into(),
+            page_size: 10,
+            similarity_threshold: 0.0,
+            ..Default::default()
+        };
+        let r = rank(cands.clone(), &docs, &req);
+        assert_eq!(r.total, 70);
+        assert_eq!(r.hits.len(), 10);
+        assert_eq!(r.hits[0].scored.chunk.id, "c000");
+        // Page 8 is the first page of the second window.
+        let r8 = rank(cands, &docs, &RetrievalRequest { page: 8, ..req });
+        assert_eq!(r8.total, 30);
+        assert_eq!(r8.hits[0].scored.chunk.id, "c070");
+        assert_eq!(r8.documents.len(), 1);
     }
 
     #[test]
