@@ -25,6 +25,9 @@
 //! completes each candidate's other score: the BM25 score of a vector-only hit with an
 //! ids-restricted text query, the cosine of a text-only hit from its stored vector.
 //!
+//! `search_hits` runs the same queries with unavailable chunks filtered out and `_source`
+//! cut to the ids, and `get_chunks` reads a page of records with one `_mget`.
+//!
 //! Requests are signed with SigV4 when a [`SigV4Signer`] is set (Amazon OpenSearch
 //! Service, `es`, or Serverless, `aoss`).
 
@@ -41,7 +44,7 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use lambdarag::domain::ChunkRecord;
-use lambdarag::ports::{ChunkIndex, ChunkListQuery, ScoredChunk, SearchRequest};
+use lambdarag::ports::{ChunkHit, ChunkIndex, ChunkListQuery, ScoredChunk, SearchRequest};
 use lambdarag::StoreError;
 
 pub use sign::SigV4Signer;
@@ -59,11 +62,14 @@ const BULK_BYTES: usize = 5 * 1024 * 1024;
 const MAX_QUERY_WORDS: usize = 200;
 /// Ids per delete-by-ids request.
 const IDS_PER_DELETE: usize = 1000;
-/// The BM25 fields and boosts (RAGFlow's weighting of keywords, questions, title, body).
+/// Ids per `_mget` request.
+const IDS_PER_MGET: usize = 1000;
+/// The BM25 fields and boosts (RAGFlow's weighting of keywords and questions; the title
+/// weighs as the body, as in the embedded index: see `BOOST_TITLE` there for the measurement).
 pub const TEXT_FIELDS: [&str; 4] = [
     "important_keywords^30",
     "questions^20",
-    "document_name^10",
+    "document_name^2",
     "content^2",
 ];
 
@@ -186,6 +192,19 @@ fn no_vectors() -> Value {
     json!({"excludes": ["vector_*"]})
 }
 
+/// What `search_hits` reads of a candidate besides its `_id` (the chunk id).
+fn id_fields() -> Value {
+    json!({"includes": ["dataset_id", "document_id"]})
+}
+
+/// Candidates best first: by BM25, then cosine, then id (only a convenience: callers fuse
+/// the two scores and rank).
+fn by_scores(a: (f32, f32, &str), b: (f32, f32, &str)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0)
+        .then_with(|| b.1.total_cmp(&a.1))
+        .then_with(|| a.2.cmp(b.2))
+}
+
 /// A chunk as stored: the record's fields, `id` as `chunk_id`, the vector in its field.
 pub fn to_source(c: &ChunkRecord) -> Result<Value, StoreError> {
     let mut v = serde_json::to_value(c)?;
@@ -303,6 +322,35 @@ struct Hit {
     id: String,
     score: f64,
     source: Value,
+}
+
+/// A candidate of a search, with both its scores.
+struct Candidate {
+    hit: Hit,
+    term_score: f32,
+    vector_score: f32,
+}
+
+impl Candidate {
+    fn into_hit(self) -> Result<ChunkHit, StoreError> {
+        let field = |name: &str| {
+            self.hit
+                .source
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("chunk {} in OpenSearch: no {name}", self.hit.id))
+                })
+        };
+        Ok(ChunkHit {
+            dataset_id: field("dataset_id")?,
+            document_id: field("document_id")?,
+            chunk_id: self.hit.id,
+            term_score: self.term_score,
+            vector_score: self.vector_score,
+        })
+    }
 }
 
 fn hits_of(body: &Value) -> Vec<Hit> {
@@ -703,6 +751,111 @@ impl OpenSearchIndex {
             }
         }
     }
+
+    /// The candidates of a search, each with both scores, in no order. With
+    /// `available_only`, unavailable chunks are filtered inside both queries (they take no
+    /// `k` slot); a filter never changes a score. `source` is what the hits carry.
+    async fn candidates(
+        &self,
+        tenant_id: &str,
+        req: &SearchRequest,
+        available_only: bool,
+        source: Value,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let documents = req.document_ids.as_deref();
+        if req.top_k == 0 || req.dataset_ids.is_empty() || documents.is_some_and(<[_]>::is_empty) {
+            return Ok(vec![]);
+        }
+        let index = self.index_name(tenant_id);
+        let k = req.top_k.min(MAX_WINDOW);
+        let text = query_text(&req.text);
+        let mut filters = scope(tenant_id, &req.dataset_ids, documents);
+        if available_only {
+            filters.push(json!({"term": {"available": true}}));
+        }
+        let query_vec = req
+            .vector
+            .as_deref()
+            .filter(|v| v.iter().any(|x| *x != 0.0));
+        let field = match query_vec {
+            Some(v) if self.has_vector_field(&index, v.len()).await? => Some(vector_field(v.len())),
+            _ => None,
+        };
+
+        let text_query = async {
+            let Some(text) = &text else {
+                return Ok::<_, StoreError>(vec![]);
+            };
+            let body = json!({
+                "size": k,
+                "_source": source,
+                "query": {"bool": {"must": [multi_match(text)], "filter": filters}}
+            });
+            Ok(self.hits(&index, body).await?.unwrap_or_default())
+        };
+        let knn_query = async {
+            let (Some(field), Some(v)) = (&field, query_vec) else {
+                return Ok::<_, StoreError>(vec![]);
+            };
+            let mut knn = Map::new();
+            knn.insert(
+                field.clone(),
+                json!({"vector": v, "k": k, "filter": {"bool": {"filter": filters}}}),
+            );
+            let body = json!({"size": k, "_source": source, "query": {"knn": knn}});
+            Ok(self.hits(&index, body).await?.unwrap_or_default())
+        };
+        let (text_hits, knn_hits) = tokio::try_join!(text_query, knn_query)?;
+
+        let mut term: HashMap<String, f32> = HashMap::new();
+        let mut vector: HashMap<String, f32> = HashMap::new();
+        let mut hits: Vec<Hit> = vec![];
+        for h in text_hits {
+            term.insert(h.id.clone(), h.score as f32);
+            hits.push(h);
+        }
+        for h in knn_hits {
+            vector.insert(h.id.clone(), cosine_from_score(h.score));
+            if !term.contains_key(&h.id) {
+                hits.push(h);
+            }
+        }
+        // Complete each candidate's other score.
+        let vector_only: Vec<String> = vector
+            .keys()
+            .filter(|id| !term.contains_key(*id))
+            .cloned()
+            .collect();
+        let text_only: Vec<String> = term
+            .keys()
+            .filter(|id| !vector.contains_key(*id))
+            .cloned()
+            .collect();
+        let more_terms = async {
+            match &text {
+                Some(t) => self.term_scores(&index, t, &filters, &vector_only).await,
+                None => Ok(HashMap::new()),
+            }
+        };
+        let more_cosines = async {
+            match (&field, query_vec) {
+                (Some(f), Some(v)) => self.cosines(&index, f, v, &text_only).await,
+                _ => Ok(HashMap::new()),
+            }
+        };
+        let (more_terms, more_cosines) = tokio::try_join!(more_terms, more_cosines)?;
+        term.extend(more_terms);
+        vector.extend(more_cosines);
+
+        Ok(hits
+            .into_iter()
+            .map(|hit| Candidate {
+                term_score: term.get(&hit.id).copied().unwrap_or(0.0),
+                vector_score: vector.get(&hit.id).copied().unwrap_or(0.0),
+                hit,
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -840,104 +993,103 @@ impl ChunkIndex for OpenSearchIndex {
         tenant_id: &str,
         req: &SearchRequest,
     ) -> Result<Vec<ScoredChunk>, StoreError> {
-        let documents = req.document_ids.as_deref();
-        if req.top_k == 0 || req.dataset_ids.is_empty() || documents.is_some_and(<[_]>::is_empty) {
-            return Ok(vec![]);
-        }
-        let index = self.index_name(tenant_id);
-        let k = req.top_k.min(MAX_WINDOW);
-        let text = query_text(&req.text);
-        let filters = scope(tenant_id, &req.dataset_ids, documents);
-        let query_vec = req
-            .vector
-            .as_deref()
-            .filter(|v| v.iter().any(|x| *x != 0.0));
-        let field = match query_vec {
-            Some(v) if self.has_vector_field(&index, v.len()).await? => Some(vector_field(v.len())),
-            _ => None,
-        };
-
-        let text_query = async {
-            let Some(text) = &text else {
-                return Ok::<_, StoreError>(vec![]);
-            };
-            let body = json!({
-                "size": k,
-                "_source": no_vectors(),
-                "query": {"bool": {"must": [multi_match(text)], "filter": filters}}
-            });
-            Ok(self.hits(&index, body).await?.unwrap_or_default())
-        };
-        let knn_query = async {
-            let (Some(field), Some(v)) = (&field, query_vec) else {
-                return Ok::<_, StoreError>(vec![]);
-            };
-            let mut knn = Map::new();
-            knn.insert(
-                field.clone(),
-                json!({"vector": v, "k": k, "filter": {"bool": {"filter": filters}}}),
-            );
-            let body = json!({"size": k, "_source": no_vectors(), "query": {"knn": knn}});
-            Ok(self.hits(&index, body).await?.unwrap_or_default())
-        };
-        let (text_hits, knn_hits) = tokio::try_join!(text_query, knn_query)?;
-
-        let mut term: HashMap<String, f32> = HashMap::new();
-        let mut vector: HashMap<String, f32> = HashMap::new();
-        let mut chunks: Vec<ChunkRecord> = vec![];
-        for h in text_hits {
-            term.insert(h.id.clone(), h.score as f32);
-            chunks.push(from_source(&h.id, h.source)?);
-        }
-        for h in knn_hits {
-            vector.insert(h.id.clone(), cosine_from_score(h.score));
-            if !term.contains_key(&h.id) {
-                chunks.push(from_source(&h.id, h.source)?);
-            }
-        }
-        // Complete each candidate's other score.
-        let vector_only: Vec<String> = vector
-            .keys()
-            .filter(|id| !term.contains_key(*id))
-            .cloned()
-            .collect();
-        let text_only: Vec<String> = term
-            .keys()
-            .filter(|id| !vector.contains_key(*id))
-            .cloned()
-            .collect();
-        let more_terms = async {
-            match &text {
-                Some(t) => self.term_scores(&index, t, &filters, &vector_only).await,
-                None => Ok(HashMap::new()),
-            }
-        };
-        let more_cosines = async {
-            match (&field, query_vec) {
-                (Some(f), Some(v)) => self.cosines(&index, f, v, &text_only).await,
-                _ => Ok(HashMap::new()),
-            }
-        };
-        let (more_terms, more_cosines) = tokio::try_join!(more_terms, more_cosines)?;
-        term.extend(more_terms);
-        vector.extend(more_cosines);
-
-        let mut out: Vec<ScoredChunk> = chunks
+        let mut out = self
+            .candidates(tenant_id, req, false, no_vectors())
+            .await?
             .into_iter()
-            .map(|chunk| ScoredChunk {
-                term_score: term.get(&chunk.id).copied().unwrap_or(0.0),
-                vector_score: vector.get(&chunk.id).copied().unwrap_or(0.0),
-                chunk,
+            .map(|c| {
+                Ok(ScoredChunk {
+                    chunk: from_source(&c.hit.id, c.hit.source)?,
+                    term_score: c.term_score,
+                    vector_score: c.vector_score,
+                })
             })
-            .collect();
-        // The order is only a convenience: callers fuse the two scores and rank.
+            .collect::<Result<Vec<_>, StoreError>>()?;
         out.sort_by(|a, b| {
-            b.term_score
-                .total_cmp(&a.term_score)
-                .then_with(|| b.vector_score.total_cmp(&a.vector_score))
-                .then_with(|| a.chunk.id.cmp(&b.chunk.id))
+            by_scores(
+                (a.term_score, a.vector_score, &a.chunk.id),
+                (b.term_score, b.vector_score, &b.chunk.id),
+            )
         });
         Ok(out)
+    }
+
+    async fn search_hits(
+        &self,
+        tenant_id: &str,
+        req: &SearchRequest,
+    ) -> Result<Vec<ChunkHit>, StoreError> {
+        let mut out = self
+            .candidates(tenant_id, req, true, id_fields())
+            .await?
+            .into_iter()
+            .map(Candidate::into_hit)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| {
+            by_scores(
+                (a.term_score, a.vector_score, &a.chunk_id),
+                (b.term_score, b.vector_score, &b.chunk_id),
+            )
+        });
+        Ok(out)
+    }
+
+    /// One `_mget` (per 1000 ids): a lookup by id, real-time like `get`, with nothing to
+    /// score; the tenant is the index itself, and each record's tenant and dataset are
+    /// checked as `get` does. (A `terms` query on ids could filter server-side, but would
+    /// be scored, capped by the result window and reordered all the same.)
+    async fn get_chunks(
+        &self,
+        tenant_id: &str,
+        ids: &[(String, String)],
+    ) -> Result<Vec<ChunkRecord>, StoreError> {
+        let index = self.index_name(tenant_id);
+        let distinct: Vec<&str> = ids
+            .iter()
+            .map(|(_, id)| id.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut found: HashMap<(String, String), ChunkRecord> = HashMap::new();
+        for batch in distinct.chunks(IDS_PER_MGET) {
+            let reply = self
+                .call(
+                    Method::POST,
+                    &format!("/{index}/_mget?_source_excludes=vector_*"),
+                    Payload::Json(json!({ "ids": batch })),
+                )
+                .await?;
+            if reply.index_missing() {
+                return Ok(vec![]);
+            }
+            let body = reply.ok("_mget")?;
+            for doc in body
+                .get("docs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = doc.get("_id").and_then(Value::as_str).unwrap_or_default();
+                if let Some(e) = doc.get("error") {
+                    if e.get("type").and_then(Value::as_str) == Some("index_not_found_exception") {
+                        continue;
+                    }
+                    return Err(StoreError::Backend(format!(
+                        "OpenSearch _mget of chunk {id}: {e}"
+                    )));
+                }
+                if doc.get("found").and_then(Value::as_bool) != Some(true) {
+                    continue;
+                }
+                let source = doc.get("_source").cloned().unwrap_or(Value::Null);
+                let chunk = from_source(id, source)?;
+                if chunk.tenant_id == tenant_id {
+                    found.insert((chunk.dataset_id.clone(), chunk.id.clone()), chunk);
+                }
+            }
+        }
+        // In the order asked; a chunk asked for in another dataset is not found, as with `get`.
+        Ok(ids.iter().filter_map(|k| found.get(k).cloned()).collect())
     }
 }
 

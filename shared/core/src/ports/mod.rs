@@ -254,6 +254,7 @@ pub struct ChunkHit {
 pub trait ChunkIndex: Send + Sync {
     /// Insert or replace by id.
     async fn upsert(&self, tenant_id: &str, chunks: &[ChunkRecord]) -> Result<(), StoreError>;
+    /// One chunk, with its vector (chunk updates re-upsert what they read).
     async fn get(
         &self,
         tenant_id: &str,
@@ -291,7 +292,9 @@ pub trait ChunkIndex: Send + Sync {
         request: &SearchRequest,
     ) -> Result<Vec<ScoredChunk>, StoreError>;
     /// The same candidates as `search` (same scores, same scope), available chunks only,
-    /// without materialising records. Adapters should override the default, which does.
+    /// without materialising records. Unavailable chunks are filtered inside each ranking,
+    /// so they take no `top_k` slot. Adapters must override the default, which filters
+    /// after ranking (and materialises records).
     async fn search_hits(
         &self,
         tenant_id: &str,
