@@ -124,3 +124,25 @@ def test_unavailable_chunk_is_skipped(env):
         assert target not in [c["id"] for c in got2["chunks"]]
     finally:
         chunk.update({"available": True})
+
+
+@pytest.mark.parametrize("extra", [
+    {"page": 10**9, "page_size": 30},
+    {"page": 2, "page_size": 10**9},
+    {"top_k": 10**12},
+    {"page": 10**15, "page_size": 10**15, "top_k": 10**15},
+])
+def test_huge_paging_numbers_are_harmless(env, extra):
+    got = ask(env["api"], env["ds"].id, "solar lantern", **extra)
+    assert isinstance(got["chunks"], list)
+    if extra.get("page", 1) > 1:
+        assert got["chunks"] == [] and got["total"] == 0
+
+
+def test_dify_huge_top_k(env):
+    res = env["api"].post("/dify/retrieval", json={
+        "knowledge_id": env["ds"].id, "query": "zebra",
+        "retrieval_setting": {"top_k": 10**12, "score_threshold": 0.5}})
+    assert res.status_code == 200, res.text
+    records = res.json()["records"]
+    assert records and all(r["score"] >= 0.5 for r in records)

@@ -198,6 +198,11 @@ pub async fn load_datasets(
     Ok(out)
 }
 
+/// The most candidates one request ranks, whatever `top_k`, `page` and `page_size` ask
+/// (a `page` of 10⁹ must not make the index allocate for 10¹⁰ hits); pages beyond it are
+/// empty. Elasticsearch refuses result windows past 10,000; this is ten times that.
+pub const MAX_CANDIDATES: usize = 100_000;
+
 /// A candidate after fusion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
@@ -400,7 +405,7 @@ pub async fn retrieve(
                 document_ids: scope,
                 text: req.question.clone(),
                 vector,
-                top_k: req.top_k.max(at.end()).max(1),
+                top_k: req.top_k.max(at.end()).clamp(1, MAX_CANDIDATES),
             },
         )
         .await?;
@@ -425,6 +430,11 @@ pub async fn retrieve(
         }
     }
     let ranked = fuse_with_best(hits, req.vector_similarity_weight, best_term);
+
+    if at.start >= ranked.len() {
+        // The window lies past every candidate (and so would any enabled subset of them).
+        return Ok(RetrievalResult::default());
+    }
 
     // Walk the ranking until the window is full.
     let mut usable: Vec<Ranked> = Vec::with_capacity(at.end().min(ranked.len()));
