@@ -123,3 +123,43 @@ def test_chat_rerank_model_reranks_its_retrieval(env, rerank_server):
             assert c["vector_similarity"] == pytest.approx(fake_rerank.score(QUESTION, c["content"]), abs=TOL)
     finally:
         env.api.delete("/chats", json={"ids": [chat_id]})
+
+
+# ---------------------------------------------------------------------------------------
+# R1 `keyword: true`: keywords from the tenant's default chat model are appended to the
+# question (upstream's keyword_extraction). The fake LLM echoes its prompt, so the appended
+# text is predictable and reaches the search.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keyword_env(deployment, fake_llm_server):
+    _, url = fake_llm_server
+    env = make_chat_env(deployment, "keyword-tenant")
+    env.data_dir = deployment.server.data_dir
+    run_cli(deployment.server.data_dir, "provider", "set", "--tenant", env.tenant.id, "--factory",
+            "OpenAI-API-Compatible", "--base-url", url, "--api-key", "x", "--model", "echo-model:chat")
+    return env
+
+
+def test_keyword_uses_the_default_chat_model(keyword_env, fake_llm_server):
+    env = keyword_env
+    server, _ = fake_llm_server
+    plain = ask(env, keyword=False)
+    # With the built-in default chat model, keyword extraction adds nothing.
+    builtin = ask(env, keyword=True)
+    assert builtin["code"] == 0, builtin
+    assert [c["id"] for c in builtin["data"]["chunks"]] == [c["id"] for c in plain["data"]["chunks"]]
+    run_cli(env.data_dir, "defaults", "--tenant", env.tenant.id, "--chat", "echo-model@OpenAI-API-Compatible")
+    before = len(server.requests)
+    res = ask(env, keyword=True)
+    assert res["code"] == 0, res
+    assert len(server.requests) == before + 1, "one keyword-extraction call"
+    req = server.requests[-1]
+    assert req["messages"][0]["role"] == "system" and "keywords" in req["messages"][0]["content"]
+    assert req["messages"][-1] == {"role": "user", "content": QUESTION}
+    # The echoed text ("ECHO: …") was appended to the question: the search embedded a
+    # different text, so the same chunk's cosine moved.
+    cos = {c["id"]: c["vector_similarity"] for c in plain["data"]["chunks"]}
+    moved = [abs(c["vector_similarity"] - cos[c["id"]]) for c in res["data"]["chunks"] if c["id"] in cos]
+    assert moved and max(moved) > 1e-3

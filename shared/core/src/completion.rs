@@ -500,6 +500,7 @@ pub async fn plan_turn(
                     highlight: false,
                     metadata_condition: topts.metadata_condition.clone(),
                     rerank_id: chat_reranker(state, tenant_id, &chat.rerank_id).await,
+                    keyword: false,
                 };
                 let found = retrieval::retrieve(state, tenant_id, &datasets, &req)
                     .await
@@ -1141,6 +1142,48 @@ pub fn numbered_lines(text: &str) -> Vec<String> {
             (d.is_ascii_digit() && rest.starts_with(". ")).then(|| rest[2..].to_string())
         })
         .collect()
+}
+
+pub const KEYWORDS_PROMPT: &str = "You pick search keywords. Given a question, answer with \
+at most 3 of its most important keywords or key phrases, in the question's language, \
+separated by commas, and nothing else.";
+
+/// R1 `keyword: true`: keywords for the question from the tenant's default chat model, to
+/// be appended to it (upstream's `keyword_extraction`). The built-in answerer extracts
+/// none, so the question is searched as asked.
+pub async fn question_keywords(
+    state: &AppState,
+    tenant_id: &str,
+    question: &str,
+) -> Result<String, ApiError> {
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let model = state
+        .chat_models
+        .chat_model(&tenant, &tenant.llm_id)
+        .map_err(|e| ApiError::exception(model_error(&e)))?;
+    let plan = TurnPlan {
+        model,
+        messages: vec![
+            ChatMessage::system(KEYWORDS_PROMPT),
+            ChatMessage::user(question.to_string()),
+        ],
+        opts: GenOptions {
+            temperature: Some(0.2),
+            max_tokens: Some(64),
+            purpose: Purpose::Keywords,
+            ..Default::default()
+        },
+        reference: None,
+        prompt: String::new(),
+        empty_answer: None,
+        quote: false,
+    };
+    let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
+    Ok(t.answer.trim().to_string())
 }
 
 /// S7: related questions from the tenant's default chat model.

@@ -42,6 +42,8 @@ pub struct RetrievalRequest {
     pub highlight: bool,
     pub metadata_condition: Option<Value>,
     pub rerank_id: Option<String>,
+    /// Append keywords from the tenant's chat model to the question before searching.
+    pub keyword: bool,
 }
 
 impl Default for RetrievalRequest {
@@ -58,6 +60,7 @@ impl Default for RetrievalRequest {
             highlight: false,
             metadata_condition: None,
             rerank_id: None,
+            keyword: false,
         }
     }
 }
@@ -165,6 +168,7 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
             return Err(ApiError::data("metadata_condition must be an object."));
         }
     }
+    r.keyword = req.get("keyword").is_some_and(crate::chats::truthy);
     r.rerank_id = req
         .get("rerank_id")
         .and_then(Value::as_str)
@@ -360,6 +364,22 @@ pub async fn retrieve(
             ..Default::default()
         });
     }
+    let expanded;
+    let req = if req.keyword {
+        let keywords =
+            crate::completion::question_keywords(state, tenant_id, &req.question).await?;
+        expanded = RetrievalRequest {
+            question: if keywords.is_empty() {
+                req.question.clone()
+            } else {
+                format!("{} {keywords}", req.question)
+            },
+            ..req.clone()
+        };
+        &expanded
+    } else {
+        req
+    };
     // Which documents may answer: enabled ones, narrowed by ids or by a metadata filter.
     let filter: Option<MetaFilter> = if req.document_ids.is_some() {
         None
@@ -931,5 +951,20 @@ mod tests {
         ))
         .unwrap();
         assert!(!r.highlight);
+        assert!(!r.keyword);
+        for (v, want) in [
+            (json!(true), true),
+            (json!("yes"), true),
+            (json!(1), true),
+            (json!(0), false),
+            (json!(""), false),
+            (json!(null), false),
+        ] {
+            let r = validate(&m(
+                json!({"dataset_ids": ["x"], "question": "q", "keyword": v}),
+            ))
+            .unwrap();
+            assert_eq!(r.keyword, want, "keyword {v}");
+        }
     }
 }

@@ -357,6 +357,8 @@ pub enum Purpose {
     Answer,
     /// Suggest related search questions, one `N. text` line each.
     RelatedQuestions,
+    /// A few comma-separated search keywords for the last user message.
+    Keywords,
 }
 
 /// A retrieved chunk handed to the model, in reference order (`[ID:n]` = index n).

@@ -288,6 +288,9 @@ impl ChatModel for ExtractiveAnswerer {
         let text = match opts.purpose {
             Purpose::Answer => compose_answer(question, &opts.context, opts.cite),
             Purpose::RelatedQuestions => compose_suggestions(question),
+            // Keywords would only repeat the question's own words, which BM25 already
+            // weighs; with no model to add synonyms, the built-in adds nothing.
+            Purpose::Keywords => String::new(),
         };
         Ok(iter_stream(
             deltas(&text)
