@@ -163,3 +163,30 @@ def test_keyword_uses_the_default_chat_model(keyword_env, fake_llm_server):
     cos = {c["id"]: c["vector_similarity"] for c in plain["data"]["chunks"]}
     moved = [abs(c["vector_similarity"] - cos[c["id"]]) for c in res["data"]["chunks"] if c["id"] in cos]
     assert moved and max(moved) > 1e-3
+
+
+def test_cross_languages_translate_with_the_default_chat_model(keyword_env, fake_llm_server):
+    env = keyword_env
+    server, _ = fake_llm_server
+    run_cli(env.data_dir, "defaults", "--tenant", env.tenant.id, "--chat", "echo-model@OpenAI-API-Compatible")
+    plain = ask(env)
+    before = len(server.requests)
+    res = ask(env, cross_languages=["German", "French"])
+    assert res["code"] == 0, res
+    assert len(server.requests) == before + 1, "one translation call"
+    req = server.requests[-1]
+    assert "German, French" in req["messages"][0]["content"]
+    assert req["messages"][-1] == {"role": "user", "content": QUESTION}
+    cos = {c["id"]: c["vector_similarity"] for c in plain["data"]["chunks"]}
+    moved = [abs(c["vector_similarity"] - cos[c["id"]]) for c in res["data"]["chunks"] if c["id"] in cos]
+    assert moved and max(moved) > 1e-3, "the translated text was searched too"
+    # Both: translation first, then keywords of the combined text (two calls).
+    before = len(server.requests)
+    assert ask(env, cross_languages=["German"], keyword=True)["code"] == 0
+    assert len(server.requests) == before + 2
+    assert server.requests[-1]["messages"][-1]["content"].startswith(QUESTION + "\n")
+    # Empty or non-list values translate nothing.
+    before = len(server.requests)
+    for v in ([], None, "German"):
+        assert ask(env, cross_languages=v)["code"] == 0
+    assert len(server.requests) == before

@@ -501,6 +501,7 @@ pub async fn plan_turn(
                     metadata_condition: topts.metadata_condition.clone(),
                     rerank_id: chat_reranker(state, tenant_id, &chat.rerank_id).await,
                     keyword: false,
+                    cross_languages: Vec::new(),
                 };
                 let found = retrieval::retrieve(state, tenant_id, &datasets, &req)
                     .await
@@ -1175,6 +1176,48 @@ pub async fn question_keywords(
             temperature: Some(0.2),
             max_tokens: Some(64),
             purpose: Purpose::Keywords,
+            ..Default::default()
+        },
+        reference: None,
+        prompt: String::new(),
+        empty_answer: None,
+        quote: false,
+    };
+    let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
+    Ok(t.answer.trim().to_string())
+}
+
+/// R1 `cross_languages`: the question translated into each language by the tenant's
+/// default chat model, one translation per line (the built-in translates nothing).
+pub async fn question_translations(
+    state: &AppState,
+    tenant_id: &str,
+    question: &str,
+    languages: &[String],
+) -> Result<String, ApiError> {
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let model = state
+        .chat_models
+        .chat_model(&tenant, &tenant.llm_id)
+        .map_err(|e| ApiError::exception(model_error(&e)))?;
+    let plan = TurnPlan {
+        model,
+        messages: vec![
+            ChatMessage::system(format!(
+                "You translate search questions. Translate the user's question into each of \
+                 these languages: {}. Answer with one translation per line, in that order, and \
+                 nothing else.",
+                languages.join(", ")
+            )),
+            ChatMessage::user(question.to_string()),
+        ],
+        opts: GenOptions {
+            temperature: Some(0.2),
+            purpose: Purpose::Translate,
             ..Default::default()
         },
         reference: None,

@@ -44,6 +44,8 @@ pub struct RetrievalRequest {
     pub rerank_id: Option<String>,
     /// Append keywords from the tenant's chat model to the question before searching.
     pub keyword: bool,
+    /// Also search the question's translations into these languages (chat model).
+    pub cross_languages: Vec<String>,
 }
 
 impl Default for RetrievalRequest {
@@ -61,6 +63,7 @@ impl Default for RetrievalRequest {
             metadata_condition: None,
             rerank_id: None,
             keyword: false,
+            cross_languages: Vec::new(),
         }
     }
 }
@@ -169,6 +172,14 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
         }
     }
     r.keyword = req.get("keyword").is_some_and(crate::chats::truthy);
+    if let Some(Value::Array(langs)) = req.get("cross_languages") {
+        r.cross_languages = langs
+            .iter()
+            .map(crate::pyfmt::py_str)
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+    }
     r.rerank_id = req
         .get("rerank_id")
         .and_then(Value::as_str)
@@ -364,16 +375,32 @@ pub async fn retrieve(
             ..Default::default()
         });
     }
+    // Upstream's order: translations first, then keywords of the result.
     let expanded;
-    let req = if req.keyword {
-        let keywords =
-            crate::completion::question_keywords(state, tenant_id, &req.question).await?;
+    let req = if req.keyword || !req.cross_languages.is_empty() {
+        let mut question = req.question.clone();
+        if !req.cross_languages.is_empty() {
+            let translated = crate::completion::question_translations(
+                state,
+                tenant_id,
+                &question,
+                &req.cross_languages,
+            )
+            .await?;
+            // The original stays: a translation can lose terms the documents use.
+            if !translated.is_empty() {
+                question = format!("{question}\n{translated}");
+            }
+        }
+        if req.keyword {
+            let keywords =
+                crate::completion::question_keywords(state, tenant_id, &question).await?;
+            if !keywords.is_empty() {
+                question = format!("{question} {keywords}");
+            }
+        }
         expanded = RetrievalRequest {
-            question: if keywords.is_empty() {
-                req.question.clone()
-            } else {
-                format!("{} {keywords}", req.question)
-            },
+            question,
             ..req.clone()
         };
         &expanded

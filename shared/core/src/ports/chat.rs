@@ -359,6 +359,8 @@ pub enum Purpose {
     RelatedQuestions,
     /// A few comma-separated search keywords for the last user message.
     Keywords,
+    /// The last user message translated into the languages the system message names.
+    Translate,
 }
 
 /// A retrieved chunk handed to the model, in reference order (`[ID:n]` = index n).

@@ -291,6 +291,8 @@ impl ChatModel for ExtractiveAnswerer {
             // Keywords would only repeat the question's own words, which BM25 already
             // weighs; with no model to add synonyms, the built-in adds nothing.
             Purpose::Keywords => String::new(),
+            // No translation model in-process: the question is searched as asked.
+            Purpose::Translate => String::new(),
         };
         Ok(iter_stream(
             deltas(&text)
