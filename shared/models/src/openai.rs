@@ -265,7 +265,7 @@ fn inputs_len(body: &serde_json::Value) -> usize {
 
 /// The provider's own words from an error body: OpenAI's `{"error": {"message"}}`,
 /// Ollama's `{"error": "..."}`, FastAPI's `{"detail": ...}`, `{"message"}`, else the text.
-fn provider_message(text: &str, status: StatusCode) -> String {
+pub(crate) fn provider_message(text: &str, status: StatusCode) -> String {
     let from_json = serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| {
@@ -301,7 +301,8 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, `a: b: c`.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -18,7 +18,7 @@ use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::openai::RetryPolicy;
+use crate::openai::{provider_message, RetryPolicy};
 
 /// Documents per request: what hosted APIs accept comfortably (Cohere allows 1000, Jina
 /// 2048) while keeping one request's body and latency bounded.
@@ -29,8 +29,6 @@ const TEI_BATCH_SIZE: usize = 32;
 /// ~8k (jina v2) of query + document and drop the rest, so longer text only costs upload
 /// and (on metered APIs) tokens; some servers reject over-long inputs outright.
 pub const MAX_DOCUMENT_CHARS: usize = 4096;
-/// Longest provider error text quoted in an error message.
-const MAX_ERROR_TEXT: usize = 500;
 
 /// A rerank model behind a Jina/Cohere-style (or TEI) `/rerank` endpoint.
 #[derive(Debug)]
@@ -315,33 +313,6 @@ fn clip(s: &str, max: usize) -> &str {
     }
 }
 
-/// The provider's own words from an error body (`{"error": {"message"}}`, `{"error"}`,
-/// `{"message"}`, `{"detail"}`), else the text, capped.
-fn provider_message(text: &str, status: StatusCode) -> String {
-    let from_json = serde_json::from_str::<Value>(text).ok().and_then(|v| {
-        ["/error/message", "/error", "/message", "/detail"]
-            .iter()
-            .find_map(|p| match v.pointer(p) {
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(Value::Null | Value::Object(_)) | None => None,
-                Some(other) => Some(other.to_string()),
-            })
-    });
-    let message = from_json.unwrap_or_else(|| text.trim().to_string());
-    if message.is_empty() {
-        return status
-            .canonical_reason()
-            .unwrap_or("no error text")
-            .to_string();
-    }
-    let clipped = clip(&message, MAX_ERROR_TEXT);
-    if clipped.len() < message.len() {
-        format!("{clipped}…")
-    } else {
-        message
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +342,7 @@ mod tests {
     fn clipping_respects_characters() {
         assert_eq!(clip("ééé", 2), "éé");
         assert_eq!(clip("ab", 5), "ab");
-        let long = "x".repeat(MAX_ERROR_TEXT + 10);
+        let long = "x".repeat(10_000);
         assert!(provider_message(&long, StatusCode::BAD_GATEWAY).ends_with('…'));
         assert_eq!(
             provider_message(

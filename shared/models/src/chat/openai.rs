@@ -19,6 +19,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use crate::openai::{error_chain, provider_message};
 use crate::RetryPolicy;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,9 +27,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest silence between two pieces of a streamed answer.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-/// Longest provider error text quoted in an error message.
-const MAX_ERROR_TEXT: usize = 500;
-
 /// A chat model behind an OpenAI-compatible endpoint.
 #[derive(Debug, Clone)]
 pub struct OpenAiChat {
@@ -359,50 +357,6 @@ impl ChatModel for OpenAiChat {
         tokio::spawn(pump(response, tx, self.model_id.clone(), self.idle_timeout));
         Ok(channel_stream(rx))
     }
-}
-
-/// The provider's own words from an error body: OpenAI's `{"error": {"message"}}`,
-/// `{"error": "..."}`, `{"message"}`, `{"detail"}`, else the text itself.
-fn provider_message(text: &str, status: StatusCode) -> String {
-    let parsed: Option<Value> = serde_json::from_str(text).ok();
-    let as_text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    };
-    let found = parsed.as_ref().and_then(|v| {
-        v.pointer("/error/message")
-            .and_then(as_text)
-            .or_else(|| v.get("error").filter(|e| e.is_string()).and_then(as_text))
-            .or_else(|| v.get("message").and_then(as_text))
-            .or_else(|| v.get("detail").and_then(as_text))
-    });
-    let message = found.unwrap_or_else(|| text.trim().to_string());
-    if message.is_empty() {
-        return status
-            .canonical_reason()
-            .unwrap_or("no error text")
-            .to_string();
-    }
-    if message.len() <= MAX_ERROR_TEXT {
-        return message;
-    }
-    let mut end = MAX_ERROR_TEXT;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &message[..end])
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
