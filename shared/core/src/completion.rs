@@ -1157,34 +1157,20 @@ pub async fn question_keywords(
     tenant_id: &str,
     question: &str,
 ) -> Result<String, ApiError> {
-    let tenant = state
-        .meta
-        .get_tenant(tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
-    let model = state
-        .chat_models
-        .chat_model(&tenant, &tenant.llm_id)
-        .map_err(|e| ApiError::exception(model_error(&e)))?;
-    let plan = TurnPlan {
-        model,
-        messages: vec![
-            ChatMessage::system(KEYWORDS_PROMPT),
-            ChatMessage::user(question.to_string()),
-        ],
-        opts: GenOptions {
-            temperature: Some(0.2),
-            max_tokens: Some(64),
-            purpose: Purpose::Keywords,
-            ..Default::default()
-        },
-        reference: None,
-        prompt: String::new(),
-        empty_answer: None,
-        quote: false,
+    let opts = GenOptions {
+        temperature: Some(0.2),
+        max_tokens: Some(64),
+        purpose: Purpose::Keywords,
+        ..Default::default()
     };
-    let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
-    Ok(t.answer.trim().to_string())
+    let answer = ask_default_model(
+        state,
+        tenant_id,
+        KEYWORDS_PROMPT.into(),
+        question.into(),
+        opts,
+    );
+    Ok(answer.await?.trim().to_string())
 }
 
 /// R1 `cross_languages`: the question translated into each language by the tenant's
@@ -1194,6 +1180,28 @@ pub async fn question_translations(
     tenant_id: &str,
     question: &str,
     languages: &[String],
+) -> Result<String, ApiError> {
+    let system = format!(
+        "You translate search questions. Translate the user's question into each of these \
+         languages: {}. Answer with one translation per line, in that order, and nothing else.",
+        languages.join(", ")
+    );
+    let opts = GenOptions {
+        temperature: Some(0.2),
+        purpose: Purpose::Translate,
+        ..Default::default()
+    };
+    let answer = ask_default_model(state, tenant_id, system, question.into(), opts);
+    Ok(answer.await?.trim().to_string())
+}
+
+/// One system + user exchange with the tenant's default chat model, collected to text.
+async fn ask_default_model(
+    state: &AppState,
+    tenant_id: &str,
+    system: String,
+    user: String,
+    opts: GenOptions,
 ) -> Result<String, ApiError> {
     let tenant = state
         .meta
@@ -1206,27 +1214,15 @@ pub async fn question_translations(
         .map_err(|e| ApiError::exception(model_error(&e)))?;
     let plan = TurnPlan {
         model,
-        messages: vec![
-            ChatMessage::system(format!(
-                "You translate search questions. Translate the user's question into each of \
-                 these languages: {}. Answer with one translation per line, in that order, and \
-                 nothing else.",
-                languages.join(", ")
-            )),
-            ChatMessage::user(question.to_string()),
-        ],
-        opts: GenOptions {
-            temperature: Some(0.2),
-            purpose: Purpose::Translate,
-            ..Default::default()
-        },
+        messages: vec![ChatMessage::system(system), ChatMessage::user(user)],
+        opts,
         reference: None,
         prompt: String::new(),
         empty_answer: None,
         quote: false,
     };
     let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
-    Ok(t.answer.trim().to_string())
+    Ok(t.answer)
 }
 
 /// S7: related questions from the tenant's default chat model.
@@ -1239,37 +1235,18 @@ pub async fn related_questions(
         return Err(ApiError::data("`question` is required."));
     };
     let industry = req.get("industry").map(py_str).unwrap_or_default();
-    let tenant = state
-        .meta
-        .get_tenant(tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
-    let model = state
-        .chat_models
-        .chat_model(&tenant, &tenant.llm_id)
-        .map_err(|e| ApiError::exception(model_error(&e)))?;
     let mut system = RELATED_QUESTIONS_PROMPT.to_string();
     if !industry.trim().is_empty() {
         system.push_str(&format!(" The user works in: {industry}."));
     }
-    let plan = TurnPlan {
-        model,
-        messages: vec![
-            ChatMessage::system(system),
-            ChatMessage::user(format!("Keywords: {question}\nRelated search terms:\n")),
-        ],
-        opts: GenOptions {
-            temperature: Some(0.9),
-            purpose: Purpose::RelatedQuestions,
-            ..Default::default()
-        },
-        reference: None,
-        prompt: String::new(),
-        empty_answer: None,
-        quote: false,
+    let opts = GenOptions {
+        temperature: Some(0.9),
+        purpose: Purpose::RelatedQuestions,
+        ..Default::default()
     };
-    let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
-    Ok(numbered_lines(&t.answer))
+    let user = format!("Keywords: {question}\nRelated search terms:\n");
+    let answer = ask_default_model(state, tenant_id, system, user, opts).await?;
+    Ok(numbered_lines(&answer))
 }
 
 #[cfg(test)]
