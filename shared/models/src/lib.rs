@@ -20,6 +20,7 @@ mod bedrock;
 #[cfg(feature = "builtin")]
 mod builtin;
 pub mod chat;
+mod http;
 mod openai;
 mod registry;
 mod rerank;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lambdarag::ports::{Embedder, ModelError};
-use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 
+use crate::http::{post_json, with_retries, Outcome};
 use crate::vector::l2_normalize;
 
 /// Texts per request.
@@ -41,7 +41,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    fn delay(&self, failed_attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, failed_attempt: u32, retry_after: Option<Duration>) -> Duration {
         let backoff = self
             .base_delay
             .saturating_mul(1u32 << failed_attempt.saturating_sub(1).min(16));
@@ -116,76 +116,27 @@ impl OpenAiEmbedder {
 
     async fn embed_batch(&self, inputs: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
         let body = serde_json::json!({ "model": self.model, "input": inputs });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (error, retry_after) = match self.send(&body).await {
-                Attempt::Done(result) => return result,
-                Attempt::Retryable(error, retry_after) => (error, retry_after),
-            };
-            if attempt >= self.retry.attempts {
-                return Err(error);
-            }
-            let delay = self.retry.delay(attempt, retry_after);
-            tracing::warn!(
-                model = %self.model_id,
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                "embedding request failed, retrying: {error}"
-            );
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    async fn send(&self, body: &serde_json::Value) -> Attempt {
-        let mut request = self.client.post(&self.url).json(body);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return self.transport_error(&e),
-        };
-        let status = response.status();
-        if status.is_success() {
-            return match response.bytes().await {
-                Ok(bytes) => Attempt::Done(self.parse(&bytes, inputs_len(body))),
-                Err(e) => self.transport_error(&e),
-            };
-        }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response.text().await.unwrap_or_default();
-        let error = ModelError::Provider(format!(
-            "{}: HTTP {}: {}",
-            self.model_id,
-            status,
-            provider_message(&text, status)
-        ));
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Attempt::Retryable(error, retry_after)
-        } else {
-            Attempt::Done(Err(error))
-        }
-    }
-
-    fn transport_error(&self, e: &reqwest::Error) -> Attempt {
-        if e.is_timeout() && !e.is_connect() {
-            // The provider took the request and did not answer within the limit: trying
-            // again would likely wait as long again.
-            return Attempt::Done(Err(ModelError::Timeout));
-        }
-        let error = ModelError::Provider(format!(
-            "{}: cannot reach {}: {}",
-            self.model_id,
-            self.url,
-            error_chain(e)
-        ));
-        Attempt::Retryable(error, None)
+        // The closure hands out references only, so each attempt's future is `Send`.
+        let body = &body;
+        with_retries(
+            &self.retry,
+            &self.model_id,
+            "embedding",
+            move || async move {
+                let sent = post_json(
+                    &self.client,
+                    &self.url,
+                    self.api_key.as_deref(),
+                    &self.model_id,
+                    body,
+                );
+                match sent.await {
+                    Ok(bytes) => Outcome::Done(self.parse(&bytes, inputs.len())),
+                    Err(failure) => failure.outcome(),
+                }
+            },
+        )
+        .await
     }
 
     fn parse(&self, bytes: &[u8], expected: usize) -> Result<Vec<Vec<f32>>, ModelError> {
@@ -240,11 +191,6 @@ impl Embedder for OpenAiEmbedder {
     }
 }
 
-enum Attempt {
-    Done(Result<Vec<Vec<f32>>, ModelError>),
-    Retryable(ModelError, Option<Duration>),
-}
-
 #[derive(Deserialize)]
 struct EmbeddingsResponse {
     data: Vec<EmbeddingItem>,
@@ -255,12 +201,6 @@ struct EmbeddingItem {
     embedding: Vec<f32>,
     #[serde(default)]
     index: Option<usize>,
-}
-
-fn inputs_len(body: &serde_json::Value) -> usize {
-    body.get("input")
-        .and_then(serde_json::Value::as_array)
-        .map_or(0, Vec::len)
 }
 
 /// The provider's own words from an error body: OpenAI's `{"error": {"message"}}`,

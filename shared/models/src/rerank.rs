@@ -9,16 +9,15 @@
 //! with a 422 naming `texts`; the reranker then switches to TEI's body for good.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use lambdarag::ports::{ModelError, Reranker};
-use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::openai::{provider_message, RetryPolicy};
+use crate::http::{post_json, with_retries, Failure, Outcome};
+use crate::openai::RetryPolicy;
 
 /// Documents per request: what hosted APIs accept comfortably (Cohere allows 1000, Jina
 /// 2048) while keeping one request's body and latency bounded.
@@ -114,15 +113,31 @@ impl HttpReranker {
     ) -> Result<Option<Vec<(usize, f32)>>, ModelError> {
         let tei = self.is_tei();
         let body = self.body(query, docs, tei);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (error, retry_after) = match self.send(&body, docs.len()).await {
-                Attempt::Done(result) => return result.map(Some),
-                Attempt::WantsTexts(error) => {
+        // The closure hands out references only, so each attempt's future is `Send`.
+        let body = &body;
+        with_retries(&self.retry, &self.model_id, "rerank", move || async move {
+            let sent = post_json(
+                &self.client,
+                &self.url,
+                self.api_key.as_deref(),
+                &self.model_id,
+                body,
+            );
+            match sent.await {
+                Ok(bytes) => Outcome::Done(self.parse(&bytes, docs.len()).map(Some)),
+                // TEI (axum) answers a body without `texts` with 422 "missing field
+                // `texts`"; a FastAPI/pydantic look-alike with `"loc": ["body", "texts"]`.
+                Err(Failure::Http {
+                    status,
+                    text,
+                    error,
+                    ..
+                }) if status == StatusCode::UNPROCESSABLE_ENTITY
+                    && (text.contains("`texts`") || text.contains("\"texts\"")) =>
+                {
                     if tei {
                         // Already speaking TEI: the complaint is about something else.
-                        return Err(error);
+                        return Outcome::Done(Err(error));
                     }
                     // Another request may have switched already: only the first one logs.
                     if !self.tei.swap(true, Ordering::Relaxed) {
@@ -132,85 +147,12 @@ impl HttpReranker {
                             "rerank server wants {{query, texts}}: switching to TEI's body"
                         );
                     }
-                    return Ok(None);
+                    Outcome::Done(Ok(None))
                 }
-                Attempt::Retryable(error, retry_after) => (error, retry_after),
-            };
-            if attempt >= self.retry.attempts {
-                return Err(error);
+                Err(failure) => failure.outcome(),
             }
-            let delay = backoff(&self.retry, attempt, retry_after);
-            tracing::warn!(
-                model = %self.model_id,
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                "rerank request failed, retrying: {error}"
-            );
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    async fn send(&self, body: &Value, expected: usize) -> Attempt {
-        let mut request = self.client.post(&self.url).json(body);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return self.transport_error(&e),
-        };
-        let status = response.status();
-        if status.is_success() {
-            return match response.bytes().await {
-                Ok(bytes) => Attempt::Done(self.parse(&bytes, expected)),
-                Err(e) => self.transport_error(&e),
-            };
-        }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response.text().await.unwrap_or_default();
-        let error = ModelError::Provider(format!(
-            "{}: HTTP {}: {}",
-            self.model_id,
-            status,
-            provider_message(&text, status)
-        ));
-        // TEI (axum) answers a body without `texts` with 422 "missing field `texts`"; a
-        // FastAPI/pydantic TEI look-alike with 422 `"loc": ["body", "texts"]`.
-        if status == StatusCode::UNPROCESSABLE_ENTITY
-            && (text.contains("`texts`") || text.contains("\"texts\""))
-        {
-            return Attempt::WantsTexts(error);
-        }
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Attempt::Retryable(error, retry_after)
-        } else {
-            Attempt::Done(Err(error))
-        }
-    }
-
-    fn transport_error(&self, e: &reqwest::Error) -> Attempt {
-        if e.is_timeout() && !e.is_connect() {
-            // The provider took the request and did not answer in time: trying again would
-            // likely wait as long again.
-            return Attempt::Done(Err(ModelError::Timeout));
-        }
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        let error = ModelError::Provider(format!(
-            "{}: cannot reach {}: {text}",
-            self.model_id, self.url
-        ));
-        Attempt::Retryable(error, None)
+        })
+        .await
     }
 
     fn parse(&self, bytes: &[u8], expected: usize) -> Result<Vec<(usize, f32)>, ModelError> {
@@ -256,13 +198,6 @@ impl Reranker for HttpReranker {
     }
 }
 
-enum Attempt {
-    Done(Result<Vec<(usize, f32)>, ModelError>),
-    Retryable(ModelError, Option<Duration>),
-    /// The server rejected the Jina body asking for `texts` (TEI).
-    WantsTexts(ModelError),
-}
-
 #[derive(Deserialize)]
 struct Scored {
     index: i64,
@@ -294,15 +229,6 @@ fn parse_scores(bytes: &[u8], expected: usize) -> Result<Vec<(usize, f32)>, Stri
             }
         })
         .collect()
-}
-
-/// [`RetryPolicy`]'s backoff: `base_delay` doubled per failed attempt, a `Retry-After`
-/// honoured, both capped at `max_delay`.
-fn backoff(p: &RetryPolicy, failed_attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let base = p
-        .base_delay
-        .saturating_mul(1u32 << failed_attempt.saturating_sub(1).min(16));
-    retry_after.unwrap_or(base).min(p.max_delay)
 }
 
 /// At most `max` characters of `s` (a prefix, cut on a character boundary).
@@ -342,30 +268,5 @@ mod tests {
     fn clipping_respects_characters() {
         assert_eq!(clip("ééé", 2), "éé");
         assert_eq!(clip("ab", 5), "ab");
-        let long = "x".repeat(10_000);
-        assert!(provider_message(&long, StatusCode::BAD_GATEWAY).ends_with('…'));
-        assert_eq!(
-            provider_message(
-                r#"{"error":{"message":"bad key"}}"#,
-                StatusCode::UNAUTHORIZED
-            ),
-            "bad key"
-        );
-        assert_eq!(
-            provider_message(r#"{"detail":"nope"}"#, StatusCode::BAD_REQUEST),
-            "nope"
-        );
-        assert_eq!(
-            provider_message("", StatusCode::UNAUTHORIZED),
-            "Unauthorized"
-        );
-    }
-
-    #[test]
-    fn backoff_matches_the_policy() {
-        let p = RetryPolicy::default();
-        assert_eq!(backoff(&p, 1, None), Duration::from_millis(500));
-        assert_eq!(backoff(&p, 2, None), Duration::from_secs(1));
-        assert_eq!(backoff(&p, 30, None), Duration::from_secs(8));
     }
 }
