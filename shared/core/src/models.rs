@@ -230,6 +230,16 @@ fn is_known(name: &str, factory: Option<&str>, kind: ModelType) -> bool {
         .is_some_and(|f| f.models.contains(&(name, kind)))
 }
 
+/// The API root to call a tenant's provider at: its configured base URL, else the
+/// factory's default (none for self-hosted factories).
+pub fn provider_base_url<'a>(provider: &'a ProviderConfig, factory: &Factory) -> Option<&'a str> {
+    provider
+        .base_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .or(factory.default_base_url)
+}
+
 /// The provider through which the tenant uses this model, if configured.
 pub fn tenant_provider<'a>(
     tenant: &'a Tenant,

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use lambdarag::chats::BUILTIN_RERANK_NAMES;
 use lambdarag::domain::{ModelType, ProviderConfig, Tenant};
 use lambdarag::models::{
-    factory, split_model_id, tenant_provider, Protocol, BUILTIN_EMBEDDING_MODEL, BUILTIN_FACTORY,
+    factory, provider_base_url, split_model_id, tenant_provider, Protocol, BUILTIN_EMBEDDING_MODEL,
+    BUILTIN_FACTORY,
 };
 use lambdarag::ports::{Embedder, EmbedderRegistry, ModelError, Reranker, RerankerRegistry};
 
@@ -227,16 +228,11 @@ impl EmbedderRegistry for ModelRegistry {
         };
         match f.protocol {
             Protocol::OpenAiCompatible => {
-                let base_url = provider
-                    .base_url
-                    .as_deref()
-                    .filter(|u| !u.trim().is_empty())
-                    .or(f.default_base_url)
-                    .ok_or_else(|| {
-                        unavailable(format!(
-                            "the {factory_name} provider has no base URL configured"
-                        ))
-                    })?;
+                let base_url = provider_base_url(provider, f).ok_or_else(|| {
+                    unavailable(format!(
+                        "the {factory_name} provider has no base URL configured"
+                    ))
+                })?;
                 self.openai_embedder(model_id, name, base_url, provider.api_key.as_deref())
             }
             Protocol::Bedrock => self.bedrock_embedder(model_id, name),
@@ -298,16 +294,11 @@ impl RerankerRegistry for ModelRegistry {
         };
         match f.protocol {
             Protocol::OpenAiCompatible => {
-                let base_url = provider
-                    .base_url
-                    .as_deref()
-                    .filter(|u| !u.trim().is_empty())
-                    .or(f.default_base_url)
-                    .ok_or_else(|| {
-                        unavailable(format!(
-                            "the {factory_name} provider has no base URL configured"
-                        ))
-                    })?;
+                let base_url = provider_base_url(provider, f).ok_or_else(|| {
+                    unavailable(format!(
+                        "the {factory_name} provider has no base URL configured"
+                    ))
+                })?;
                 self.http_reranker(factory_name, name, base_url, provider.api_key.as_deref())
             }
             Protocol::Bedrock => Err(unavailable(format!(

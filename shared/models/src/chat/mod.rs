@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use lambdarag::domain::{ModelType, Tenant};
 use lambdarag::models::{
-    factory, split_model_id, tenant_provider, Protocol, BUILTIN_CHAT_MODEL, BUILTIN_FACTORY,
+    factory, provider_base_url, split_model_id, tenant_provider, Protocol, BUILTIN_CHAT_MODEL,
+    BUILTIN_FACTORY,
 };
 use lambdarag::ports::chat::{ChatModel, ChatModelRegistry};
 use lambdarag::ports::ModelError;
@@ -166,16 +167,11 @@ impl ChatModelRegistry for ChatRegistry {
         };
         match f.protocol {
             Protocol::OpenAiCompatible => {
-                let base_url = provider
-                    .base_url
-                    .as_deref()
-                    .filter(|u| !u.trim().is_empty())
-                    .or(f.default_base_url)
-                    .ok_or_else(|| {
-                        unavailable(format!(
-                            "the {factory_name} provider has no base URL configured"
-                        ))
-                    })?;
+                let base_url = provider_base_url(provider, f).ok_or_else(|| {
+                    unavailable(format!(
+                        "the {factory_name} provider has no base URL configured"
+                    ))
+                })?;
                 self.openai_chat(model_id, name, base_url, provider.api_key.as_deref())
             }
             Protocol::Bedrock => self.bedrock_chat(model_id, name),
