@@ -511,6 +511,19 @@ pub async fn retrieve(
     }
     let (total, page, doc_aggs) = select_page(window, &docs, req, at);
     fetch_records(state, tenant_id, &page, &mut records).await?;
+    Ok(assemble(page, records, &docs, req, total, doc_aggs))
+}
+
+/// The reply for a page: each hit with its record and document (a record deleted between
+/// scoring and fetching is left out), highlighted when asked.
+fn assemble(
+    page: Vec<Ranked>,
+    mut records: HashMap<String, ChunkRecord>,
+    docs: &HashMap<String, Document>,
+    req: &RetrievalRequest,
+    total: usize,
+    doc_aggs: Vec<(String, String, usize)>,
+) -> RetrievalResult {
     let mut out = RetrievalResult {
         total,
         doc_aggs,
@@ -518,30 +531,27 @@ pub async fn retrieve(
     };
     for r in page {
         let Some(chunk) = records.remove(&r.hit.chunk_id) else {
-            // Deleted between scoring and fetching: leave it out.
             continue;
         };
         let doc = docs.get(&r.hit.document_id);
-        let document_name = doc.map(|d| d.name.clone()).unwrap_or_default();
         if let Some(d) = doc {
             out.documents.insert(d.id.clone(), d.clone());
         }
-        let highlight = req
-            .highlight
-            .then(|| highlight_text(&chunk.content, &req.question));
         out.hits.push(Hit {
+            highlight: req
+                .highlight
+                .then(|| highlight_text(&chunk.content, &req.question)),
+            document_name: doc.map(|d| d.name.clone()).unwrap_or_default(),
+            similarity: r.similarity,
+            term_similarity: r.term_similarity,
             scored: ScoredChunk {
                 chunk,
                 term_score: r.hit.term_score,
                 vector_score: r.hit.vector_score,
             },
-            similarity: r.similarity,
-            term_similarity: r.term_similarity,
-            highlight,
-            document_name,
         });
     }
-    Ok(out)
+    out
 }
 
 /// The documents a request has read, fetched in batches (one store round trip each).
@@ -697,7 +707,7 @@ pub fn rank(
     docs: &HashMap<String, Document>,
     req: &RetrievalRequest,
 ) -> RetrievalResult {
-    let mut records: HashMap<String, ScoredChunk> = HashMap::new();
+    let mut records: HashMap<String, ChunkRecord> = HashMap::new();
     let hits: Vec<ChunkHit> = candidates
         .into_iter()
         .filter(|c| c.chunk.available && enabled(docs, &c.chunk.document_id))
@@ -709,7 +719,7 @@ pub fn rank(
                 term_score: c.term_score,
                 vector_score: c.vector_score,
             };
-            records.insert(c.chunk.id.clone(), c);
+            records.insert(c.chunk.id.clone(), c.chunk);
             hit
         })
         .collect();
@@ -720,30 +730,7 @@ pub fn rank(
         .take(at.size)
         .collect();
     let (total, page, doc_aggs) = select_page(window, docs, req, at);
-    let mut out = RetrievalResult {
-        total,
-        doc_aggs,
-        ..Default::default()
-    };
-    for r in page {
-        let Some(scored) = records.remove(&r.hit.chunk_id) else {
-            continue;
-        };
-        let doc = docs.get(&r.hit.document_id);
-        if let Some(d) = doc {
-            out.documents.insert(d.id.clone(), d.clone());
-        }
-        out.hits.push(Hit {
-            highlight: req
-                .highlight
-                .then(|| highlight_text(&scored.chunk.content, &req.question)),
-            document_name: doc.map(|d| d.name.clone()).unwrap_or_default(),
-            similarity: r.similarity,
-            term_similarity: r.term_similarity,
-            scored,
-        });
-    }
-    out
+    assemble(page, records, docs, req, total, doc_aggs)
 }
 
 /// Lower-cased word tokens, as the `content_ltks` field shows them.
