@@ -13,17 +13,49 @@ use serde_json::Value;
 
 use crate::openai::{error_chain, provider_message, RetryPolicy};
 
+/// A provider's non-2xx answer.
+pub(crate) struct HttpError {
+    pub status: StatusCode,
+    /// The raw body, for callers that recognise a specific complaint.
+    pub text: String,
+    /// `model: HTTP status: the provider's own words`.
+    pub error: ModelError,
+    pub retry_after: Option<Duration>,
+}
+
+impl HttpError {
+    /// Read a non-2xx response.
+    pub(crate) async fn read(response: reqwest::Response, model_id: &str) -> HttpError {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().await.unwrap_or_default();
+        let error = ModelError::Provider(format!(
+            "{model_id}: HTTP {status}: {}",
+            provider_message(&text, status)
+        ));
+        HttpError {
+            status,
+            text,
+            error,
+            retry_after,
+        }
+    }
+
+    /// 429 and 5xx are worth another try.
+    pub(crate) fn retryable(&self) -> bool {
+        self.status == StatusCode::TOO_MANY_REQUESTS || self.status.is_server_error()
+    }
+}
+
 /// Why a POST did not return a 2xx body.
 pub(crate) enum Failure {
     /// The provider answered with a non-2xx status.
-    Http {
-        status: StatusCode,
-        /// The raw body, for callers that recognise a specific complaint.
-        text: String,
-        /// `model: HTTP status: the provider's own words`.
-        error: ModelError,
-        retry_after: Option<Duration>,
-    },
+    Http(HttpError),
     /// The provider took the request and did not answer in time: trying again would likely
     /// wait as long again.
     Timeout,
@@ -42,15 +74,8 @@ impl Failure {
     /// timeouts are final.
     pub(crate) fn outcome<T>(self) -> Outcome<T> {
         match self {
-            Failure::Http {
-                status,
-                error,
-                retry_after,
-                ..
-            } if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
-                Outcome::Retryable(error, retry_after)
-            }
-            Failure::Http { error, .. } => Outcome::Done(Err(error)),
+            Failure::Http(e) if e.retryable() => Outcome::Retryable(e.error, e.retry_after),
+            Failure::Http(e) => Outcome::Done(Err(e.error)),
             Failure::Timeout => Outcome::Done(Err(ModelError::Timeout)),
             Failure::Unreachable(error) => Outcome::Retryable(error, None),
         }
@@ -85,23 +110,7 @@ pub(crate) async fn post_json(
     if status.is_success() {
         return response.bytes().await.map_err(transport);
     }
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let text = response.text().await.unwrap_or_default();
-    let error = ModelError::Provider(format!(
-        "{model_id}: HTTP {status}: {}",
-        provider_message(&text, status)
-    ));
-    Err(Failure::Http {
-        status,
-        text,
-        error,
-        retry_after,
-    })
+    Err(Failure::Http(HttpError::read(response, model_id).await))
 }
 
 /// Run `attempt` until it is done or `policy` allows no more tries, sleeping the policy's

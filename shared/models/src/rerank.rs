@@ -16,7 +16,7 @@ use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{post_json, with_retries, Failure, Outcome};
+use crate::http::{post_json, with_retries, Failure, HttpError, Outcome};
 use crate::openai::RetryPolicy;
 
 /// Documents per request: what hosted APIs accept comfortably (Cohere allows 1000, Jina
@@ -127,12 +127,12 @@ impl HttpReranker {
                 Ok(bytes) => Outcome::Done(self.parse(&bytes, docs.len()).map(Some)),
                 // TEI (axum) answers a body without `texts` with 422 "missing field
                 // `texts`"; a FastAPI/pydantic look-alike with `"loc": ["body", "texts"]`.
-                Err(Failure::Http {
+                Err(Failure::Http(HttpError {
                     status,
                     text,
                     error,
                     ..
-                }) if status == StatusCode::UNPROCESSABLE_ENTITY
+                })) if status == StatusCode::UNPROCESSABLE_ENTITY
                     && (text.contains("`texts`") || text.contains("\"texts\"")) =>
                 {
                     if tei {

@@ -14,12 +14,12 @@ use lambdarag::ports::chat::{
     channel_stream, ChatDelta, ChatMessage, ChatModel, DeltaStream, GenOptions, Usage,
 };
 use lambdarag::ports::ModelError;
-use reqwest::header::RETRY_AFTER;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::openai::{error_chain, provider_message};
+use crate::http::HttpError;
+use crate::openai::error_chain;
 use crate::RetryPolicy;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -173,23 +173,11 @@ impl OpenAiChat {
         if status.is_success() {
             return Opened::Ok(response);
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response.text().await.unwrap_or_default();
-        let error = ModelError::Provider(format!(
-            "{}: HTTP {}: {}",
-            self.model_id,
-            status,
-            provider_message(&text, status)
-        ));
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Opened::Retry(error, retry_after)
+        let e = HttpError::read(response, &self.model_id).await;
+        if e.retryable() {
+            Opened::Retry(e.error, e.retry_after)
         } else {
-            Opened::Fatal(error)
+            Opened::Fatal(e.error)
         }
     }
 }
@@ -362,6 +350,8 @@ impl ChatModel for OpenAiChat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::openai::provider_message;
+    use reqwest::StatusCode;
 
     #[test]
     fn sse_lines_survive_any_cut() {
