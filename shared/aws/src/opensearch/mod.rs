@@ -17,7 +17,13 @@
 //! Vectors go in a field named for their dimension (RAGFlow does the same with
 //! `q_{dim}_vec`): a tenant's datasets may use embedding models of different sizes, and a
 //! `knn_vector` field has one fixed dimension. A field is added to the mapping the first
-//! time a vector of its size is written.
+//! time a vector of its size is written. An all-zero vector is not stored: the k-NN
+//! plugin refuses it for cosine similarity, and without it the chunk scores cosine 0 as
+//! it would with it.
+//!
+//! Query text is cut to about 240 tokens (distinct whitespace words, a CJK character
+//! counting as one token each): four text fields per token must stay under Lucene's
+//! 1024-clause limit.
 //!
 //! Writes use `refresh=wait_for` (deletes `refresh=true`), so a write is visible to the
 //! next read, as the port promises. Search runs the BM25 query and the k-NN query (both
@@ -57,9 +63,14 @@ const MAX_WINDOW: usize = 10_000;
 const SCAN_PAGE: usize = 1000;
 /// A `_bulk` request is flushed at about this size.
 const BULK_BYTES: usize = 5 * 1024 * 1024;
-/// Distinct query words kept: four fields per word must stay under Lucene's 1024-clause
-/// limit, and a query never needs more.
-const MAX_QUERY_WORDS: usize = 200;
+/// Tokens a query may analyse into at most. Lucene's clause limit
+/// (`indices.query.bool.max_clause_count`, 1024 by default) counts every term of every
+/// field: four text fields per token plus up to five filters must stay under it, or the
+/// search fails with `too_many_nested_clauses`. 4 × 240 + 5 leaves room for the odd token
+/// `fit_tokens` does not foresee (letters of two scripts in one word).
+const MAX_QUERY_TOKENS: usize = 240;
+/// The standard tokenizer cuts longer runs of letters into tokens of this length.
+const MAX_TOKEN_CHARS: usize = 255;
 /// Ids per delete-by-ids request.
 const IDS_PER_DELETE: usize = 1000;
 /// Ids per `_mget` request.
@@ -151,15 +162,97 @@ fn index_suffix(tenant_id: &str) -> String {
     }
 }
 
-/// The query text as sent: distinct words (case-insensitive), at most `MAX_QUERY_WORDS`;
-/// None when there is nothing to search for.
+/// How the standard tokenizer treats a character, as far as counting tokens goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CharKind {
+    /// Separates tokens and makes none (whitespace, ASCII punctuation).
+    Separator,
+    /// A token of its own: ideographs, Hiragana, and (to be safe) every other symbol.
+    Single,
+    /// Runs of Katakana are words, cut where other letters begin.
+    Katakana,
+    /// Runs of other letters and digits are words.
+    Letter,
+}
+
+fn char_kind(c: char) -> CharKind {
+    let u = u32::from(c);
+    let han = matches!(u, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F);
+    let hiragana = matches!(u, 0x3040..=0x309F);
+    let katakana = matches!(u, 0x30A0..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9F);
+    if han || hiragana {
+        CharKind::Single
+    } else if katakana {
+        CharKind::Katakana
+    } else if c.is_alphanumeric() {
+        CharKind::Letter
+    } else if c.is_whitespace() || c.is_ascii_punctuation() || c.is_control() {
+        CharKind::Separator
+    } else {
+        CharKind::Single
+    }
+}
+
+/// The longest prefix of `word` (its length in bytes) that analyses into at most `budget`
+/// tokens, and that many tokens. The count errs high (`don't` counts two, `—` one), so
+/// it bounds what the server makes; erring high only shortens a very long query.
+fn fit_tokens(word: &str, budget: usize) -> (usize, usize) {
+    let mut tokens = 0usize;
+    // The current run of letters: its kind and its length in UTF-16 units (Lucene's).
+    let mut run: Option<(CharKind, usize)> = None;
+    for (at, c) in word.char_indices() {
+        let kind = char_kind(c);
+        let width = c.len_utf16();
+        let adds = match (kind, run) {
+            (CharKind::Separator, _) => {
+                run = None;
+                0
+            }
+            (CharKind::Single, _) => {
+                run = None;
+                1
+            }
+            (k, Some((rk, len))) if k == rk => {
+                run = Some((k, len + width));
+                // A run longer than MAX_TOKEN_CHARS is cut into several tokens.
+                (len + width).div_ceil(MAX_TOKEN_CHARS) - len.div_ceil(MAX_TOKEN_CHARS)
+            }
+            (k, _) => {
+                run = Some((k, width));
+                1
+            }
+        };
+        if tokens + adds > budget {
+            return (at, tokens);
+        }
+        tokens += adds;
+    }
+    (word.len(), tokens)
+}
+
+/// The query text as sent: distinct words (case-insensitive) while they analyse into at
+/// most `MAX_QUERY_TOKENS` tokens (the word that crosses the limit is cut); None when
+/// there is nothing to search for.
 fn query_text(text: &str) -> Option<String> {
     let mut seen = BTreeSet::new();
-    let words: Vec<&str> = text
-        .split_whitespace()
-        .filter(|w| seen.insert(w.to_lowercase()))
-        .take(MAX_QUERY_WORDS)
-        .collect();
+    let mut budget = MAX_QUERY_TOKENS;
+    let mut words: Vec<&str> = vec![];
+    for word in text.split_whitespace() {
+        if budget == 0 {
+            break;
+        }
+        if !seen.insert(word.to_lowercase()) {
+            continue;
+        }
+        let (end, tokens) = fit_tokens(word, budget);
+        if end > 0 {
+            words.push(&word[..end]);
+        }
+        if end < word.len() {
+            break;
+        }
+        budget -= tokens;
+    }
     (!words.is_empty()).then(|| words.join(" "))
 }
 
@@ -217,7 +310,9 @@ pub fn to_source(c: &ChunkRecord) -> Result<Value, StoreError> {
         m.insert("chunk_id".into(), id);
     }
     let vector = m.remove("vector");
-    if !c.vector.is_empty() {
+    // The k-NN plugin refuses an all-zero vector for cosine similarity, failing the whole
+    // batch; stored without it, the chunk scores cosine 0 all the same.
+    if c.vector.iter().any(|x| *x != 0.0) {
         if let Some(vector) = vector {
             m.insert(vector_field(c.vector.len()), vector);
         }
@@ -302,13 +397,21 @@ impl Reply {
         if self.success() {
             return Ok(self.body);
         }
-        let reason = self
+        let mut reason = self
             .body
             .get("error")
             .and_then(|e| e.get("reason"))
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| self.body.to_string());
+        // A failed search says only "all shards failed"; the cause is in root_cause.
+        if let Some(root) = self.body.pointer("/error/root_cause/0") {
+            let kind = root.get("type").and_then(Value::as_str);
+            if kind.is_some() && kind != self.error_type() {
+                let why = root.get("reason").and_then(Value::as_str).unwrap_or("");
+                reason = format!("{reason} ({}: {why})", kind.unwrap_or_default());
+            }
+        }
         Err(StoreError::Backend(format!(
             "OpenSearch {what} answered {}: {}: {reason}",
             self.status,
@@ -1114,8 +1217,41 @@ mod tests {
         let many: String = (0..500).map(|i| format!("w{i} ")).collect();
         assert_eq!(
             query_text(&many).map(|t| t.split(' ').count()),
-            Some(MAX_QUERY_WORDS)
+            Some(MAX_QUERY_TOKENS)
         );
+    }
+
+    #[test]
+    fn tokens_are_counted_as_the_standard_tokenizer_makes_them_or_more() {
+        let count = |w: &str| fit_tokens(w, usize::MAX).1;
+        assert_eq!(count("fox"), 1);
+        assert_eq!(count("a-b-c"), 3);
+        assert_eq!(count("(quoted)"), 1);
+        assert_eq!(count("中文查询"), 4, "one token per ideograph");
+        assert_eq!(count("ひらがな"), 4);
+        assert_eq!(count("カタカナ"), 1, "a Katakana run is one word");
+        assert_eq!(count("abcカタ1"), 3, "Katakana and letters split");
+        assert_eq!(count("🙂🙃"), 2);
+        assert_eq!(count(&"x".repeat(255)), 1);
+        assert_eq!(count(&"x".repeat(256)), 2, "long runs are cut at 255");
+        // The word that crosses the limit is cut at a character boundary.
+        assert_eq!(fit_tokens("中文查询", 2), ("中文".len(), 2));
+    }
+
+    #[test]
+    fn query_text_keeps_long_queries_under_the_clause_limit() {
+        let han: String = (0..1000u32)
+            .filter_map(|i| char::from_u32(0x4e00 + i))
+            .collect();
+        let sent = query_text(&han).unwrap_or_default();
+        assert_eq!(sent.chars().count(), MAX_QUERY_TOKENS);
+        assert!(han.starts_with(&sent), "the question's start is kept");
+        let hyphens: String = (0..300).map(|i| format!("a{i}-b{i} ")).collect();
+        let sent = query_text(&hyphens).unwrap_or_default();
+        assert_eq!(sent.split(' ').count(), MAX_QUERY_TOKENS / 2);
+        let huge = "y".repeat(300_000);
+        let sent = query_text(&huge).unwrap_or_default();
+        assert_eq!(sent.len(), MAX_QUERY_TOKENS * MAX_TOKEN_CHARS);
     }
 
     #[test]
