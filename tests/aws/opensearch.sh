@@ -47,10 +47,11 @@ ensure_built() {
     fi
     command -v java >/dev/null || { log "java not found (Java 17 is needed)"; exit 1; }
     command -v mvn >/dev/null || { log "mvn not found (Maven is needed)"; exit 1; }
-    log "building the launcher (Maven; the first build downloads OpenSearch into ~/.m2)"
+    log "building the launcher (Maven; a first build downloads ~85 MB into ~/.m2)"
     local t0=$SECONDS
     # clean: copy-dependencies would keep the jars of a dependency since removed.
-    mvn -B -q -Dstyle.color=never -f "$launcher/pom.xml" clean package >&2
+    # sed: Maven 3.8 prints colour codes even when quiet and not on a terminal.
+    mvn -B -q -f "$launcher/pom.xml" clean package 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d' >&2
     touch "$stamp"
     log "built in $((SECONDS - t0)) s"
 }

@@ -118,7 +118,15 @@ public final class EmbeddedNode {
                 closed.countDown();
             }
         }, "lambdarag-shutdown"));
-        node.start();
+        try {
+            node.start();
+        } catch (Exception e) {
+            // Exit for sure (a leftover non-daemon thread could keep the JVM up), with the
+            // cause near the log's end, where the script's tail shows it.
+            e.printStackTrace();
+            System.err.println("EmbeddedNode: the node failed to start: " + e);
+            System.exit(1);
+        }
         closed.await();
     }
 }
