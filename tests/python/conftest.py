@@ -1,4 +1,5 @@
-"""Session fixtures: one real lambdarag server (embedded adapters, temp data dir) for the suite.
+"""Session fixtures: one real lambdarag deployment for the suite: the embedded server (temp data
+dir, started here) or the local AWS stack (LAMBDARAG_TARGET=aws; see deployments.py).
 
 The server binary comes from $LAMBDARAG_BIN (default: <repo>/target/debug/lambdarag); it is
 never built here. Two tenants are created through the CLI before the server starts:
@@ -24,11 +25,21 @@ import pytest
 import requests
 from ragflow_sdk import RAGFlow
 
+from deployments import ON_AWS, skip_reason
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LAMBDARAG_BIN") or REPO / "target" / "debug" / "lambdarag")
 
-# Environment variables of the binary that would override what the fixtures pass.
-_SCRUBBED_ENV = ("LAMBDARAG_DATA_DIR", "LAMBDARAG_METADATA", "LAMBDARAG_ADDR", "LAMBDARAG_TABLE")
+# Environment variables of the binary that would override what the fixtures pass. On AWS the
+# CLI needs the stack's table (LAMBDARAG_TABLE) and the AWS_* variables `up` exported.
+_SCRUBBED_ENV = ("LAMBDARAG_DATA_DIR", "LAMBDARAG_METADATA", "LAMBDARAG_ADDR") + (() if ON_AWS else ("LAMBDARAG_TABLE",))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        reason = skip_reason(item.nodeid)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=f"not on the AWS deployment: {reason}"))
 
 
 def _child_env() -> dict[str, str]:
@@ -47,9 +58,11 @@ def free_port() -> int:
 
 
 def run_cli(data_dir: Path | str, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run `lambdarag --data-dir DATA_DIR ARGS...` and return the completed process (text mode)."""
+    """Run `lambdarag --data-dir DATA_DIR ARGS...` (on AWS: `lambdarag --metadata dynamodb
+    ARGS...`, the stack's table) and return the completed process (text mode)."""
+    where = ["--metadata", "dynamodb"] if ON_AWS else ["--data-dir", str(data_dir)]
     proc = subprocess.run(
-        [str(BIN), "--data-dir", str(data_dir), *args],
+        [str(BIN), *where, *args],
         capture_output=True,
         text=True,
         env=_child_env(),
@@ -157,6 +170,28 @@ class ServerProcess:
             return ""
 
 
+@dataclass
+class RemoteServer:
+    """A deployment this suite did not start (the local AWS stack): only its URL."""
+
+    base_url: str
+    data_dir: Path
+    proc: None = None
+
+    def alive(self) -> bool:
+        try:
+            requests.get(f"{self.base_url}/api/v1/datasets", timeout=10)
+            return True
+        except requests.RequestException:
+            return False
+
+    def stop(self, grace: float = 10) -> None:
+        return None
+
+    def log(self) -> str:
+        return f"(the local AWS stack's log: {REPO / 'target' / 'local-aws' / 'stack.log'})"
+
+
 class Api:
     """Raw HTTP helper: `api.get("/datasets", params=...)` → requests.Response.
 
@@ -196,7 +231,7 @@ class Api:
 
 @dataclass
 class Deployment:
-    server: ServerProcess
+    server: ServerProcess | RemoteServer
     tenant_a: Tenant
     tenant_b: Tenant
     # Every API key whose datasets are wiped after each test.
@@ -224,7 +259,13 @@ def deployment(tmp_root) -> Deployment:
     data_dir = tmp_root / "data"
     tenant_a = create_tenant(data_dir, "tenant-a")
     tenant_b = create_tenant(data_dir, "tenant-b")
-    server = ServerProcess(data_dir=data_dir, port=free_port(), log_path=tmp_root / "server.log").start()
+    if ON_AWS:
+        base_url = os.environ.get("LAMBDARAG_BASE_URL", "").rstrip("/")
+        if not base_url:
+            pytest.exit('LAMBDARAG_TARGET=aws needs LAMBDARAG_BASE_URL: eval "$(scripts/local-aws.sh up)" first', returncode=2)
+        server = RemoteServer(base_url=base_url, data_dir=data_dir)
+    else:
+        server = ServerProcess(data_dir=data_dir, port=free_port(), log_path=tmp_root / "server.log").start()
     dep = Deployment(server=server, tenant_a=tenant_a, tenant_b=tenant_b, cleanup_keys=[tenant_a.api_key, tenant_b.api_key])
     yield dep
     server.stop()
@@ -271,6 +312,19 @@ def other_client(base_url, other_api_key) -> RAGFlow:
 
 
 @pytest.fixture(scope="session")
+def stream_urls(base_url) -> dict[str, str]:
+    """Where streamed completions are served: the server itself on the embedded deployment;
+    on AWS the Function URLs of the RESPONSE_STREAM functions (API Gateway buffers)."""
+    if not ON_AWS:
+        return {"sessions": base_url, "openai": base_url}
+    urls = {"sessions": os.environ.get("LAMBDARAG_SESSIONS_STREAM_URL", ""),
+            "openai": os.environ.get("LAMBDARAG_OPENAI_STREAM_URL", "")}
+    if not all(urls.values()):
+        pytest.fail("LAMBDARAG_SESSIONS_STREAM_URL / LAMBDARAG_OPENAI_STREAM_URL are not set (scripts/local-aws.sh up exports them)")
+    return {k: v.rstrip("/") for k, v in urls.items()}
+
+
+@pytest.fixture(scope="session")
 def api(base_url, api_key) -> Api:
     """Raw `requests` helper, tenant A's key by default (pass key=... for another)."""
     return Api(base_url, api_key)
@@ -313,7 +367,7 @@ def _clean_datasets(request):
         return
     dep: Deployment = request.getfixturevalue("deployment")
     api = Api(dep.server.base_url, dep.tenant_a.api_key)
-    if dep.server.proc is None or dep.server.proc.poll() is not None:
+    if isinstance(dep.server, ServerProcess) and not dep.server.alive():
         return
     for key in dep.cleanup_keys:
         res = api.delete("/datasets", key=key, json={"ids": None}).json()

@@ -9,6 +9,11 @@ streams some `reasoning_content`.
 
 Every request body is recorded in `server.requests` (newest last).
 
+`server.hold_after(n)` makes the next streamed answers stop after their first n content
+pieces until `server.release` is set (or 30 s pass, recorded in `server.hold_timed_out`): a
+test that reads those pieces while the rest is held knows that the path between it and the
+model streams, with no timing involved.
+
 Use from a test:
 
     server, base_url = fake_llm.start()
@@ -118,8 +123,11 @@ class _Handler(BaseHTTPRequestHandler):
             for p in pieces(reasoning):
                 chunk({"reasoning_content": p, "content": None})
                 time.sleep(self.server.delay)
-            for p in pieces(text):
+            for i, p in enumerate(pieces(text)):
                 chunk({"content": p})
+                if i + 1 == self.server.hold_pieces:
+                    if not self.server.release.wait(30):
+                        self.server.hold_timed_out = True
                 time.sleep(self.server.delay)
             chunk({}, finish="stop")
             if (req.get("stream_options") or {}).get("include_usage"):
@@ -139,6 +147,18 @@ class FakeLLM(ThreadingHTTPServer):
         self.api_key = api_key
         self.delay = delay
         self.requests: list[dict] = []
+        self.hold_pieces = 0
+        self.release = threading.Event()
+        self.hold_timed_out = False
+
+    def hold_after(self, pieces: int) -> None:
+        self.release.clear()
+        self.hold_timed_out = False
+        self.hold_pieces = pieces
+
+    def stop_holding(self) -> None:
+        self.hold_pieces = 0
+        self.release.set()
 
 
 def start(host: str = "127.0.0.1", port: int = 0, api_key: str = "x") -> tuple[FakeLLM, str]:

@@ -2,14 +2,10 @@
 //! RESPONSE_STREAM mode) streams answers as they are generated; otherwise responses are
 //! buffered (API Gateway HTTP API), SSE bodies included.
 
-use std::sync::Arc;
-
 #[tokio::main]
 async fn main() -> Result<(), lambdarag_aws::LambdaError> {
     lambdarag_aws::lambda::init_tracing();
-    let state = lambdarag_aws::config::state_from_env()
-        .await?
-        .with_chat_models(Arc::new(lambdarag_models::ChatRegistry::new()));
+    let state = lambdarag_aws::config::state_from_env().await?;
     let app = lambdarag_aws::lambda::app(state, fn_sessions::router);
     if std::env::var("LAMBDARAG_INVOKE_MODE").as_deref() == Ok("RESPONSE_STREAM") {
         lambda_http::run_with_streaming_response(app).await

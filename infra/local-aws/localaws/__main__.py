@@ -159,7 +159,8 @@ def main() -> int:
 
         invoker = Invoker(runtime.target)
         routes = [r for fn in specs for r in fn.routes]
-        api = Front(invoker, args.host, args.api_port, routes=routes, logger=log)
+        api = Front(invoker, args.host, args.api_port, routes=routes,
+                    timeouts={fn.logical_id: fn.timeout for fn in specs}, logger=log)
         api.serve_in_thread()
         fronts.append(api)
         urls = {}
@@ -167,8 +168,7 @@ def main() -> int:
         for fn in specs:
             if fn.function_url is None:
                 continue
-            f = Front(invoker, args.host, port, function=fn.logical_id, function_timeout=fn.timeout,
-                      streaming=fn.streaming, logger=log)
+            f = Front(invoker, args.host, port, function=fn.logical_id, function_timeout=fn.timeout, logger=log)
             f.serve_in_thread()
             fronts.append(f)
             urls[fn.logical_id] = f"http://{args.host}:{f.port}"
@@ -191,6 +191,18 @@ def main() -> int:
             "moto_url": args.moto_url,
             "opensearch_url": args.opensearch_url,
             "routes": [r.route_key + " -> " + r.function for r in routes],
+            # Direct invocation (events/, `cargo lambda invoke`), bypassing the fronts.
+            "functions": {
+                lid: {
+                    "binary": f.spec.binary,
+                    "invoke_url": "http://{}:{}/2015-03-31/functions/{}/invocations".format(*runtime.target(lid)),
+                    # InvokeWithResponseStream: an application/vnd.amazon.eventstream body.
+                    "streaming_invoke_url": "http://{}:{}/2015-03-31/functions/{}/response-streaming-invocations".format(
+                        *runtime.target(lid)),
+                    "function_url_prefix": "http://{}:{}/lambda-url/{}".format(*runtime.target(lid)),
+                }
+                for lid, f in runtime.functions.items()
+            },
         }
         tmp = state / "stack.json.tmp"
         tmp.write_text(json.dumps(info, indent=2))

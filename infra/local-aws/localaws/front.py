@@ -1,10 +1,15 @@
 """The API-Gateway-shaped front: one HTTP API port routed by template.yaml's `HttpApi`
 events (payload format 2.0, stage `$default`), plus one port per Function URL
-(`FunctionUrlConfig`, buffered or RESPONSE_STREAM). Each request becomes the event API
-Gateway (or the Function URL) would send, is invoked on the function through the Lambda
-runtime emulator, and the function's answer is turned back into HTTP as API Gateway does:
-the same status codes and `{"message": ...}` bodies for its own errors (404 no route, 413
+(`FunctionUrlConfig`).
+
+HTTP API: each request becomes the event API Gateway would send, is invoked on the function
+through the runtime emulator's Invoke API, and the function's answer is turned back into
+HTTP as API Gateway does, with API Gateway's own replies for its errors (404 no route, 413
 payload too large, 500 function error, 503 integration timeout).
+
+Function URLs: the request goes to the emulator's Function URL (`/lambda-url/<name>/...`),
+which builds the Function URL event, runs the function buffered or RESPONSE_STREAM, and
+answers with the function's status and headers; the body is relayed as it is produced.
 """
 
 from __future__ import annotations
@@ -27,12 +32,11 @@ MAX_PAYLOAD = 6 * 1024 * 1024
 # API Gateway HTTP API gives up on an integration after 30 s.
 HTTP_API_TIMEOUT = 30.0
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "application/x-www-form-urlencoded")
-# A response-streaming function writes this JSON prelude, then 8 NUL bytes, then the body.
-PRELUDE_SEPARATOR = b"\0" * 8
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
 
 
 class Invoker:
-    """Invokes functions through the runtime emulator's Invoke API."""
+    """Invokes functions through the runtime emulator."""
 
     def __init__(self, target):
         # target(logical_id) -> (host, port, the function's name on that emulator)
@@ -46,26 +50,18 @@ class Invoker:
         """Buffered invoke: (HTTP status of the Invoke API, its headers, the payload)."""
         conn, name = self._conn(function, timeout)
         try:
-            conn.request(
-                "POST",
-                f"/2015-03-31/functions/{name}/invocations",
-                body=payload,
-                headers={"content-type": "application/json"},
-            )
+            conn.request("POST", f"/2015-03-31/functions/{name}/invocations", body=payload,
+                         headers={"content-type": "application/json"})
             res = conn.getresponse()
             return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
         finally:
             conn.close()
 
-    def invoke_stream(self, function: str, payload: bytes, timeout: float):
-        """Streaming invoke: an open HTTPResponse whose body is the function's stream."""
+    def function_url(self, function: str, method: str, target: str, headers: list, body: bytes, timeout: float):
+        """A request to the emulator's Function URL of `function`; returns the open
+        connection and its response (read it as it arrives)."""
         conn, name = self._conn(function, timeout)
-        conn.request(
-            "POST",
-            f"/2015-03-31/functions/{name}/response-streaming-invocations",
-            body=payload,
-            headers={"content-type": "application/json"},
-        )
+        conn.request(method, f"/lambda-url/{name}{target}", body=body or None, headers=dict(headers))
         return conn, conn.getresponse()
 
 
@@ -74,19 +70,9 @@ def _is_text(content_type: str) -> bool:
     return any(ct.startswith(t) for t in TEXT_TYPES) or ct.endswith("+json")
 
 
-def build_event(
-    *,
-    route_key: str,
-    path_params: dict | None,
-    method: str,
-    target: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    domain: str,
-    api_id: str,
-) -> dict:
-    """The payload-2.0 event API Gateway HTTP API (or a Function URL) sends."""
+def build_event(*, route_key: str, path_params: dict | None, method: str, target: str,
+                headers: list[tuple[str, str]], body: bytes, source_ip: str, domain: str) -> dict:
+    """The payload-2.0 event API Gateway HTTP API sends."""
     parts = urlsplit(target)
     hdrs: dict[str, str] = {}
     cookies: list[str] = []
@@ -100,7 +86,6 @@ def build_event(
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         query[k] = f"{query[k]},{v}" if k in query else v
     now = datetime.now(timezone.utc)
-    request_id = str(uuid.uuid4())
     event: dict = {
         "version": "2.0",
         "routeKey": route_key,
@@ -109,7 +94,7 @@ def build_event(
         "headers": hdrs,
         "requestContext": {
             "accountId": tpl.ACCOUNT_ID,
-            "apiId": api_id,
+            "apiId": "local",
             "domainName": domain,
             "domainPrefix": domain.split(".")[0],
             "http": {
@@ -119,7 +104,7 @@ def build_event(
                 "sourceIp": source_ip,
                 "userAgent": hdrs.get("user-agent", ""),
             },
-            "requestId": request_id,
+            "requestId": str(uuid.uuid4()),
             "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -134,15 +119,17 @@ def build_event(
     if path_params:
         event["pathParameters"] = path_params
     if body:
+        text = None
         if _is_text(hdrs.get("content-type", "")):
             try:
-                event["body"] = body.decode("utf-8")
+                text = body.decode("utf-8")
             except UnicodeDecodeError:
-                event["body"] = base64.b64encode(body).decode()
-                event["isBase64Encoded"] = True
-        else:
+                text = None
+        if text is None:
             event["body"] = base64.b64encode(body).decode()
             event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
     return event
 
 
@@ -168,16 +155,13 @@ def http_response_from_payload(payload: bytes) -> tuple[int, list[tuple[str, str
     return int(result["statusCode"]), headers, data
 
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "lambdarag-local-apigw"
     front: "Front"
 
-    def log_message(self, fmt, *args):  # quiet: the stack's log gets one line per request
-        self.front.log(f"{self.command} {self.path} {fmt % args}")
+    def log_message(self, fmt, *args):
+        pass  # the front logs one line per invocation itself
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
@@ -204,6 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _write_chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
     def _handle(self) -> None:
         body = self._read_body()
         try:
@@ -218,12 +207,13 @@ class Front:
     """One listening port: the HTTP API (`routes`) or a Function URL (`function`)."""
 
     def __init__(self, invoker: Invoker, host: str, port: int, *, routes=None, function=None,
-                 function_timeout: float = HTTP_API_TIMEOUT, streaming: bool = False, logger=print):
+                 function_timeout: float = HTTP_API_TIMEOUT, timeouts: dict | None = None, logger=print):
         self.invoker = invoker
         self.routes = routes or []
         self.function = function
         self.timeout = function_timeout
-        self.streaming = streaming
+        # Each function's own timeout (the HTTP API stops waiting at 30 s anyway).
+        self.timeouts = timeouts or {}
         self.log = logger
         handler = type("Handler", (_Handler,), {"front": self})
         self.server = ThreadingHTTPServer((host, port), handler)
@@ -237,35 +227,22 @@ class Front:
         return t
 
     def handle(self, req: _Handler, body: bytes) -> None:
-        path = urlsplit(req.path).path
-        if self.function is None:
-            chosen = tpl.select_route(self.routes, req.command, path)
-            if chosen is None:
-                req._send(*_gateway_error(404, "Not Found"))
-                return
-            route, params = chosen
-            function, route_key, timeout = route.function, route.route_key, min(self.timeout, HTTP_API_TIMEOUT)
-            api_id = "local"
-        else:
-            function, route_key, params, timeout = self.function, "$default", None, self.timeout
-            api_id = self.function
-        event = build_event(
-            route_key=route_key,
-            path_params=params,
-            method=req.command,
-            target=req.path,
-            headers=list(req.headers.items()),
-            body=body,
-            source_ip=req.client_address[0],
-            domain=self.domain,
-            api_id=api_id,
-        )
+        if self.function is not None:
+            self._function_url(req, body)
+            return
+        chosen = tpl.select_route(self.routes, req.command, urlsplit(req.path).path)
+        if chosen is None:
+            req._send(*_gateway_error(404, "Not Found"))
+            return
+        route, params = chosen
+        function = route.function
+        timeout = min(self.timeouts.get(function, HTTP_API_TIMEOUT), HTTP_API_TIMEOUT)
+        event = build_event(route_key=route.route_key, path_params=params, method=req.command, target=req.path,
+                            headers=list(req.headers.items()), body=body, source_ip=req.client_address[0],
+                            domain=self.domain)
         payload = json.dumps(event).encode()
         if len(payload) > MAX_PAYLOAD:
             req._send(*_gateway_error(413, "Request Entity Too Large"))
-            return
-        if self.streaming:
-            self._stream(req, function, payload, timeout)
             return
         started = time.monotonic()
         try:
@@ -278,65 +255,42 @@ class Front:
             self.log(f"{function}: invoke failed: {e}")
             req._send(*_gateway_error(500, "Internal Server Error"))
             return
-        if status != 200 or headers.get("x-amz-function-error"):
-            self.log(f"{function}: function error ({status}): {result[:500]!r}")
-            req._send(*_gateway_error(500, "Internal Server Error"))
-            return
-        if len(result) > MAX_PAYLOAD:
+        if status != 200 or headers.get("x-amz-function-error") or len(result) > MAX_PAYLOAD:
+            self.log(f"{function}: function error ({status}, {len(result)} bytes): {result[:500]!r}")
             req._send(*_gateway_error(500, "Internal Server Error"))
             return
         self.log(f"{function}: {req.command} {req.path} in {1000 * (time.monotonic() - started):.0f} ms")
         req._send(*http_response_from_payload(result))
 
-    def _stream(self, req: _Handler, function: str, payload: bytes, timeout: float) -> None:
+    def _function_url(self, req: _Handler, body: bytes) -> None:
+        function = self.function
+        headers = [(k, v) for k, v in req.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"]
+        headers.append(("content-length", str(len(body))))
         try:
-            conn, res = self.invoker.invoke_stream(function, payload, timeout)
+            conn, res = self.invoker.function_url(function, req.command, req.path, headers, body, self.timeout)
         except (socket.timeout, TimeoutError):
             req._send(*_gateway_error(503, "Service Unavailable"))
             return
         except OSError as e:
-            self.log(f"{function}: streaming invoke failed: {e}")
+            self.log(f"{function}: Function URL invoke failed: {e}")
             req._send(*_gateway_error(500, "Internal Server Error"))
             return
         try:
-            if res.status != 200:
-                self.log(f"{function}: streaming invoke answered {res.status}: {res.read()[:500]!r}")
-                req._send(*_gateway_error(500, "Internal Server Error"))
-                return
-            # The prelude (status, headers, cookies) ends at the first 8 NUL bytes.
-            buf = b""
-            while PRELUDE_SEPARATOR not in buf:
-                chunk = res.read1(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            if PRELUDE_SEPARATOR not in buf:
-                # Not an HTTP-integration stream: a plain payload, as a buffered reply.
-                req._send(*http_response_from_payload(buf))
-                return
-            head, rest = buf.split(PRELUDE_SEPARATOR, 1)
-            prelude = json.loads(head or b"{}")
-            req.send_response(int(prelude.get("statusCode", 200)))
-            for k, v in (prelude.get("headers") or {}).items():
-                if k.lower() not in HOP_BY_HOP:
-                    req.send_header(k, str(v))
-            for c in prelude.get("cookies") or []:
-                req.send_header("set-cookie", c)
+            req.send_response(res.status)
+            for k, v in res.getheaders():
+                # The emulator's bookkeeping headers are not the function's.
+                if k.lower() in HOP_BY_HOP or k.lower().startswith(("lambda-runtime-", "x-amzn-remapped-")):
+                    continue
+                req.send_header(k, v)
             req.send_header("transfer-encoding", "chunked")
             req.end_headers()
-
-            def write(data: bytes) -> None:
-                if data:
-                    req.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    req.wfile.flush()
-
-            write(rest)
             while True:
                 chunk = res.read1(65536)
                 if not chunk:
                     break
-                write(chunk)
+                req._write_chunk(chunk)
             req.wfile.write(b"0\r\n\r\n")
             req.wfile.flush()
+            self.log(f"{function}: {req.command} {req.path} -> {res.status} (Function URL)")
         finally:
             conn.close()

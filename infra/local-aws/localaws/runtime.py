@@ -67,7 +67,7 @@ class Runtime:
         self.next_port += 1
         log = open(self.state_dir / f"emulator-{port}.log", "ab")
         proc = subprocess.Popen(
-            [self.cargo_lambda, "lambda", "watch", "--only-lambda-apis", "--ignore-changes",
+            [self.cargo_lambda, "lambda", "watch", "--only-lambda-apis", "--ignore-changes", "--disable-cors",
              "-A", self.host, "-P", str(port)],
             cwd=self.repo, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
@@ -145,7 +145,7 @@ class Runtime:
         while not self.stopping.wait(0.5):
             for fn in self.functions.values():
                 for i, inst in enumerate(fn.instances):
-                    if inst.proc.poll() is None:
+                    if inst.proc.poll() is None or self.stopping.is_set():
                         continue
                     fn.restarts += 1
                     tail = inst.log.read_bytes()[-600:].decode(errors="replace") if inst.log.exists() else ""

@@ -131,7 +131,7 @@ class HttpRoute:
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
 
 
 @dataclass
@@ -154,10 +154,6 @@ class FunctionSpec:
     function_url: dict | None
     routes: list[HttpRoute] = field(default_factory=list)
     sqs: list[SqsMapping] = field(default_factory=list)
-
-    @property
-    def streaming(self) -> bool:
-        return bool(self.function_url) and self.function_url.get("InvokeMode") == "RESPONSE_STREAM"
 
 
 def _queue_logical_id(value: Any) -> str:

@@ -19,7 +19,7 @@
 //! keeps answering as before, and the template gives the bucket and the index to every
 //! function that deletes documents. Embedding models (OpenAI-compatible providers; Bedrock
 //! with the `bedrock` feature) are always available: the registry does nothing until asked
-//! for a model.
+//! for a model; so are chat models (the built-in extractive answerer and the providers).
 //!
 //! Plus the standard AWS variables (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for a
 //! local emulator such as moto), read by `aws-config`.
@@ -221,9 +221,12 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     #[cfg(feature = "bedrock")]
     let registry = registry.with_aws_config(conf);
     let registry = Arc::new(registry);
+    // Chat models: completions, and retrieval's `keyword` / `cross_languages`, which ask the
+    // tenant's default chat model. Like the embedders, nothing happens until a model is used.
     app = app
         .with_embedders(registry.clone())
-        .with_rerankers(registry);
+        .with_rerankers(registry)
+        .with_chat_models(Arc::new(lambdarag_models::ChatRegistry::new()));
 
     Ok(AwsState {
         app,

@@ -1,0 +1,48 @@
+"""The two deployments the suite runs against, and what does not apply to one of them.
+
+`LAMBDARAG_TARGET=embedded` (default): the suite starts `lambdarag serve` itself (SQLite, a
+folder, tantivy, in-process workers) and creates tenants with the CLI on its data dir.
+
+`LAMBDARAG_TARGET=aws`: the suite drives the local AWS stack (`eval "$(scripts/local-aws.sh
+up)"`): every request goes through the API-Gateway-shaped front to the real Lambda binaries
+(DynamoDB, S3 and SQS on moto, a real OpenSearch node); tenants and provider settings are
+created with the same CLI on the stack's DynamoDB table (`--metadata dynamodb`, configured
+by the exported LAMBDARAG_TABLE / AWS_* variables); base URL from LAMBDARAG_BASE_URL.
+
+NOT_ON_AWS is the one list of tests that cannot apply to the AWS deployment, each with its
+reason. Keys are a test file, or `file::test` (all parametrisations), or `file::Class::test`.
+"""
+
+from __future__ import annotations
+
+import os
+
+TARGET = os.environ.get("LAMBDARAG_TARGET", "embedded").strip().lower() or "embedded"
+ON_AWS = TARGET == "aws"
+if TARGET not in ("embedded", "aws"):
+    raise SystemExit(f"LAMBDARAG_TARGET must be 'embedded' or 'aws', not {TARGET!r}")
+
+NOT_ON_AWS: dict[str, str] = {
+    "test_crash_recovery.py": (
+        "kills (SIGKILL) and restarts the one-process embedded server mid-parse; on AWS a "
+        "worker's crash is an SQS redelivery, tested with the parse-worker on moto "
+        "(functions/parse-worker/tests/pipeline_on_moto.rs)"
+    ),
+    "test_datasets_http.py::test_data_persists_across_restart": (
+        "restarts an embedded server on its own data dir; AWS functions keep no state of "
+        "their own between invocations (every request already reads DynamoDB)"
+    ),
+}
+
+
+def skip_reason(nodeid: str) -> str | None:
+    """The reason `nodeid` (as pytest names it, from tests/python/) does not run here."""
+    if not ON_AWS:
+        return None
+    path, _, rest = nodeid.partition("::")
+    name = path.rsplit("/", 1)[-1]
+    test = rest.split("[", 1)[0]
+    for key in (name, f"{name}::{test}", f"{name}::{test.rsplit('::', 1)[-1]}"):
+        if key in NOT_ON_AWS:
+            return NOT_ON_AWS[key]
+    return None
