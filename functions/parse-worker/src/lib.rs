@@ -103,15 +103,22 @@ pub async fn handle_with(
     event: SqsEvent,
 ) -> (SqsBatchResponse, Vec<RecordResult>) {
     let mut response = SqsBatchResponse::default();
-    let mut results = Vec::with_capacity(event.records.len());
-    for msg in &event.records {
-        let result = handle_record(state, worker, msg).await;
+    // The batch's tasks run together: each waits on S3, DynamoDB and the index's refresh
+    // for most of its time, which the others' parsing and embedding fill. Each task is a
+    // different document (or a later generation of one), and the pipeline is idempotent.
+    let results: Vec<RecordResult> = futures_util::future::join_all(
+        event
+            .records
+            .iter()
+            .map(|msg| handle_record(state, worker, msg)),
+    )
+    .await;
+    for (msg, result) in event.records.iter().zip(&results) {
         if matches!(result, RecordResult::Processed { retry: true, .. }) {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = msg.message_id.clone().unwrap_or_default();
             response.batch_item_failures.push(failure);
         }
-        results.push(result);
     }
     (response, results)
 }

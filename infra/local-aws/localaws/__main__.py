@@ -176,8 +176,10 @@ def main() -> int:
 
         for fn in specs:
             for m in fn.sqs:
+                # As Lambda's pollers do, several batches of one queue are in flight at once
+                # (here one per function process).
                 p = SqsPoller(m, resolve.ref(m.queue), resolve.getatt(m.queue, "Arn"), fn.timeout, invoker,
-                              args.moto_url, logger=log)
+                              args.moto_url, logger=log, pollers=args.instances)
                 p.start()
                 pollers.append(p)
 
