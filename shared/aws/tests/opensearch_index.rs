@@ -253,14 +253,15 @@ async fn the_first_write_creates_the_tenant_index_with_its_mapping() {
         "_bulk indexes each chunk by id; a chunk without a vector has no vector field"
     );
 
-    // The index is known now: the next write is only the bulk request.
+    // The index is known now: the next write is only the bulk request. One chunk (an API
+    // edit) is made searchable at once; more (a parse) join the next refresh.
     index
         .upsert(t, std::slice::from_ref(&b))
         .await
         .expect("upsert");
     let reqs = taken(&log);
     assert_eq!(reqs.len(), 1);
-    assert!(reqs[0].path.ends_with("/_bulk?refresh=wait_for"));
+    assert!(reqs[0].path.ends_with("/_bulk?refresh=true"));
 
     // A vector of a new size: the mapping is re-read (another function may have added the
     // field), then the field is added, then the chunks are written.
@@ -277,7 +278,7 @@ async fn the_first_write_creates_the_tenant_index_with_its_mapping() {
         vec![
             "GET /lambdarag-chunks-0123abcd/_mapping",
             "PUT /lambdarag-chunks-0123abcd/_mapping",
-            "POST /lambdarag-chunks-0123abcd/_bulk?refresh=wait_for",
+            "POST /lambdarag-chunks-0123abcd/_bulk?refresh=true",
         ]
     );
     assert!(created.load(std::sync::atomic::Ordering::SeqCst));

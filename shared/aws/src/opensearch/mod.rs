@@ -25,8 +25,11 @@
 //! counting as one token each): four text fields per token must stay under Lucene's
 //! 1024-clause limit.
 //!
-//! Writes use `refresh=wait_for` (deletes `refresh=true`), so a write is visible to the
-//! next read, as the port promises. Search runs the BM25 query and the k-NN query (both
+//! Writes are visible to the next read, as the port promises: a single chunk (a chunk
+//! added or edited through the API, where a client waits on each call) is written with
+//! `refresh=true`, which makes it searchable at once instead of at the next scheduled
+//! refresh (up to a second later); larger writes (parsing) use `refresh=wait_for`, which
+//! joins the next refresh rather than forcing one per request; deletes use `refresh=true`. Search runs the BM25 query and the k-NN query (both
 //! restricted to the requested datasets and documents) concurrently, unions the hits, and
 //! completes each candidate's other score: the BM25 score of a vector-only hit with an
 //! ids-restricted text query, the cosine of a text-only hit from its stored vector.
@@ -674,11 +677,11 @@ impl OpenSearchIndex {
             .is_some_and(|d| d.contains(&dim)))
     }
 
-    async fn bulk(&self, index: &str, body: String) -> Result<(), StoreError> {
+    async fn bulk(&self, index: &str, body: String, refresh: &str) -> Result<(), StoreError> {
         let reply = self
             .call(
                 Method::POST,
-                &format!("/{index}/_bulk?refresh=wait_for"),
+                &format!("/{index}/_bulk?refresh={refresh}"),
                 Payload::NdJson(body),
             )
             .await?;
@@ -980,6 +983,11 @@ impl ChunkIndex for OpenSearchIndex {
             .filter(|d| *d > 0)
             .collect();
         self.ensure_index(&index, &dims).await?;
+        let refresh = if chunks.len() == 1 {
+            "true"
+        } else {
+            "wait_for"
+        };
         let mut body = String::new();
         for c in chunks {
             body.push_str(&json!({"index": {"_id": c.id}}).to_string());
@@ -987,11 +995,12 @@ impl ChunkIndex for OpenSearchIndex {
             body.push_str(&to_source(c)?.to_string());
             body.push('\n');
             if body.len() >= BULK_BYTES {
-                self.bulk(&index, std::mem::take(&mut body)).await?;
+                self.bulk(&index, std::mem::take(&mut body), refresh)
+                    .await?;
             }
         }
         if !body.is_empty() {
-            self.bulk(&index, body).await?;
+            self.bulk(&index, body, refresh).await?;
         }
         Ok(())
     }
