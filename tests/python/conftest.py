@@ -25,7 +25,7 @@ import pytest
 import requests
 from ragflow_sdk import RAGFlow
 
-from deployments import ON_AWS, skip_reason
+from deployments import ON_AWS, TARGET, skip_reason
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LAMBDARAG_BIN") or REPO / "target" / "debug" / "lambdarag")
@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         reason = skip_reason(item.nodeid)
         if reason:
-            item.add_marker(pytest.mark.skip(reason=f"not on the AWS deployment: {reason}"))
+            item.add_marker(pytest.mark.skip(reason=f"not on the {TARGET} deployment: {reason}"))
 
 
 def _child_env() -> dict[str, str]:
