@@ -2,6 +2,7 @@
 //! (contract F1–F9). Parsing itself happens in a worker; here a parse enqueues a task.
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::datasets::{deep_merge, next_duplicate_name, parser_config_for};
@@ -128,24 +129,54 @@ pub async fn upload(
     files: Vec<UploadFile>,
     max_file_bytes: usize,
 ) -> Result<Vec<Document>, ApiError> {
-    let mut done = Vec::new();
-    let mut failures = Vec::new();
+    // Every failure is reported in the files' order, as upstream lists them.
+    let mut outcomes: Vec<Result<UploadFile, String>> = Vec::with_capacity(files.len());
     for f in files {
-        if file_type(&f.name) == "other" {
-            failures.push(format!(
+        outcomes.push(if file_type(&f.name) == "other" {
+            Err(format!(
                 "{}: This type of file has not been supported yet!",
                 f.name
-            ));
-            continue;
-        }
-        if f.bytes.len() > max_file_bytes {
-            failures.push(format!(
+            ))
+        } else if f.bytes.len() > max_file_bytes {
+            Err(format!(
                 "{}: File size exceeds the limit of {} bytes.",
                 f.name, max_file_bytes
-            ));
-            continue;
-        }
-        match store_one(state, tenant_id, dataset, f).await {
+            ))
+        } else {
+            Ok(f)
+        });
+    }
+    // The files' bytes are written a few at a time (each under a fresh id, so they are
+    // independent; on S3 a request of many small files otherwise spends its time in
+    // sequential round trips). Documents are then created one by one, in order, so a
+    // duplicate name gets its `(n)` in the order the files came.
+    let stored: Vec<Result<(UploadFile, String, String), String>> =
+        futures_util::stream::iter(outcomes.into_iter().map(|outcome| async move {
+            let f = outcome?;
+            let id = new_id();
+            let key = blob_key(&dataset.id, &id);
+            match state.blobs.put(tenant_id, &key, f.bytes.clone()).await {
+                Ok(()) => Ok((f, id, key)),
+                Err(e) => {
+                    tracing::error!(error = %e, file = %f.name, "upload failed");
+                    Err(format!("{}: {}", f.name, upload_failure_text(&e)))
+                }
+            }
+        }))
+        .buffered(UPLOAD_CONCURRENCY)
+        .collect()
+        .await;
+    let mut done = Vec::new();
+    let mut failures = Vec::new();
+    for item in stored {
+        let (f, id, key) = match item {
+            Ok(stored) => stored,
+            Err(message) => {
+                failures.push(message);
+                continue;
+            }
+        };
+        match create_document(state, tenant_id, dataset, f, id, key).await {
             Ok(doc) => done.push(doc),
             Err((name, e)) => {
                 tracing::error!(error = %e, file = %name, "upload failed");
@@ -169,20 +200,20 @@ fn upload_failure_text(e: &StoreError) -> String {
     }
 }
 
-async fn store_one(
+/// Files whose bytes an upload writes at once.
+const UPLOAD_CONCURRENCY: usize = 8;
+
+/// The document record of a file whose bytes are stored under `key`; on failure the bytes
+/// are removed again.
+async fn create_document(
     state: &AppState,
     tenant_id: &str,
     dataset: &Dataset,
     f: UploadFile,
+    id: String,
+    key: String,
 ) -> Result<Document, (String, StoreError)> {
-    let id = new_id();
-    let key = blob_key(&dataset.id, &id);
     let size = f.bytes.len() as i64;
-    state
-        .blobs
-        .put(tenant_id, &key, f.bytes)
-        .await
-        .map_err(|e| (f.name.clone(), e))?;
     let now = now_ms();
     let chunk_method = upload_chunk_method(&f.name, &dataset.chunk_method);
     let mut doc = Document {
