@@ -16,7 +16,10 @@
 #   scripts/local-aws.sh down           # stops exactly what `up` started
 #
 # Environment:
-#   LOCAL_AWS_BIN_DIR     prebuilt function binaries (default: `cargo build --bins` into target/debug)
+#   LOCAL_AWS_BIN_DIR     prebuilt function binaries: <dir>/<binary>, or cargo lambda's
+#                         <dir>/<binary>/bootstrap (e.g. target/lambda); default: `cargo build
+#                         --bins` into target/debug
+#   LOCAL_AWS_CLI         the lambdarag CLI (default: <bin dir>/lambdarag, else target/debug/lambdarag)
 #   LOCAL_AWS_RELEASE=1   build and run release binaries instead
 #   LOCAL_AWS_PORT        the API front (default 9480; Function URLs take the next ports)
 #   LOCAL_AWS_MOTO_PORT   moto (default 9470)
@@ -70,10 +73,20 @@ stack_alive() {
     [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
 }
 
+cli_path() {
+    if [[ -n "${LOCAL_AWS_CLI:-}" ]]; then
+        echo "$LOCAL_AWS_CLI"
+    elif [[ -x "$(bin_dir)/lambdarag" ]]; then
+        echo "$(bin_dir)/lambdarag"
+    else
+        echo "$repo/target/debug/lambdarag"
+    fi
+}
+
 # The CLI against the stack's table (tenants, keys, providers).
 cli() {
     AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-        LAMBDARAG_TABLE="$table" "$(bin_dir)/lambdarag" --metadata dynamodb "$@"
+        LAMBDARAG_TABLE="$table" "$(cli_path)" --metadata dynamodb "$@"
 }
 
 json_field() { "$venv/bin/python" -c 'import json,sys; d=json.load(open(sys.argv[1]))
@@ -114,7 +127,7 @@ up() {
     build
     local bins
     bins="$(bin_dir)"
-    [[ -x "$bins/lambdarag" ]] || die "no CLI binary at $bins/lambdarag"
+    [[ -x "$(cli_path)" ]] || die "no lambdarag CLI at $(cli_path) (build it: cargo build -p lambdarag-server)"
 
     # moto, on its own port and state dir (so `down` stops only this one).
     eval "$(MOTO_PORT="$moto_port" LAMBDARAG_MOTO_VENV="$venv" LAMBDARAG_MOTO_DIR="$state/moto" \

@@ -145,7 +145,10 @@ def main() -> int:
     pollers: list[SqsPoller] = []
     try:
         for fn in specs:
+            # `cargo build` output (<dir>/<binary>) or cargo lambda's (<dir>/<binary>/bootstrap).
             exe = args.bin_dir / fn.binary
+            if exe.is_dir():
+                exe = exe / "bootstrap"
             if not exe.is_file():
                 raise RuntimeError(f"{fn.logical_id}: no binary at {exe} (build it first)")
             workdir = state / "functions" / fn.logical_id
