@@ -27,7 +27,9 @@ from pathlib import Path
 
 import requests
 
-UPLOAD_BATCH = 100
+# Files per upload request: small enough that one request stays well inside API
+# Gateway's 30 s on a slow backend (moto on a busy machine).
+UPLOAD_BATCH = 25
 PARSE_BATCH = 500
 
 
