@@ -129,8 +129,10 @@ up() {
     bins="$(bin_dir)"
     [[ -x "$(cli_path)" ]] || die "no lambdarag CLI at $(cli_path) (build it: cargo build -p lambdarag-server)"
 
-    # moto, on its own port and state dir (so `down` stops only this one).
+    # moto, on its own port and state dir (so `down` stops only this one), through the
+    # stack's launcher (transactions that stay fast as the table grows: moto_server.py).
     eval "$(MOTO_PORT="$moto_port" LAMBDARAG_MOTO_VENV="$venv" LAMBDARAG_MOTO_DIR="$state/moto" \
+        LAMBDARAG_MOTO_MODULE=localaws.moto_server PYTHONPATH="$repo/infra/local-aws" \
         "$repo/tests/aws/moto.sh" start)" || die "moto did not start"
 
     if [[ -n "${OPENSEARCH_URL:-}" ]]; then

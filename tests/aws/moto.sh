@@ -13,6 +13,8 @@
 #   MOTO_PORT            port to listen on (default 5000)
 #   LAMBDARAG_MOTO_VENV  venv to install moto into (default <repo>/.venv-moto)
 #   LAMBDARAG_MOTO_DIR   where the pid and log files live (default <repo>/target/moto)
+#   LAMBDARAG_MOTO_MODULE  run `python -m MODULE` from the venv instead of moto_server (the
+#                        local AWS stack's launcher; PYTHONPATH must find it)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -48,7 +50,9 @@ start() {
     ensure_installed
     mkdir -p "$state_dir"
     # setsid: the server outlives this shell (and a CI step's process group) until `stop`.
-    setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 </dev/null &
+    local cmd=("$venv/bin/moto_server")
+    [[ -n "${LAMBDARAG_MOTO_MODULE:-}" ]] && cmd=("$venv/bin/python" -m "$LAMBDARAG_MOTO_MODULE")
+    setsid "${cmd[@]}" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 </dev/null &
     echo $! >"$pid_file"
     for _ in $(seq 1 100); do
         if is_up; then
