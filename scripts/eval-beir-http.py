@@ -30,7 +30,9 @@ import requests
 # Files per upload request: small enough that one request stays well inside API
 # Gateway's 30 s on a slow backend (moto on a busy machine).
 UPLOAD_BATCH = 25
-PARSE_BATCH = 500
+# Documents per parse request (queueing is sequential per document: a few dozen per
+# request keep it inside API Gateway's 30 s).
+PARSE_BATCH = 50
 
 
 def load(dir_: Path, split: str):

@@ -928,6 +928,39 @@ async fn a_missing_index_deletes_nothing_and_errors_name_the_request() {
     );
 }
 
+/// A shard that is not started yet (an index another function has just created) answers
+/// 503 "all shards failed" for a moment: the request is sent again and goes through.
+#[tokio::test]
+async fn a_busy_reply_is_retried() {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let (url, log) = stub(move |r| {
+        if r.path.contains("/_delete_by_query")
+            && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            return (
+                503,
+                json!({"error": {"type": "search_phase_execution_exception", "reason": "all shards failed"}}),
+            );
+        }
+        (200, json!({"deleted": 2}))
+    })
+    .await;
+    let index = OpenSearchIndex::new(&url).expect("client");
+    assert_eq!(
+        index
+            .delete_document("t1", "d", "x", None)
+            .await
+            .expect("retried"),
+        2
+    );
+    let deletes = taken(&log)
+        .iter()
+        .filter(|r| r.path.contains("/_delete_by_query"))
+        .count();
+    assert_eq!(deletes, 2, "one 503, then the retry");
+}
+
 /// A failed search says "all shards failed" at the top; the error carries the root cause.
 #[tokio::test]
 async fn a_failed_search_names_its_root_cause() {

@@ -78,6 +78,8 @@ const MAX_TOKEN_CHARS: usize = 255;
 const IDS_PER_DELETE: usize = 1000;
 /// Ids per `_mget` request.
 const IDS_PER_MGET: usize = 1000;
+/// Times a request answered 429 or 503 is sent again (after 100, 200, 400 ms).
+const RETRIES_WHEN_BUSY: u32 = 3;
 /// The BM25 fields and boosts (RAGFlow's weighting of keywords and questions; the title
 /// weighs as the body, as in the embedded index: see `BOOST_TITLE` there for the measurement).
 pub const TEXT_FIELDS: [&str; 4] = [
@@ -367,6 +369,7 @@ pub fn cosine_from_score(score: f64) -> f32 {
     ((2.0 * score - 1.0) as f32).clamp(-1.0, 1.0)
 }
 
+#[derive(Clone)]
 enum Payload {
     Empty,
     Json(Value),
@@ -535,6 +538,29 @@ impl OpenSearchIndex {
     }
 
     async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        payload: Payload,
+    ) -> Result<Reply, StoreError> {
+        // 429 and 503 are OpenSearch's "not now": a shard of an index another function
+        // has just created is not started yet ("all shards failed"), or the node sheds
+        // load. Every request here is idempotent (writes by id, deletes by query, reads),
+        // so it is sent again after a short pause.
+        let mut attempt = 0;
+        loop {
+            let reply = self
+                .call_once(method.clone(), path, payload.clone())
+                .await?;
+            if !matches!(reply.status, 429 | 503) || attempt >= RETRIES_WHEN_BUSY {
+                return Ok(reply);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    async fn call_once(
         &self,
         method: Method,
         path: &str,
