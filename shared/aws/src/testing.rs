@@ -18,6 +18,7 @@ use lambdarag::StoreError;
 
 use crate::config::{local_sdk_config, s3_client};
 use crate::dynamo::DynamoStore;
+use crate::opensearch::cosine;
 
 /// The moto server's URL from `MOTO_URL`, or `None` (the test is skipped with a message).
 /// With `LAMBDARAG_REQUIRE_MOTO` set (CI) a missing moto fails the test instead.
@@ -252,20 +253,6 @@ impl MemoryIndex {
             .filter(|w| !w.is_empty())
             .map(str::to_lowercase)
             .collect()
-    }
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() || a.is_empty() {
-        return 0.0;
-    }
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
     }
 }
 

@@ -273,7 +273,8 @@ pub fn from_source(id: &str, source: Value) -> Result<ChunkRecord, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("chunk {id} in OpenSearch: {e}")))
 }
 
-pub(super) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+/// Cosine similarity; 0 for vectors of different lengths or a zero vector.
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() {
         return 0.0;
     }

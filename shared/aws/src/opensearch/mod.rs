@@ -62,6 +62,7 @@ pub use body::{
 };
 pub use sign::SigV4Signer;
 
+pub(crate) use body::cosine;
 use body::*;
 
 /// Index name prefix unless configured otherwise.
