@@ -534,6 +534,11 @@ class TestIsolation:
         assert body == {"code": 0, "data": [], "total_datasets": 0}
         assert [d["id"] for d in ok(api.get("/datasets"))["data"]] == [a_dataset["id"]]
 
+    def test_empty_name_lists_all(self, api, other_api_key, a_dataset):
+        # `name=` is falsy upstream: no name filter, only the caller's datasets
+        assert [d["id"] for d in ok(api.get("/datasets", params={"name": ""}))["data"]] == [a_dataset["id"]]
+        assert ok(api.get("/datasets", key=other_api_key, params={"name": ""})) == {"code": 0, "data": [], "total_datasets": 0}
+
     def test_get_by_id_or_name(self, api, other_api_key, other_tenant_id, a_dataset):
         res = api.get("/datasets", key=other_api_key, params={"id": a_dataset["id"]})
         assert err(res) == {"code": 108, "message": lacks_permission(other_tenant_id, a_dataset["id"])}

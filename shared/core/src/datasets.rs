@@ -718,7 +718,8 @@ pub fn validate_list(pairs: &[(String, String)]) -> Result<DatasetListQuery, Api
             None => errors.push(FieldError::new("id", UUID1_MSG, &json!(v))),
         }
     }
-    if let Some(v) = get("name") {
+    // Upstream tests the name for truth: `name=` (empty) filters nothing.
+    if let Some(v) = get("name").filter(|v| !v.is_empty()) {
         q.name = Some(v.to_string());
     }
     for (key, slot) in [("page", &mut q.page), ("page_size", &mut q.page_size)] {
@@ -1135,6 +1136,14 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn an_empty_name_filters_nothing() {
+        let q = validate_list(&[("name".into(), String::new())]).expect("valid");
+        assert_eq!(q.name, None);
+        let q = validate_list(&[("name".into(), "kb".into())]).expect("valid");
+        assert_eq!(q.name.as_deref(), Some("kb"));
     }
 
     #[test]
