@@ -137,6 +137,17 @@ class TestList:
         assert [c.id for c in all_chunks(parsed, page_size=3)] == everything
         assert parsed.list_chunks(page=1000, page_size=2) == []
 
+    def test_page_size_zero_is_the_engines_default_page(self, shared_parsed):
+        # Upstream hands size 0 to the search engine unsliced: its default page (the first
+        # 10 hits) whatever `page` is, with the full total.
+        _, parsed, api = shared_parsed
+        everything = [c.id for c in parsed.list_chunks(page_size=100)]
+        for page in (1, 3):
+            data = ok(api.get(chunks_url(parsed), params={"page": page, "page_size": 0}))
+            assert [c["id"] for c in data["chunks"]] == everything[:10]
+            assert data["total"] == len(everything)
+        assert [c.id for c in parsed.list_chunks(page_size=0)] == everything[:10]
+
     def test_keywords(self, shared_parsed):
         _, parsed, api = shared_parsed
         chunks = parsed.list_chunks(page_size=100)
@@ -200,9 +211,19 @@ class TestAdd:
         data = ok(api.post(chunks_url(fresh), json={"content": "  padded content  ", "important_keywords": [" k1 ", "", "k2"], "questions": ["  q1 ", " ", ""]}))
         chunk = data["chunk"]
         assert set(chunk) == ADD_CHUNK_KEYS
-        assert chunk["important_keywords"] == ["k1", "k2"]
+        # important keywords are kept as sent; questions are stripped and blanks dropped
+        assert chunk["important_keywords"] == [" k1 ", "", "k2"]
         assert chunk["questions"] == ["q1"]
         assert chunk["document_id"] == fresh.id
+
+    def test_blank_keyword_round_trips(self, api, fresh):
+        chunk = ok(api.post(chunks_url(fresh), json={"content": "a chunk with a blank keyword", "important_keywords": [""]}))["chunk"]
+        assert chunk["important_keywords"] == [""]
+        listed = ok(api.get(chunks_url(fresh), params={"id": chunk["id"]}))["chunks"]
+        assert [c["important_keywords"] for c in listed] == [[""]]
+        ok(api.put(f"{chunks_url(fresh)}/{chunk['id']}", json={"important_keywords": ["", " x "]}))
+        listed = ok(api.get(chunks_url(fresh), params={"id": chunk["id"]}))["chunks"]
+        assert [c["important_keywords"] for c in listed] == [["", " x "]]
 
     def test_same_content_twice_is_one_chunk_counted_twice(self, dataset, fresh):
         a = fresh.add_chunk("exactly the same text")

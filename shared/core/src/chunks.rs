@@ -111,6 +111,9 @@ fn py_int_arg(v: &str) -> Result<u64, ApiError> {
         })
 }
 
+/// The page an Elasticsearch search returns when no size is given (its `size` default).
+const ENGINE_DEFAULT_PAGE: u64 = 10;
+
 /// C1: a document's chunks, with the document.
 pub async fn list(
     state: &AppState,
@@ -146,19 +149,23 @@ pub async fn list(
         };
     }
     let keywords = first("keywords").map(str::to_string);
+    // Upstream only slices the engine's hits when the size is positive; a size of 0 leaves
+    // the search engine's own default page: the first ENGINE_DEFAULT_PAGE hits, whatever
+    // `page` says (its offset is page × 0).
+    let (page, page_size) = if page_size == 0 {
+        (1, ENGINE_DEFAULT_PAGE)
+    } else {
+        (page, page_size)
+    };
     let query = ChunkListQuery {
         keywords: keywords.clone(),
         page,
-        page_size: if page_size == 0 { u64::MAX } else { page_size },
+        page_size,
     };
-    let (chunks, total) = if page_size == 0 {
-        (vec![], 0)
-    } else {
-        state
-            .index
-            .list_document(tenant_id, dataset_id, doc_id, &query)
-            .await?
-    };
+    let (chunks, total) = state
+        .index
+        .list_document(tenant_id, dataset_id, doc_id, &query)
+        .await?;
     let rows: Vec<Value> = chunks
         .iter()
         .map(|c| chunk_to_api(c, keywords.as_deref().map(|k| highlight(&c.content, k))))
@@ -166,10 +173,19 @@ pub async fn list(
     Ok(json!({"total": total, "chunks": rows, "doc": doc.to_api()}))
 }
 
+/// How a list field's items are kept: upstream strips questions and drops blank ones, but
+/// stores important keywords exactly as sent (`[""]` reads back `[""]`).
+#[derive(Clone, Copy, PartialEq)]
+enum Items {
+    AsSent,
+    TrimmedNonBlank,
+}
+
 fn str_list_field(
     req: &Map<String, Value>,
     key: &str,
     not_list_msg: &str,
+    items_kept: Items,
 ) -> Result<Option<Vec<String>>, ApiError> {
     match req.get(key) {
         None => Ok(None),
@@ -177,6 +193,7 @@ fn str_list_field(
             let mut out = Vec::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
                 match it {
+                    Value::String(s) if items_kept == Items::AsSent => out.push(s.clone()),
                     Value::String(s) => {
                         let s = s.trim();
                         if !s.is_empty() {
@@ -267,10 +284,16 @@ pub async fn add(
         req,
         "important_keywords",
         "`important_keywords` is required to be a list",
+        Items::AsSent,
     )?
     .unwrap_or_default();
-    let questions = str_list_field(req, "questions", "`questions` is required to be a list")?
-        .unwrap_or_default();
+    let questions = str_list_field(
+        req,
+        "questions",
+        "`questions` is required to be a list",
+        Items::TrimmedNonBlank,
+    )?
+    .unwrap_or_default();
     let vector = embed_chunk(state, tenant_id, &ds, &doc.name, &content, &questions).await?;
     let now = now_ms();
     let tokens = count_tokens(&content) as i64;
@@ -471,10 +494,16 @@ pub async fn update(
         req,
         "important_keywords",
         "`important_keywords` should be a list",
+        Items::AsSent,
     )? {
         chunk.important_keywords = k;
     }
-    if let Some(q) = str_list_field(req, "questions", "`questions` should be a list")? {
+    if let Some(q) = str_list_field(
+        req,
+        "questions",
+        "`questions` should be a list",
+        Items::TrimmedNonBlank,
+    )? {
         text_changed |= q != chunk.questions;
         chunk.questions = q;
     }
