@@ -110,7 +110,8 @@ def test_kill_9_mid_parse_then_restart(crash_server):
     # The log shows the task was picked up again after the crash.
     msg = done.progress_msg
     assert msg.count("Task has been received.") >= 2, msg
-    assert msg.rstrip().splitlines()[-1].split(" ", 1)[1].startswith("Done:"), msg
+    last_line = msg.rstrip().splitlines()[-1].split(" ", 1)[1]
+    assert last_line.startswith("Indexed ") and "Task done (" in last_line, msg
     assert crash_server["server"].alive()
 
 
@@ -141,7 +142,7 @@ def test_stop_takes_effect_during_a_long_parse(crash_server):
     assert (d.run, d.progress, d.chunk_count, d.token_count) == ("CANCEL", 0, 0, 0)
     assert d.list_chunks() == []
     assert d.progress_msg == msg_after_stop
-    assert "Done:" not in d.progress_msg
+    assert "Task done" not in d.progress_msg
     assert client.list_datasets(id=ds.id)[0].chunk_count == s.chunk_count
     time.sleep(LEASE_SECS + 1)
     d = get_doc(ds, big.id)

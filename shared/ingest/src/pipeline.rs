@@ -255,8 +255,9 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
         .progress(ProgressUpdate {
             run: Some(RunStatus::Done),
             progress: Some(1.0),
+            // Clients watch for "Task done" in the last line (upstream's completion line).
             append_msg: Some(line(&format!(
-                "Done: {} chunks, {tokens} tokens, in {:.2}s.",
+                "Indexed {} chunks, {tokens} tokens. Task done ({:.2}s)",
                 records.len(),
                 began.elapsed().as_secs_f64()
             ))),
