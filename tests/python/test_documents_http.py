@@ -385,14 +385,19 @@ class TestUpdate:
         assert names(list_docs(api, ds["id"])["docs"]) == ["other.txt", TXT_FIXTURE]
         assert other["name"] == "other.txt"
 
-    def test_duplicate_name_check_is_case_insensitive(self, api, ds, txt_doc):
-        # Divergence (docs/divergences.md): names are unique per dataset case-insensitively,
-        # the same rule upload's renaming uses, so a rename cannot create a case twin.
+    def test_rename_checks_exact_case_but_uploads_rename_case_twins(self, api, ds, txt_doc):
+        # A rename is refused only onto the exact name; a case twin is accepted, as upstream.
         upload(api, ds["id"], ("other.txt", b"o"))
-        assert err(self.put(api, ds, txt_doc["id"], {"name": "OTHER.txt"})) == e102(
-            "Duplicated document name in the same dataset."
-        )
-        assert sorted(names(list_docs(api, ds["id"])["docs"])) == sorted(["other.txt", TXT_FIXTURE])
+        renamed = ok(self.put(api, ds, txt_doc["id"], {"name": "OTHER.txt"}))
+        assert renamed["name"] == "OTHER.txt"
+        assert sorted(names(list_docs(api, ds["id"])["docs"])) == ["OTHER.txt", "other.txt"]
+        # each twin is found by its exact name
+        assert names(list_docs(api, ds["id"], name="other.txt")["docs"]) == ["other.txt"]
+        assert names(list_docs(api, ds["id"], name="OTHER.txt")["docs"]) == ["OTHER.txt"]
+        assert err(self.put(api, ds, txt_doc["id"], {"name": "other.txt"})) == e102("Duplicated document name in the same dataset.")
+        # uploads still avoid any case of a taken name
+        [up] = upload(api, ds["id"], ("Other.TXT", b"o2"))
+        assert up["name"] == "Other(1).TXT"
 
     def test_chunk_method(self, api, ds, txt_doc):
         doc = txt_doc["id"]

@@ -248,9 +248,26 @@ async fn create_document(
         update_time: now,
         generation: 0,
     };
-    // Name uniqueness is enforced by the store; on a clash take the next `(n)` name.
+    // Uploads avoid names taken in any case (upstream's lookup is case-insensitive); the
+    // store makes the exact name unique, so a concurrent upload of it conflicts. Either way
+    // the next `(n)` name is tried.
     for _ in 0..1000 {
-        match state.docs.insert_document(&doc).await {
+        let twin = match state
+            .docs
+            .find_document_by_name(tenant_id, &dataset.id, &doc.name)
+            .await
+        {
+            Ok(twin) => twin,
+            Err(e) => {
+                let _ = state.blobs.delete(tenant_id, &key).await;
+                return Err((f.name, e));
+            }
+        };
+        let inserted = match twin {
+            Some(_) => Err(StoreError::Conflict(doc.name.clone())),
+            None => state.docs.insert_document(&doc).await,
+        };
+        match inserted {
             Ok(()) => return Ok(doc),
             Err(StoreError::Conflict(_)) => {
                 doc.name = next_duplicate_name(&doc.name);
@@ -488,7 +505,8 @@ pub async fn update(
                 .find_document_by_name(tenant_id, dataset_id, name)
                 .await?
             {
-                if other.id != doc.id {
+                // Exact case only, as upstream: a case twin's name may be taken.
+                if other.id != doc.id && other.name == *name {
                     return Err(ApiError::data(
                         "Duplicated document name in the same dataset.",
                     ));

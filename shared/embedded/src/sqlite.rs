@@ -66,10 +66,11 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory().map_err(backend)?)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        crate::sqlite_docs::migrate(&mut conn)?;
         conn.execute_batch(crate::sqlite_docs::SCHEMA)
             .map_err(backend)?;
         conn.execute_batch(crate::sqlite_chats::SCHEMA)

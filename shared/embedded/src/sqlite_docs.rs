@@ -30,13 +30,48 @@ CREATE TABLE IF NOT EXISTS documents (
     token_count INTEGER NOT NULL,
     body        TEXT NOT NULL,
     PRIMARY KEY (tenant_id, dataset_id, id),
-    UNIQUE (tenant_id, dataset_id, name_key)
+    UNIQUE (tenant_id, dataset_id, name)
 );
 CREATE INDEX IF NOT EXISTS documents_by_create_time
     ON documents (tenant_id, dataset_id, create_time);
+CREATE INDEX IF NOT EXISTS documents_by_name_key
+    ON documents (tenant_id, dataset_id, name_key);
 "#;
 
-/// Document names are unique per dataset case-insensitively, like dataset names.
+/// The constraint of data dirs written before exact-case names: `migrate` replaces it.
+const CASE_INSENSITIVE_UNIQUE: &str = "UNIQUE (tenant_id, dataset_id, name_key)";
+
+/// Run by `SqliteStore::init` before `SCHEMA`: a documents table that still makes names
+/// unique case-insensitively is rebuilt, in one transaction, with the exact-name constraint
+/// (rows and columns unchanged).
+pub(crate) fn migrate(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'documents'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    if !sql.is_some_and(|s| s.contains(CASE_INSENSITIVE_UNIQUE)) {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(backend)?;
+    tx.execute_batch(
+        "ALTER TABLE documents RENAME TO documents_case_insensitive;
+         DROP INDEX IF EXISTS documents_by_create_time;",
+    )
+    .map_err(backend)?;
+    tx.execute_batch(SCHEMA).map_err(backend)?;
+    tx.execute_batch(
+        "INSERT INTO documents SELECT * FROM documents_case_insensitive;
+         DROP TABLE documents_case_insensitive;",
+    )
+    .map_err(backend)?;
+    tx.commit().map_err(backend)
+}
+
+/// The lowercased name: what case-insensitive lookups (uploads avoiding case twins) match.
 fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
@@ -142,17 +177,19 @@ impl DocumentStore for SqliteStore {
         dataset_id: &str,
         name: &str,
     ) -> Result<Option<Document>, StoreError> {
-        let (t, ds, key) = (
+        let (t, ds, key, exact) = (
             tenant_id.to_string(),
             dataset_id.to_string(),
             name_key(name),
+            name.to_string(),
         );
         self.with(move |c| {
             let body: Option<String> = c
                 .query_row(
                     "SELECT body FROM documents
-                     WHERE tenant_id = ?1 AND dataset_id = ?2 AND name_key = ?3",
-                    params![t, ds, key],
+                     WHERE tenant_id = ?1 AND dataset_id = ?2 AND name_key = ?3
+                     ORDER BY name = ?4 DESC, create_time LIMIT 1",
+                    params![t, ds, key, exact],
                     |r| r.get(0),
                 )
                 .optional()
@@ -432,5 +469,49 @@ impl DocumentStore for SqliteStore {
             .map_err(backend)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambdarag::ports::conformance_docs::sample_document;
+
+    /// A data dir written before exact-case names keeps its documents and gains the rule.
+    #[tokio::test]
+    async fn old_case_insensitive_table_is_migrated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.sqlite");
+        let doc = sample_document("t", "ds", "Report.pdf");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            conn.execute_batch(&SCHEMA.replace(
+                "UNIQUE (tenant_id, dataset_id, name)",
+                CASE_INSENSITIVE_UNIQUE,
+            ))
+            .expect("old schema");
+            let row = Row::of(&doc).expect("row");
+            conn.execute(
+                "INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5, 'pdf', '0', 1, 1, 1, ?6, 0, 0, ?7)",
+                params![doc.tenant_id, doc.dataset_id, doc.id, doc.name, row.name_key, row.generation, row.body],
+            )
+            .expect("old row");
+        }
+        let store = SqliteStore::open(&path).expect("migrated open");
+        let found = store
+            .find_document_by_name("t", "ds", "report.PDF")
+            .await
+            .expect("find");
+        assert_eq!(found.map(|d| d.id), Some(doc.id.clone()), "rows survive");
+        store
+            .insert_document(&sample_document("t", "ds", "REPORT.pdf"))
+            .await
+            .expect("a case twin is allowed after the migration");
+        let exact = store
+            .insert_document(&sample_document("t", "ds", "Report.pdf"))
+            .await;
+        assert!(matches!(exact, Err(StoreError::Conflict(_))), "{exact:?}");
+        drop(store);
+        SqliteStore::open(&path).expect("a second open finds nothing to migrate");
     }
 }

@@ -1,5 +1,5 @@
 //! Documents on the metadata table: one partition per dataset (`TENANT#{t}#DATASET#{d}`),
-//! holding the documents (`DOC#{id}`) and their name locks (`DOCNAME#{lowercased name}`).
+//! holding the documents (`DOC#{id}`) and their name locks (`DOCNAME#{lowercased name}#{name}`).
 //!
 //! Every write of a document item bumps its `rev` and is conditioned on the `rev` it read,
 //! so a worker's progress and a user's edit never silently overwrite each other's base.
@@ -18,7 +18,7 @@ use lambdarag::StoreError;
 
 use super::{
     body_of, build_err, item_with_body, key, s, str_attr, Cond, DynamoStore, Item, BODY,
-    MAX_ATTEMPTS, NAME_KEY, TENANT_PREFIX,
+    MAX_ATTEMPTS, NAME_KEY, SK, TENANT_PREFIX,
 };
 
 const REV: &str = "rev";
@@ -45,9 +45,13 @@ fn doc_sk(id: &str) -> String {
 fn doc_name_sk(name_key: &str) -> String {
     format!("{DOCNAME_PREFIX}{name_key}")
 }
-/// Document names are unique per dataset case-insensitively, like dataset names.
+/// A name lock makes the exact name unique in its dataset (a rename may take another
+/// document's name in other case, as upstream allows); the lowercased name leads so that
+/// the case-insensitive lookup uploads need is one prefix query. Locks written before
+/// this scheme are `DOCNAME#{lowercased name}`; the lookup still reads them, and a
+/// document's item records the lock it holds (`name_key`), so they are released correctly.
 fn doc_name_key(name: &str) -> String {
-    name.to_lowercase()
+    format!("{}#{name}", name.to_lowercase())
 }
 
 /// A stored document with what its next write is conditioned on.
@@ -232,16 +236,39 @@ impl DocumentStore for DynamoStore {
         dataset_id: &str,
         name: &str,
     ) -> Result<Option<Document>, StoreError> {
-        let lock = self
-            .get(
-                dataset_pk(tenant_id, dataset_id),
-                doc_name_sk(&doc_name_key(name)),
-            )
-            .await?;
-        match lock.as_ref().and_then(|l| str_attr(l, DOCUMENT_ID)) {
-            Some(id) => self.get_document(tenant_id, dataset_id, id).await,
-            None => Ok(None),
+        let pk = dataset_pk(tenant_id, dataset_id);
+        let lower = name.to_lowercase();
+        let prefix = doc_name_sk(&format!("{lower}#"));
+        let (twins, legacy) = tokio::join!(
+            self.query_prefix(pk.clone(), &prefix),
+            self.get(pk, doc_name_sk(&lower)),
+        );
+        // Candidates in preference order: the exact name, then its case twins. A prefix
+        // also matches longer names that start with `{lower}#`: those are skipped.
+        let mut ids: Vec<(bool, String)> = Vec::new();
+        for lock in twins? {
+            let exact = str_attr(&lock, SK).and_then(|sk| sk.strip_prefix(prefix.as_str()));
+            let (Some(exact), Some(id)) = (exact, str_attr(&lock, DOCUMENT_ID)) else {
+                continue;
+            };
+            if exact.to_lowercase() == lower {
+                ids.push((exact == name, id.to_string()));
+            }
         }
+        if let Some(id) = legacy?.as_ref().and_then(|l| str_attr(l, DOCUMENT_ID)) {
+            ids.push((false, id.to_string()));
+        }
+        ids.sort_by_key(|(exact, _)| !exact);
+        let mut twin = None;
+        for (_, id) in ids {
+            if let Some(doc) = self.get_document(tenant_id, dataset_id, &id).await? {
+                if doc.name == name {
+                    return Ok(Some(doc));
+                }
+                twin.get_or_insert(doc);
+            }
+        }
+        Ok(twin)
     }
 
     async fn list_documents(

@@ -93,11 +93,11 @@ async fn basics(store: &dyn DocumentStore) {
     assert!(
         matches!(
             store
-                .insert_document(&sample_document(&t, &ds, "report.pdf"))
+                .insert_document(&sample_document(&t, &ds, "Report.PDF"))
                 .await,
             Err(StoreError::Conflict(_))
         ),
-        "a name differing only in case must conflict within a dataset"
+        "an exact name must conflict within a dataset"
     );
     store
         .insert_document(&sample_document(&t, &ds2, "report.pdf"))
@@ -428,7 +428,7 @@ async fn updates(store: &dyn DocumentStore) {
         .await
         .expect("the old name is free again");
     let mut clash = a.clone();
-    clash.name = "TWO.TXT".into();
+    clash.name = "two.txt".into();
     assert!(
         matches!(
             store.update_document(&clash).await,
@@ -463,6 +463,63 @@ async fn updates(store: &dyn DocumentStore) {
         ),
         "a document is matched by dataset as well as id"
     );
+
+    // Names differing only in case may coexist; lookups prefer the exact name.
+    a.name = "TWO.txt".into();
+    store
+        .update_document(&a)
+        .await
+        .expect("a rename onto another document's name in other case is fine");
+    let found = |name: &'static str| {
+        let (t, ds) = (t.clone(), ds.clone());
+        async move {
+            store
+                .find_document_by_name(&t, &ds, name)
+                .await
+                .expect("find")
+                .map(|d| d.id)
+        }
+    };
+    assert_eq!(
+        found("two.txt").await,
+        Some(b.id.clone()),
+        "the exact name first"
+    );
+    assert_eq!(
+        found("TWO.txt").await,
+        Some(a.id.clone()),
+        "the exact name first"
+    );
+    assert!(
+        [Some(a.id.clone()), Some(b.id.clone())].contains(&found("Two.TXT").await),
+        "another case finds a twin"
+    );
+    assert!(
+        matches!(
+            store
+                .insert_document(&sample_document(&t, &ds, "TWO.txt"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a twin's exact name is taken"
+    );
+    let c = sample_document(&t, &ds, "tWo.txt");
+    store
+        .insert_document(&c)
+        .await
+        .expect("a third case of the name is free");
+    a.name = "four.txt".into();
+    store.update_document(&a).await.expect("rename away");
+    assert!(found("TWO.txt").await.is_some(), "twins remain");
+    assert_ne!(
+        found("TWO.txt").await,
+        Some(a.id.clone()),
+        "the old name is released"
+    );
+    store
+        .insert_document(&sample_document(&t, &ds, "TWO.txt"))
+        .await
+        .expect("the released exact name is free again");
 }
 
 async fn progress(store: &dyn DocumentStore) {

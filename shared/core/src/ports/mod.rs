@@ -90,8 +90,10 @@ pub struct DatasetStats {
     pub token_num: i64,
 }
 
-/// Documents of a tenant's datasets. Names are unique per dataset, case-insensitively
-/// (`Conflict`), so concurrent uploads of one name cannot both keep it.
+/// Documents of a tenant's datasets. Exact names are unique per dataset (`Conflict`), so
+/// concurrent uploads of one name cannot both keep it; names differing only in case may
+/// coexist (upstream's rename checks exact case; uploads avoid case twins themselves by
+/// looking them up first).
 #[async_trait]
 pub trait DocumentStore: Send + Sync {
     async fn insert_document(&self, doc: &Document) -> Result<(), StoreError>;
@@ -101,7 +103,8 @@ pub trait DocumentStore: Send + Sync {
         dataset_id: &str,
         doc_id: &str,
     ) -> Result<Option<Document>, StoreError>;
-    /// Case-insensitive name lookup within a dataset.
+    /// Case-insensitive name lookup within a dataset: the document of exactly this name if
+    /// there is one, else one of its case twins.
     async fn find_document_by_name(
         &self,
         tenant_id: &str,
