@@ -5,7 +5,7 @@
 // Started by run.sh, which provides: BASE_URL (a fresh `lambdarag serve`), API_KEY, CHROMIUM
 // (the browser binary), CHAT_MODEL (the stand-in LLM's model) and SCREENSHOT_DIR.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -81,6 +81,8 @@ async function step(name, page, fn) {
 
 async function main() {
   mkdirSync(SHOTS, { recursive: true });
+  // Only this run's pictures: earlier runs' step files would mix with them.
+  for (const f of readdirSync(SHOTS)) if (/^\d\d-[a-z-]+\.png$/.test(f)) rmSync(join(SHOTS, f));
   await until(async () => (await fetch(`${BASE_URL}/`)).ok, 'the server to answer', 60000);
 
   const browser = await chromium.launch({
@@ -165,6 +167,18 @@ async function run(page) {
       const status = await page.locator(`#documents-table tr[data-name="${name}"] .status`).textContent();
       assert(status === 'UNSTART', `${name} is UNSTART, got ${status}`);
     }
+  });
+
+  await step('upload-refused', page, async () => {
+    // Through the file picker this time: a type the API refuses, with its message shown.
+    await page.getByLabel('Choose files to upload').setInputFiles({
+      name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from('MZ not a document'),
+    });
+    const err = page.locator('#upload-error');
+    await err.waitFor();
+    const text = await err.textContent();
+    assert(text === 'setup.exe: This type of file has not been supported yet!', `the API's message is shown, got ${text}`);
+    assert(await page.locator('#documents-table tbody tr').count() === 2, 'no third document');
   });
 
   await step('parsing-live', page, async () => {
