@@ -1,5 +1,5 @@
 //! Chat assistants (contract CH1–CH4): create, update, delete and list. Handlers are thin;
-//! rules live in `lambdarag::chats`.
+//! rules live in `lambdarag::services::chats`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -9,11 +9,11 @@ use axum::routing::{post, put};
 use axum::Router;
 use serde_json::json;
 
-use lambdarag::auth::AuthTenant;
-use lambdarag::chats;
-use lambdarag::documents::BatchOutcome;
-use lambdarag::envelope::{ok, ok_empty, ApiResult};
-use lambdarag::http::{loose_json_body, query_pairs};
+use lambdarag::contract::envelope::{ok, ok_empty, ApiResult};
+use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::chats;
+use lambdarag::services::documents::BatchOutcome;
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {

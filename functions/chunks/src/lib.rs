@@ -1,4 +1,4 @@
-//! Chunks of a document (contract C1–C4). Rules live in `lambdarag::chunks`.
+//! Chunks of a document (contract C1–C4). Rules live in `lambdarag::services::chunks`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -7,11 +7,11 @@ use axum::routing::{get, put};
 use axum::Router;
 use serde_json::json;
 
-use lambdarag::auth::AuthTenant;
-use lambdarag::chunks;
-use lambdarag::documents::BatchOutcome;
-use lambdarag::envelope::{ok, ok_empty, ApiResult};
-use lambdarag::http::{loose_json_body, query_pairs};
+use lambdarag::contract::envelope::{ok, ok_empty, ApiResult};
+use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::chunks;
+use lambdarag::services::documents::BatchOutcome;
 use lambdarag::AppState;
 use lambdarag_ingest::count_tokens;
 

@@ -1,5 +1,5 @@
 //! `/api/v1/datasets`: the datasets group's routes (contract D1–D10).
-//! Handlers are thin: parse, validate, call `lambdarag::datasets`, shape the reply.
+//! Handlers are thin: parse, validate, call `lambdarag::services::datasets`, shape the reply.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -9,10 +9,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use lambdarag::auth::AuthTenant;
-use lambdarag::datasets::{self, DeleteOutcome};
-use lambdarag::envelope::{ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult};
-use lambdarag::http::{dataset_json_body, query_pairs};
+use lambdarag::contract::envelope::{ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult};
+use lambdarag::contract::http::{dataset_json_body, query_pairs};
+use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::datasets::{self, DeleteOutcome};
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {

@@ -12,10 +12,10 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
 
-use lambdarag::auth::DifyTenant;
-use lambdarag::envelope::{json_response, ApiError, RetCode};
-use lambdarag::http::loose_json_body;
-use lambdarag::retrieval::{self, RetrievalRequest};
+use lambdarag::contract::envelope::{json_response, ApiError, RetCode};
+use lambdarag::contract::http::loose_json_body;
+use lambdarag::services::auth::DifyTenant;
+use lambdarag::services::retrieval::{self, RetrievalRequest};
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -54,8 +54,8 @@ async fn run(
         ))
         .with_data(Value::Null));
     }
-    let kb_id = lambdarag::pyfmt::py_str(&req["knowledge_id"]);
-    let query = lambdarag::pyfmt::py_str(&req["query"]);
+    let kb_id = lambdarag::contract::pyfmt::py_str(&req["knowledge_id"]);
+    let query = lambdarag::contract::pyfmt::py_str(&req["query"]);
     let setting = req.get("retrieval_setting").cloned().unwrap_or(json!({}));
     let threshold = setting
         .get("score_threshold")

@@ -1,6 +1,6 @@
 //! Documents of a dataset (contract F1–F9): upload, list, update, download, delete,
 //! parse / stop, and the metadata routes. Handlers are thin; rules live in
-//! `lambdarag::documents`.
+//! `lambdarag::services::documents`.
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, RawQuery, State};
@@ -10,10 +10,10 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 
-use lambdarag::auth::AuthTenant;
-use lambdarag::documents::{self, BatchOutcome, UploadFile, FILE_NAME_LIMIT};
-use lambdarag::envelope::{ok, ok_empty, ApiError, ApiResult};
-use lambdarag::http::{loose_json_body, query_pairs};
+use lambdarag::contract::envelope::{ok, ok_empty, ApiError, ApiResult};
+use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::documents::{self, BatchOutcome, UploadFile, FILE_NAME_LIMIT};
 use lambdarag::AppState;
 
 /// Largest single file accepted through the API (bigger files go through S3 ingestion).
@@ -286,7 +286,7 @@ async fn metadata_summary(
     let req = loose_json_body(&headers, &body)?;
     let doc_ids = req.get("doc_ids").and_then(Value::as_array).map(|a| {
         a.iter()
-            .map(lambdarag::pyfmt::py_str)
+            .map(lambdarag::contract::pyfmt::py_str)
             .collect::<Vec<String>>()
     });
     Ok(ok(documents::metadata_summary(

@@ -1,6 +1,6 @@
 //! The OpenAI-compatible chat route (contract O1):
 //! `POST /api/v1/chats_openai/{chat_id}/chat/completions`, streamed (default) or not.
-//! Rules live in `lambdarag::openai_compat`.
+//! Rules live in `lambdarag::services::openai_compat`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 
-use lambdarag::auth::{authenticate, AuthStyle};
-use lambdarag::completion::sse_response;
-use lambdarag::envelope::{json_response, ApiResult};
-use lambdarag::openai_compat::{self, OpenAiReply};
+use lambdarag::contract::envelope::{json_response, ApiResult};
+use lambdarag::services::auth::{authenticate, AuthStyle};
+use lambdarag::services::completion::sse_response;
+use lambdarag::services::openai_compat::{self, OpenAiReply};
 use lambdarag::AppState;
 
 /// Token counts of the `usage` object: cl100k, as upstream counts.

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use fn_parse_worker::{handle_with, RecordResult, Worker, DEAD_LETTER_REASON};
-use lambdarag::documents::{self, UploadFile};
 use lambdarag::domain::{Dataset, Document, RunStatus};
+use lambdarag::services::documents::{self, UploadFile};
 use lambdarag::AppState;
 use lambdarag_aws::config::{build_state, AwsSettings};
 use lambdarag_aws::testing::{lambda_sqs_event, FakeEmbedders, MemoryIndex, Moto};
@@ -51,14 +51,14 @@ impl Harness {
             .app
             .with_index(index.clone())
             .with_embedders(Arc::new(embedders.clone()));
-        let tenant = lambdarag::auth::create_tenant(state.meta.as_ref(), "acme")
+        let tenant = lambdarag::services::auth::create_tenant(state.meta.as_ref(), "acme")
             .await
             .expect("tenant");
-        let fields = lambdarag::datasets::validate_create(
+        let fields = lambdarag::services::datasets::validate_create(
             json!({"name": "handbook"}).as_object().expect("object"),
         )
         .expect("fields");
-        let dataset = lambdarag::datasets::create(&state, &tenant.id, fields)
+        let dataset = lambdarag::services::datasets::create(&state, &tenant.id, fields)
             .await
             .expect("dataset");
         Some(Harness {
@@ -412,7 +412,7 @@ async fn the_sample_event_drives_the_handler() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/parse-worker-sqs.json");
     let raw = std::fs::read_to_string(&path).expect("the sample event");
     let raw = raw
-        .replace("LAMBDARAG_TASK_ID", &lambdarag::ids::new_id())
+        .replace("LAMBDARAG_TASK_ID", &lambdarag::contract::ids::new_id())
         .replace("LAMBDARAG_TENANT_ID", &h.tenant)
         .replace("LAMBDARAG_DATASET_ID", &h.dataset.id)
         .replace("LAMBDARAG_DOCUMENT_ID", &doc.id);

@@ -1,4 +1,4 @@
-//! `POST /api/v1/retrieval` (contract R1). Scoring lives in `lambdarag::retrieval`.
+//! `POST /api/v1/retrieval` (contract R1). Scoring lives in `lambdarag::services::retrieval`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -6,10 +6,10 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
 
-use lambdarag::auth::AuthTenant;
-use lambdarag::envelope::{ok, ApiResult};
-use lambdarag::http::loose_json_body;
-use lambdarag::retrieval;
+use lambdarag::contract::envelope::{ok, ApiResult};
+use lambdarag::contract::http::loose_json_body;
+use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::retrieval;
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {

@@ -27,9 +27,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use lambdarag::documents::{self, suffix_of, UploadFile};
+use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{Dataset, Document, DocumentListQuery, RunStatus};
-use lambdarag::time::now_ms;
+use lambdarag::services::documents::{self, suffix_of, UploadFile};
 use lambdarag::AppState;
 use lambdarag_aws::config::AwsState;
 use lambdarag_aws::dynamo::{Claim, SourceKey};

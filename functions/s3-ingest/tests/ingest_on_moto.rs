@@ -15,9 +15,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use fn_s3_ingest::{handle_event, Ingest, ObjectResult, S3Notification};
-use lambdarag::documents::UploadFile;
+use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{Dataset, Document, DocumentListQuery, RunStatus};
-use lambdarag::time::now_ms;
+use lambdarag::services::documents::UploadFile;
 use lambdarag::AppState;
 use lambdarag_aws::config::{build_state, AwsSettings};
 use lambdarag_aws::dynamo::{Claim, SourceKey};
@@ -89,14 +89,14 @@ impl Harness {
             .with_embedders(Arc::new(FakeEmbedders::default()));
         let state = aws.app.clone();
         let ingest = Ingest::from_state(aws).expect("ingest");
-        let tenant = lambdarag::auth::create_tenant(state.meta.as_ref(), "acme")
+        let tenant = lambdarag::services::auth::create_tenant(state.meta.as_ref(), "acme")
             .await
             .expect("tenant");
-        let fields = lambdarag::datasets::validate_create(
+        let fields = lambdarag::services::datasets::validate_create(
             json!({"name": "reports"}).as_object().expect("object"),
         )
         .expect("fields");
-        let dataset = lambdarag::datasets::create(&state, &tenant.id, fields)
+        let dataset = lambdarag::services::datasets::create(&state, &tenant.id, fields)
             .await
             .expect("dataset");
         Some(Harness {
@@ -299,7 +299,7 @@ async fn a_presigned_put_comes_in_through_the_same_path() {
     assert_eq!(h.run_worker().await, 1);
 
     // The URL is only handed out for the tenant's own dataset and a supported file type.
-    let other = lambdarag::auth::create_tenant(h.state.meta.as_ref(), "other")
+    let other = lambdarag::services::auth::create_tenant(h.state.meta.as_ref(), "other")
         .await
         .expect("tenant");
     let refused = presigned_upload_url_with(
@@ -413,7 +413,7 @@ async fn a_crashed_attempt_is_resumed_without_a_second_document() {
             .expect("claim"),
         Claim::Acquired { .. }
     ));
-    let orphan = lambdarag::documents::upload(
+    let orphan = lambdarag::services::documents::upload(
         &h.state,
         &h.tenant,
         &h.dataset,

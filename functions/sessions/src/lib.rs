@@ -1,7 +1,7 @@
 //! Chat sessions and completions (contract S1–S7): session CRUD, `POST
 //! /chats/{chat_id}/completions` (SSE or JSON), `/sessions/ask` and
-//! `/sessions/related_questions`. Rules live in `lambdarag::sessions` and
-//! `lambdarag::completion`; answers stream as real model deltas.
+//! `/sessions/related_questions`. Rules live in `lambdarag::services::sessions` and
+//! `lambdarag::services::completion`; answers stream as real model deltas.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -11,12 +11,12 @@ use axum::routing::{post, put};
 use axum::Router;
 use serde_json::json;
 
-use lambdarag::auth::AuthTenant;
-use lambdarag::completion::{self, Completion, TurnAnswer};
-use lambdarag::documents::BatchOutcome;
-use lambdarag::envelope::{json_response, ok, ok_empty, ApiResult};
-use lambdarag::http::{loose_json_body, query_pairs};
-use lambdarag::sessions;
+use lambdarag::contract::envelope::{json_response, ok, ok_empty, ApiResult};
+use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::completion::{self, Completion, TurnAnswer};
+use lambdarag::services::documents::BatchOutcome;
+use lambdarag::services::sessions;
 use lambdarag::AppState;
 
 /// Token counting for frame buffering: cl100k, as upstream counts.

@@ -62,7 +62,7 @@ impl ChatModelRegistry for Registry {
 }
 
 struct Setup {
-    app: lambdarag::http::App,
+    app: lambdarag::contract::http::App,
     key: String,
     chat_id: String,
     session_id: String,
@@ -74,24 +74,29 @@ async fn setup() -> Setup {
         .with_docs(store.clone())
         .with_chats(store.clone())
         .with_chat_models(Arc::new(Registry));
-    let tenant = lambdarag::auth::create_tenant(store.as_ref(), "t")
+    let tenant = lambdarag::services::auth::create_tenant(store.as_ref(), "t")
         .await
         .expect("tenant");
-    let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &tenant.id)
+    let (key, _) = lambdarag::services::auth::issue_key(store.as_ref(), &tenant.id)
         .await
         .expect("key");
     let req = json!({"name": "c"});
-    let chat = lambdarag::chats::create(&state, &tenant.id, req.as_object().expect("object"))
-        .await
-        .expect("chat");
-    let chat_id = chat["id"].as_str().expect("id").to_string();
-    let session =
-        lambdarag::sessions::create(&state, &tenant.id, &chat_id, &serde_json::Map::new())
+    let chat =
+        lambdarag::services::chats::create(&state, &tenant.id, req.as_object().expect("object"))
             .await
-            .expect("session");
+            .expect("chat");
+    let chat_id = chat["id"].as_str().expect("id").to_string();
+    let session = lambdarag::services::sessions::create(
+        &state,
+        &tenant.id,
+        &chat_id,
+        &serde_json::Map::new(),
+    )
+    .await
+    .expect("session");
     let router = fn_sessions::router(state.clone()).merge(fn_openai::router(state));
     Setup {
-        app: lambdarag::http::finish(router),
+        app: lambdarag::contract::http::finish(router),
         key,
         chat_id,
         session_id: session["id"].as_str().expect("id").to_string(),

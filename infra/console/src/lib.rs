@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use lambdarag::http::not_found;
+use lambdarag::contract::http::not_found;
 
 /// One embedded file: the path it is served at, its media type and its bytes.
 struct Asset {
@@ -107,7 +107,7 @@ mod tests {
     use tower::ServiceExt;
 
     async fn call(method: Method, uri: &str) -> (StatusCode, String, String) {
-        let app = lambdarag::http::finish(router());
+        let app = lambdarag::contract::http::finish(router());
         let req = Request::builder()
             .method(method)
             .uri(uri)

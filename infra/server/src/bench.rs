@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use clap::{Args, Subcommand};
-use lambdarag::documents::{self, UploadFile};
 use lambdarag::domain::{Dataset, Document, DocumentListQuery, RunStatus, Tenant};
 use lambdarag::ports::{Embedder, EmbedderRegistry, ModelError, PollingQueue as _};
+use lambdarag::services::documents::{self, UploadFile};
 use lambdarag::AppState;
 use serde_json::{json, Map, Value};
 
@@ -152,7 +152,7 @@ pub async fn tenant_named(state: &AppState, name: &str) -> BenchResult<Tenant> {
     {
         return Ok(t);
     }
-    Ok(lambdarag::auth::create_tenant(state.meta.as_ref(), name).await?)
+    Ok(lambdarag::services::auth::create_tenant(state.meta.as_ref(), name).await?)
 }
 
 /// Create a dataset through the same validation and creation code as `POST /datasets`.
@@ -165,8 +165,8 @@ pub async fn create_dataset(
     let mut body = Map::new();
     body.insert("name".into(), json!(name));
     body.insert("chunk_method".into(), json!(chunk_method));
-    let fields = lambdarag::datasets::validate_create(&body)?;
-    Ok(lambdarag::datasets::create(state, tenant_id, fields).await?)
+    let fields = lambdarag::services::datasets::validate_create(&body)?;
+    Ok(lambdarag::services::datasets::create(state, tenant_id, fields).await?)
 }
 
 /// Every document of a dataset.
@@ -416,7 +416,7 @@ async fn ingest(args: IngestArgs, data_dir: Option<PathBuf>) -> BenchResult {
     let dep = open_deployment(data_dir, !args.no_embed).await?;
     eprintln!("data dir: {}", dep.dir.display());
     let tenant = tenant_named(&dep.state, "bench").await?;
-    let ds_name = format!("bench-ingest-{}", lambdarag::ids::new_id());
+    let ds_name = format!("bench-ingest-{}", lambdarag::contract::ids::new_id());
     let dataset = create_dataset(&dep.state, &tenant.id, &ds_name, &args.chunk_method).await?;
 
     let began = Instant::now();

@@ -25,10 +25,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use clap::{Args, Subcommand, ValueEnum};
-use lambdarag::documents::UploadFile;
 use lambdarag::domain::{Dataset, Document, RunStatus};
 use lambdarag::ports::{ScoredChunk, SearchRequest};
-use lambdarag::retrieval::{self, RetrievalRequest};
+use lambdarag::services::documents::UploadFile;
+use lambdarag::services::retrieval::{self, RetrievalRequest};
 use lambdarag::AppState;
 use serde_json::{json, Value};
 

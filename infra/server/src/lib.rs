@@ -2,7 +2,7 @@
 //! plus the web console at `/` (embedded deployment only; the Lambdas do not serve it).
 
 use axum::Router;
-use lambdarag::http::{finish, App};
+use lambdarag::contract::http::{finish, App};
 use lambdarag::AppState;
 
 /// Every group's routes on one state, finished with the contract's edge behaviour.

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lambdarag::domain::models::configure_provider;
 use lambdarag::domain::{ModelType, ProviderModel, Tenant};
-use lambdarag::models::configure_provider;
 use lambdarag::ports::MetadataStore;
 use lambdarag::AppState;
 use tracing_subscriber::EnvFilter;
@@ -203,8 +203,8 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Serve { .. } | Command::Bench(_) | Command::Eval(_) => Ok(()),
         Command::Tenant(TenantCmd::Create { name }) => {
-            let t = lambdarag::auth::create_tenant(store.as_ref(), &name).await?;
-            let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
+            let t = lambdarag::services::auth::create_tenant(store.as_ref(), &name).await?;
+            let (key, _) = lambdarag::services::auth::issue_key(store.as_ref(), &t.id).await?;
             println!("tenant: {}", t.id);
             println!("{key}");
             Ok(())
@@ -220,7 +220,7 @@ async fn run(cli: Cli) -> CliResult {
         }
         Command::Key(KeyCmd::Create { tenant }) => {
             let t = resolve_tenant(store.as_ref(), tenant, true).await?;
-            let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
+            let (key, _) = lambdarag::services::auth::issue_key(store.as_ref(), &t.id).await?;
             // The key alone on stdout, so scripts can capture it.
             println!("{key}");
             eprintln!("(tenant {}; the key is shown only once)", t.id);
@@ -233,7 +233,7 @@ async fn run(cli: Cli) -> CliResult {
                     "{}\t{}\tcreated {}",
                     k.key_id,
                     k.hint,
-                    lambdarag::time::rfc1123(k.create_time)
+                    lambdarag::contract::time::rfc1123(k.create_time)
                 );
             }
             Ok(())
@@ -287,12 +287,13 @@ async fn run(cli: Cli) -> CliResult {
         } => {
             let mut t = resolve_tenant(store.as_ref(), tenant, false).await?;
             if let Some(e) = embedding {
-                lambdarag::models::verify_model(&t, &e, ModelType::Embedding)
+                lambdarag::domain::models::verify_model(&t, &e, ModelType::Embedding)
                     .map_err(|e| e.message)?;
                 t.embd_id = e;
             }
             if let Some(c) = chat {
-                lambdarag::models::verify_model(&t, &c, ModelType::Chat).map_err(|e| e.message)?;
+                lambdarag::domain::models::verify_model(&t, &c, ModelType::Chat)
+                    .map_err(|e| e.message)?;
                 t.llm_id = c;
             }
             store.update_tenant(&t).await?;
@@ -349,7 +350,9 @@ async fn resolve_tenant(
     }
     let mut all = store.list_tenants().await?;
     match all.len() {
-        0 if create_default => Ok(lambdarag::auth::create_tenant(store, "default").await?),
+        0 if create_default => {
+            Ok(lambdarag::services::auth::create_tenant(store, "default").await?)
+        }
         0 => Err("no tenant yet: run `lambdarag key create` first".into()),
         1 => Ok(all.remove(0)),
         _ => Err("several tenants exist: pass --tenant <id> (see `lambdarag tenant list`)".into()),

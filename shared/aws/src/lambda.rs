@@ -8,7 +8,7 @@
 use axum::Router;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, LambdaEvent};
-use lambdarag::http::{finish, App};
+use lambdarag::contract::http::{finish, App};
 use lambdarag::AppState;
 use tower::ServiceExt;
 use tracing_subscriber::EnvFilter;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 
+use lambdarag::contract::ids::new_id;
 use lambdarag::domain::{ChunkRecord, Tenant};
-use lambdarag::ids::new_id;
 use lambdarag::ports::{
     ChunkIndex, ChunkListQuery, Embedder, EmbedderRegistry, ModelError, ScoredChunk, SearchRequest,
 };

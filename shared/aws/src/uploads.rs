@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lambdarag::documents::{file_type, owned_dataset, FILE_NAME_LIMIT};
+use lambdarag::services::documents::{file_type, owned_dataset, FILE_NAME_LIMIT};
 use lambdarag::{ApiError, AppState, RetCode};
 
 use crate::s3::{S3BlobStore, MAX_PRESIGN};

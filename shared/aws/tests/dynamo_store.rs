@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use lambdarag::ids::new_id;
+use lambdarag::contract::ids::new_id;
 use lambdarag::ports::conformance::sample_dataset;
 use lambdarag::ports::DatasetStore;
 use lambdarag::StoreError;

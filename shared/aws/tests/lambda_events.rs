@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use lambdarag::auth::{create_tenant, issue_key};
-use lambdarag::http::App;
+use lambdarag::contract::http::App;
+use lambdarag::services::auth::{create_tenant, issue_key};
 use lambdarag::AppState;
 use lambdarag_aws::lambda::{app, invoke};
 use lambdarag_aws::DynamoStore;
@@ -150,7 +150,9 @@ async fn dataset_events_through_the_lambda_adapter() {
     let code = body["code"].as_i64().expect("numeric code");
     assert!(![100, 404].contains(&code), "{body}");
     // ... and is access-checked: another id answers 109 "No authorization."
-    let (_, body) = h.send("knowledge-graph", &lambdarag::ids::new_id()).await;
+    let (_, body) = h
+        .send("knowledge-graph", &lambdarag::contract::ids::new_id())
+        .await;
     assert_eq!(body["code"], 109, "{body}");
 
     // Delete, then the list is empty.

@@ -22,8 +22,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use sha2::Digest;
 
+use lambdarag::contract::ids::new_id;
 use lambdarag::domain::ChunkRecord;
-use lambdarag::ids::new_id;
 use lambdarag::ports::conformance_index::sample_chunk;
 use lambdarag::ports::{ChunkHit, ChunkIndex, ChunkListQuery, SearchRequest};
 use lambdarag_aws::opensearch::{index_body, SigV4Signer};

@@ -1,31 +1,23 @@
-//! lambdarag's shared library: the `/api/v1` contract (envelope, codes, auth, validation),
-//! the domain, the ports every adapter implements, and engine-free logic.
+//! lambdarag's shared library, grouped by role:
+//!
+//! - [`contract`]: what every route speaks: the `{code, message, data}` envelope and its
+//!   codes, the one mapping from store errors to it, request validation with upstream's
+//!   messages, Python-style formatting, ids and times;
+//! - [`domain`]: the records (datasets, documents, chunks, tenants, keys, tasks) and the
+//!   model catalogue, with no I/O;
+//! - [`ports`]: the traits every adapter implements, each with its conformance suite;
+//! - [`services`]: one module per resource, the logic behind each route group;
+//! - [`state`]: the ports a deployment wires together.
 //!
 //! Adapters that pull heavy engines live in sibling crates (`lambdarag-embedded`,
 //! `lambdarag-aws`) so a Lambda binary links only what it uses.
 
-pub mod auth;
-pub mod chats;
-pub mod chunks;
-pub mod completion;
-pub mod datasets;
-pub mod documents;
+pub mod contract;
 pub mod domain;
-pub mod envelope;
-pub mod error;
-pub mod http;
-pub mod ids;
-pub mod metadata_filter;
-pub mod models;
-pub mod openai_compat;
 pub mod ports;
-pub mod pyfmt;
-pub mod retrieval;
-pub mod sessions;
+pub mod services;
 pub mod state;
-pub mod time;
-pub mod validation;
 
-pub use envelope::{ApiError, RetCode};
-pub use error::StoreError;
+pub use contract::envelope::{ApiError, RetCode};
+pub use contract::error::StoreError;
 pub use state::AppState;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::contract::error::StoreError;
 use crate::domain::{ChunkRecord, Document, DocumentListQuery, ParseTask, ProgressUpdate, Tenant};
-use crate::error::StoreError;
 use crate::ports::chat::{
     Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
 };

@@ -394,8 +394,10 @@ mod tests {
 
     #[tokio::test]
     async fn conformance_on_disk_and_survives_reopen() {
-        let dir =
-            std::env::temp_dir().join(format!("lambdarag-sqlite-{}", lambdarag::ids::new_id()));
+        let dir = std::env::temp_dir().join(format!(
+            "lambdarag-sqlite-{}",
+            lambdarag::contract::ids::new_id()
+        ));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("meta.sqlite3");
         {

@@ -7,11 +7,11 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use lambdarag::contract::time::now_ms;
 use lambdarag::ports::chat::{
     Chat, ChatListQuery, ChatStore, ListOrder, Session, SessionListQuery, STATUS_DELETED,
     STATUS_VALID,
 };
-use lambdarag::time::now_ms;
 use lambdarag::StoreError;
 
 use crate::sqlite::{backend, decode, is_unique_violation, SqliteStore};

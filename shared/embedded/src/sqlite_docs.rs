@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 
+use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{Document, DocumentListQuery, DocumentOrder, ProgressUpdate, RunStatus};
 use lambdarag::ports::{DatasetStats, DocumentStore};
-use lambdarag::time::now_ms;
 use lambdarag::StoreError;
 
 use crate::sqlite::{backend, decode, is_unique_violation, SqliteStore};

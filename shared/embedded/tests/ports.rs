@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lambdarag::ids::new_id;
+use lambdarag::contract::ids::new_id;
 use lambdarag::ports::conformance_index::sample_chunk;
 use lambdarag::ports::conformance_queue::sample_task;
 use lambdarag::ports::{

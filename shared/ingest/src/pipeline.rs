@@ -9,10 +9,10 @@
 
 use std::time::Instant;
 
+use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{ChunkRecord, Document, ParseTask, ProgressUpdate, RunStatus};
 use lambdarag::ports::PollingQueue;
 use lambdarag::state::AppState;
-use lambdarag::time::now_ms;
 use lambdarag::StoreError;
 
 use crate::{chunk, parse, ChunkDraft, ParseLimits};

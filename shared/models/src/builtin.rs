@@ -109,7 +109,7 @@ impl BuiltinEmbedder {
 
     fn with_source(source: Source) -> Self {
         Self {
-            model_id: lambdarag::models::default_embedding_id(),
+            model_id: lambdarag::domain::models::default_embedding_id(),
             source,
             batch_size: DEFAULT_BATCH_SIZE,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),

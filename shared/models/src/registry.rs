@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use lambdarag::chats::BUILTIN_RERANK_NAMES;
-use lambdarag::domain::{ModelType, ProviderConfig, Tenant};
-use lambdarag::models::{
+use lambdarag::domain::models::{
     factory, provider_base_url, split_model_id, tenant_provider, Protocol, BUILTIN_EMBEDDING_MODEL,
     BUILTIN_FACTORY,
 };
+use lambdarag::domain::{ModelType, ProviderConfig, Tenant};
 use lambdarag::ports::{Embedder, EmbedderRegistry, ModelError, Reranker, RerankerRegistry};
+use lambdarag::services::chats::BUILTIN_RERANK_NAMES;
 
 #[cfg(feature = "bedrock")]
 use crate::bedrock::{BedrockEmbedder, SharedBedrockClient};
@@ -341,7 +341,7 @@ fn rerank_hint(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambdarag::models::{configure_provider, default_chat_id, default_embedding_id};
+    use lambdarag::domain::models::{configure_provider, default_chat_id, default_embedding_id};
 
     fn tenant() -> Tenant {
         Tenant {

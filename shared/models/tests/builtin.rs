@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lambdarag::domain::models::{default_chat_id, default_embedding_id};
 use lambdarag::domain::Tenant;
-use lambdarag::models::{default_chat_id, default_embedding_id};
 use lambdarag::ports::{Embedder, EmbedderRegistry, ModelError};
 use lambdarag_models::{BuiltinEmbedder, ModelRegistry, BUILTIN_DIMENSION, MODEL_DIR_ENV};
 

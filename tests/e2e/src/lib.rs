@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use lambdarag::http::App;
+use lambdarag::contract::http::App;
 use lambdarag::AppState;
 
 /// A tenant with a live API key.
@@ -40,10 +40,10 @@ impl TestApi {
     }
 
     pub async fn tenant(&self, name: &str) -> Tenant {
-        let t = lambdarag::auth::create_tenant(self.state.meta.as_ref(), name)
+        let t = lambdarag::services::auth::create_tenant(self.state.meta.as_ref(), name)
             .await
             .expect("tenant");
-        let (key, _) = lambdarag::auth::issue_key(self.state.meta.as_ref(), &t.id)
+        let (key, _) = lambdarag::services::auth::issue_key(self.state.meta.as_ref(), &t.id)
             .await
             .expect("key");
         Tenant { id: t.id, key }
@@ -133,7 +133,10 @@ pub struct FullApi {
 
 impl FullApi {
     pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("lambdarag-e2e-{}", lambdarag::ids::new_id()));
+        let dir = std::env::temp_dir().join(format!(
+            "lambdarag-e2e-{}",
+            lambdarag::contract::ids::new_id()
+        ));
         let emb = lambdarag_embedded::open(&dir).expect("open embedded");
         let state = emb.state.with_embedders(std::sync::Arc::new(HashEmbedder));
         FullApi {

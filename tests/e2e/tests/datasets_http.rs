@@ -287,8 +287,14 @@ async fn validation_and_model_errors() {
     );
     // Configuring the provider authorises its models.
     let mut t = api.state.meta.get_tenant(&a.id).await.unwrap().unwrap();
-    lambdarag::models::configure_provider(&mut t, "OpenAI", Some("sk".into()), None, vec![])
-        .unwrap();
+    lambdarag::domain::models::configure_provider(
+        &mut t,
+        "OpenAI",
+        Some("sk".into()),
+        None,
+        vec![],
+    )
+    .unwrap();
     api.state.meta.update_tenant(&t).await.unwrap();
     let r = post(json!({"name": "x", "embedding_model": "text-embedding-3-small@OpenAI"})).await;
     assert_eq!(r["code"], 0);
@@ -314,7 +320,7 @@ async fn validation_and_model_errors() {
         r.json["message"],
         "Field: <page> - Message: <Input should be greater than or equal to 1> - Value: <0>\nField: <foo> - Message: <Extra inputs are not permitted> - Value: <1>"
     );
-    let missing = lambdarag::ids::new_id();
+    let missing = lambdarag::contract::ids::new_id();
     let r = api
         .call(
             Method::GET,

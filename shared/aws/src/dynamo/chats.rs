@@ -23,10 +23,10 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
+use lambdarag::contract::time::now_ms;
 use lambdarag::ports::chat::{
     Chat, ChatListQuery, ChatStore, Session, SessionListQuery, STATUS_DELETED,
 };
-use lambdarag::time::now_ms;
 use lambdarag::StoreError;
 
 use super::{

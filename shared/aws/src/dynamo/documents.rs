@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use tokio::task::JoinSet;
 
+use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{Document, DocumentListQuery, ProgressUpdate};
 use lambdarag::ports::{DatasetStats, DocumentStore};
-use lambdarag::time::now_ms;
 use lambdarag::StoreError;
 
 use super::{

@@ -25,7 +25,10 @@ pub async fn moto_table(test: &str) -> Option<(Client, String)> {
     };
     let conf = local_sdk_config(&url).await;
     let client = Client::new(&conf);
-    let table = format!("lambdarag-test-{test}-{}", lambdarag::ids::new_id());
+    let table = format!(
+        "lambdarag-test-{test}-{}",
+        lambdarag::contract::ids::new_id()
+    );
     if let Err(e) = DynamoStore::create_table(&client, &table).await {
         panic!("MOTO_URL={url} is set but creating table {table} failed: {e}");
     }

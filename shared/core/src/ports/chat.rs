@@ -16,8 +16,8 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::contract::error::StoreError;
 use crate::domain::Tenant;
-use crate::error::StoreError;
 use crate::ports::ModelError;
 
 // ---------------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 //! The metadata-store conformance suite. Every adapter's tests call `run_all` on a fresh,
 //! empty store; a failure panics with the rule that was broken.
 
+use crate::contract::error::StoreError;
+use crate::contract::ids::new_id;
+use crate::contract::time::now_ms;
 use crate::domain::{
     ApiKeyRecord, Dataset, DatasetListQuery, DatasetOrder, ModelType, ProviderConfig,
     ProviderModel, Tenant,
 };
-use crate::error::StoreError;
-use crate::ids::new_id;
 use crate::ports::MetadataStore;
-use crate::time::now_ms;
 
 pub async fn run_all(store: &dyn MetadataStore) {
     tenants(store).await;

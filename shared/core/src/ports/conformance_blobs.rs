@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::ids::new_id;
+use crate::contract::ids::new_id;
 use crate::ports::BlobStore;
 
 pub async fn run_all(store: &dyn BlobStore) {

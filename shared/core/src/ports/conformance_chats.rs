@@ -7,12 +7,12 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::error::StoreError;
-use crate::ids::new_id;
+use crate::contract::error::StoreError;
+use crate::contract::ids::new_id;
+use crate::contract::time::now_ms;
 use crate::ports::chat::{
     Chat, ChatListQuery, ChatStore, ListOrder, Session, SessionListQuery, STATUS_VALID,
 };
-use crate::time::now_ms;
 
 pub async fn run_all(store: &dyn ChatStore) {
     chat_basics(store).await;

@@ -6,11 +6,11 @@
 
 use serde_json::json;
 
+use crate::contract::error::StoreError;
+use crate::contract::ids::new_id;
+use crate::contract::time::now_ms;
 use crate::domain::{Document, DocumentListQuery, DocumentOrder, ProgressUpdate, RunStatus};
-use crate::error::StoreError;
-use crate::ids::new_id;
 use crate::ports::{DatasetStats, DocumentStore};
-use crate::time::now_ms;
 
 pub async fn run_all(store: &dyn DocumentStore) {
     basics(store).await;

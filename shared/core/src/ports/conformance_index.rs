@@ -4,10 +4,10 @@
 //! Records are compared without their `vector`: an index may keep vectors elsewhere and
 //! hand chunks back without them (see `ChunkRecord::vector`).
 
+use crate::contract::ids::new_id;
+use crate::contract::time::now_ms;
 use crate::domain::ChunkRecord;
-use crate::ids::new_id;
 use crate::ports::{ChunkHit, ChunkIndex, ChunkListQuery, ScoredChunk, SearchRequest};
-use crate::time::now_ms;
 
 pub async fn run_all(index: &dyn ChunkIndex) {
     crud(index).await;

@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use crate::contract::error::StoreError;
+use crate::contract::ids::new_id;
 use crate::domain::ParseTask;
-use crate::error::StoreError;
-use crate::ids::new_id;
 use crate::ports::PollingQueue;
 
 /// Long enough that a lease never lapses during the suite.

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::contract::error::StoreError;
 use crate::domain::{
     ApiKeyRecord, ChunkRecord, Dataset, DatasetListQuery, Document, DocumentListQuery, ParseTask,
     ProgressUpdate, Tenant,
 };
-use crate::error::StoreError;
 
 pub mod chat;
 pub mod conformance;

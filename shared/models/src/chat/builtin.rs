@@ -5,7 +5,7 @@
 //! answer (with citations) out of the box.
 
 use async_trait::async_trait;
-use lambdarag::models::{BUILTIN_CHAT_MODEL, BUILTIN_FACTORY};
+use lambdarag::domain::models::{BUILTIN_CHAT_MODEL, BUILTIN_FACTORY};
 use lambdarag::ports::chat::{
     iter_stream, ChatDelta, ChatMessage, ChatModel, ContextChunk, DeltaStream, GenOptions, Purpose,
 };

@@ -18,11 +18,11 @@ mod openai;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use lambdarag::domain::{ModelType, Tenant};
-use lambdarag::models::{
+use lambdarag::domain::models::{
     factory, provider_base_url, split_model_id, tenant_provider, Protocol, BUILTIN_CHAT_MODEL,
     BUILTIN_FACTORY,
 };
+use lambdarag::domain::{ModelType, Tenant};
 use lambdarag::ports::chat::{ChatModel, ChatModelRegistry};
 use lambdarag::ports::ModelError;
 
@@ -185,7 +185,7 @@ impl ChatModelRegistry for ChatRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambdarag::models::{configure_provider, default_chat_id, default_embedding_id};
+    use lambdarag::domain::models::{configure_provider, default_chat_id, default_embedding_id};
 
     fn tenant() -> Tenant {
         Tenant {

@@ -6,8 +6,8 @@
 //! A model known to the catalogue but not configured for the tenant is "unauthorized";
 //! one nobody knows is "unsupported".
 
+use crate::contract::envelope::ApiError;
 use crate::domain::{ModelType, ProviderConfig, ProviderModel, Tenant};
-use crate::envelope::ApiError;
 
 pub const BUILTIN_FACTORY: &str = "Builtin";
 /// The built-in sentence-embedding model (all-MiniLM-L6-v2, 384 dimensions).

@@ -3,16 +3,16 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::chats::{id_items, list_params, truthy};
-use crate::documents::{batch_result, dedupe_ids, BatchOutcome};
-use crate::envelope::ApiError;
-use crate::error::StoreError;
-use crate::http::first;
-use crate::ids::new_id;
+use crate::contract::envelope::ApiError;
+use crate::contract::error::StoreError;
+use crate::contract::http::first;
+use crate::contract::ids::new_id;
+use crate::contract::pyfmt::py_str;
+use crate::contract::time::{now_ms, rfc1123};
 use crate::ports::chat::{Chat, Session, SessionListQuery};
-use crate::pyfmt::py_str;
+use crate::services::chats::{id_items, list_params, truthy};
+use crate::services::documents::{batch_result, dedupe_ids, BatchOutcome};
 use crate::state::AppState;
-use crate::time::{now_ms, rfc1123};
 
 pub const DEFAULT_SESSION_NAME: &str = "New session";
 

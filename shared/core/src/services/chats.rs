@@ -10,17 +10,17 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::documents::{batch_result, dedupe_ids, BatchOutcome};
+use crate::contract::envelope::{ApiError, RetCode};
+use crate::contract::error::StoreError;
+use crate::contract::http::first;
+use crate::contract::ids::new_id;
+use crate::contract::pyfmt::{py_str, py_str_repr, py_type_name};
+use crate::contract::time::{now_ms, rfc1123};
+use crate::domain::models::{split_model_id, verify_model};
 use crate::domain::{Dataset, ModelType, Tenant};
-use crate::envelope::{ApiError, RetCode};
-use crate::error::StoreError;
-use crate::http::first;
-use crate::ids::new_id;
-use crate::models::{split_model_id, verify_model};
 use crate::ports::chat::{Chat, ChatListQuery, ListOrder, STATUS_VALID};
-use crate::pyfmt::{py_str, py_str_repr, py_type_name};
+use crate::services::documents::{batch_result, dedupe_ids, BatchOutcome};
 use crate::state::AppState;
-use crate::time::{now_ms, rfc1123};
 
 /// API prompt key → stored key (upstream's `key_mapping`, read right to left).
 const PROMPT_KEYS: &[(&str, &str)] = &[
@@ -1016,7 +1016,7 @@ mod tests {
 
     #[test]
     fn list_parameters() {
-        let p = |q: &str| crate::http::query_pairs(Some(q));
+        let p = |q: &str| crate::contract::http::query_pairs(Some(q));
         assert_eq!(
             list_params(&p(""), "Dialog").unwrap(),
             (1, 30, ListOrder::CreateTime, true)

@@ -3,13 +3,13 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::documents::{dedupe_ids, lookup_error, owned_dataset, BatchOutcome};
+use crate::contract::envelope::{ApiError, RetCode};
+use crate::contract::pyfmt::py_type_name;
+use crate::contract::time::{now_ms, plain_datetime};
 use crate::domain::{ChunkRecord, Dataset, Document, ProgressUpdate};
-use crate::envelope::{ApiError, RetCode};
 use crate::ports::ChunkListQuery;
-use crate::pyfmt::py_type_name;
+use crate::services::documents::{dedupe_ids, lookup_error, owned_dataset, BatchOutcome};
 use crate::state::AppState;
-use crate::time::{now_ms, plain_datetime};
 
 pub type TokenCounter<'a> = &'a (dyn Fn(&str) -> usize + Sync);
 
@@ -106,7 +106,7 @@ fn py_int_arg(v: &str) -> Result<u64, ApiError> {
         .map_err(|_| {
             ApiError::exception(format!(
                 "ValueError(\"invalid literal for int() with base 10: {}\")",
-                crate::pyfmt::py_str_repr(v)
+                crate::contract::pyfmt::py_str_repr(v)
             ))
         })
 }
@@ -123,7 +123,7 @@ pub async fn list(
     pairs: &[(String, String)],
 ) -> Result<Value, ApiError> {
     let (_, doc) = dataset_and_doc(state, tenant_id, dataset_id, doc_id).await?;
-    let first = |k: &str| crate::http::first(pairs, k).filter(|v| !v.is_empty());
+    let first = |k: &str| crate::contract::http::first(pairs, k).filter(|v| !v.is_empty());
     let page = first("page")
         .map(py_int_arg)
         .transpose()?
@@ -275,7 +275,7 @@ pub async fn add(
             ))
         }
         Some(Value::String(s)) => s.clone(),
-        Some(other) => crate::pyfmt::py_str(other),
+        Some(other) => crate::contract::pyfmt::py_str(other),
     };
     if content.trim().is_empty() {
         return Err(ApiError::data("`content` is required"));
@@ -369,7 +369,7 @@ pub async fn delete(
     let requested: Option<Vec<String>> = match req.get("chunk_ids") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.is_empty() => None,
-        Some(Value::Array(a)) => Some(a.iter().map(crate::pyfmt::py_str).collect()),
+        Some(Value::Array(a)) => Some(a.iter().map(crate::contract::pyfmt::py_str).collect()),
         Some(other) => {
             return Err(ApiError::data(format!(
                 "`chunk_ids` should be a list, got {}",
@@ -430,7 +430,7 @@ pub async fn delete(
             "rm_chunk deleted chunks {deleted}, expect {expected}"
         )));
     }
-    crate::documents::batch_result(deleted, dup_errors)
+    crate::services::documents::batch_result(deleted, dup_errors)
 }
 
 async fn adjust_counts(
@@ -486,7 +486,7 @@ pub async fn update(
     let old_tokens = chunk.token_count;
     let mut text_changed = false;
     if let Some(v) = req.get("content").filter(|v| !v.is_null()) {
-        let content = crate::pyfmt::py_str(v);
+        let content = crate::contract::pyfmt::py_str(v);
         text_changed |= content != chunk.content;
         chunk.content = content;
     }
@@ -535,7 +535,7 @@ pub async fn update(
             other => {
                 return Err(ApiError::exception(format!(
                     "ValueError(\"invalid literal for int() with base 10: {}\")",
-                    crate::pyfmt::py_repr(other)
+                    crate::contract::pyfmt::py_repr(other)
                 )))
             }
         };

@@ -1,10 +1,12 @@
 //! Domain records shared by every adapter. Adapters store them as they are (serde), so the
 //! shape here is the one source of truth for what a record holds.
 
+pub mod models;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::time::rfc1123;
+use crate::contract::time::rfc1123;
 
 /// The kind of model a catalogue entry serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

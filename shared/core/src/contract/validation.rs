@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::pyfmt::{py_str, py_type_name};
+use crate::contract::pyfmt::{py_str, py_type_name};
 
 /// One validation failure.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! Errors raised by the ports (adapters) and their one mapping to an envelope.
 
-use crate::envelope::ApiError;
+use crate::contract::envelope::ApiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 
-use crate::envelope::{json_response, ApiError};
-use crate::pyfmt::py_type_name;
+use crate::contract::envelope::{json_response, ApiError};
+use crate::contract::pyfmt::py_type_name;
 
 /// A finished application: the mounted routes plus the contract's edge behaviour.
 pub type App = NormalizePath<Router>;

@@ -3,19 +3,19 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::{Dataset, DatasetListQuery, DatasetOrder, Tenant};
-use crate::envelope::{ApiError, RetCode};
-use crate::error::StoreError;
-use crate::ids::{new_id, parse_uuid1};
-use crate::models::verify_embedding_model;
-use crate::ports::MetadataStore;
-use crate::pyfmt::py_str;
-use crate::state::AppState;
-use crate::time::now_ms;
-use crate::validation::{
+use crate::contract::envelope::{ApiError, RetCode};
+use crate::contract::error::StoreError;
+use crate::contract::ids::{new_id, parse_uuid1};
+use crate::contract::pyfmt::py_str;
+use crate::contract::time::now_ms;
+use crate::contract::validation::{
     float_in, format_errors, int_in, lax_bool, lax_int, literal_msg, max_len_msg, str_len,
     str_list, strict_bool, FieldError, ObjectCheck, MSG_EXTRA, MSG_INT, MSG_LIST,
 };
+use crate::domain::models::verify_embedding_model;
+use crate::domain::{Dataset, DatasetListQuery, DatasetOrder, Tenant};
+use crate::ports::MetadataStore;
+use crate::state::AppState;
 
 pub const CHUNK_METHODS: [&str; 12] = [
     "naive",
@@ -384,7 +384,7 @@ fn pages_field(c: &mut ObjectCheck<'_>, v: &Value) -> Option<Value> {
             }
             Some(items) => {
                 for (j, item) in items.iter().enumerate() {
-                    if crate::validation::strict_int(item).is_err() {
+                    if crate::contract::validation::strict_int(item).is_err() {
                         c.fail(&format!("pages.{i}.{j}"), MSG_INT, item);
                         ok = false;
                     }
@@ -728,7 +728,7 @@ pub fn validate_list(pairs: &[(String, String)]) -> Result<DatasetListQuery, Api
                 Err(m) => errors.push(FieldError::new(key, m, &json!(v))),
                 Ok(n) if n < 1 => errors.push(FieldError::new(
                     key,
-                    crate::validation::ge_msg(1),
+                    crate::contract::validation::ge_msg(1),
                     &json!(v),
                 )),
                 Ok(n) => *slot = n as u64,
@@ -1353,7 +1353,7 @@ mod tests {
 
     #[test]
     fn list_validation() {
-        let p = |s: &str| crate::http::query_pairs(Some(s));
+        let p = |s: &str| crate::contract::http::query_pairs(Some(s));
         let q = validate_list(&p("page=2&page_size=5&desc=False&orderby=update_time")).unwrap();
         assert_eq!(
             (q.page, q.page_size, q.desc, q.orderby),

@@ -5,15 +5,15 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
-use crate::datasets::{deep_merge, next_duplicate_name, parser_config_for};
+use crate::contract::envelope::ApiError;
+use crate::contract::error::StoreError;
+use crate::contract::ids::new_id;
+use crate::contract::pyfmt::{py_repr, py_type_name};
+use crate::contract::time::now_ms;
 use crate::domain::{Dataset, Document, DocumentListQuery, DocumentOrder, ParseTask, RunStatus};
-use crate::envelope::ApiError;
-use crate::error::StoreError;
-use crate::ids::new_id;
-use crate::metadata_filter;
-use crate::pyfmt::{py_repr, py_type_name};
+use crate::services::datasets::{deep_merge, next_duplicate_name, parser_config_for};
+use crate::services::metadata_filter;
 use crate::state::AppState;
-use crate::time::now_ms;
 
 pub const FILE_NAME_LIMIT: usize = 255;
 
@@ -290,7 +290,7 @@ fn py_int(key_value: &str) -> Result<i64, ApiError> {
     key_value.trim().parse::<i64>().map_err(|_| {
         ApiError::exception(format!(
             "ValueError(\"invalid literal for int() with base 10: {}\")",
-            crate::pyfmt::py_str_repr(key_value)
+            crate::contract::pyfmt::py_str_repr(key_value)
         ))
     })
 }
@@ -299,7 +299,7 @@ fn py_int(key_value: &str) -> Result<i64, ApiError> {
 pub fn validate_list(
     pairs: &[(String, String)],
 ) -> Result<(DocumentListQuery, Option<Value>), ApiError> {
-    let first = |k: &str| crate::http::first(pairs, k);
+    let first = |k: &str| crate::contract::http::first(pairs, k);
     let all = |k: &str| -> Vec<String> {
         pairs
             .iter()
@@ -557,7 +557,7 @@ pub async fn update(
             Value::String(s) => s.trim().parse::<i64>().map(|n| n != 0).map_err(|_| {
                 ApiError::exception(format!(
                     "ValueError(\"invalid literal for int() with base 10: {}\")",
-                    crate::pyfmt::py_str_repr(s)
+                    crate::contract::pyfmt::py_str_repr(s)
                 ))
             })?,
             other => {
@@ -907,8 +907,8 @@ pub async fn metadata_summary(
                 }
             };
             let items: Vec<String> = match v {
-                Value::Array(a) => a.iter().map(crate::pyfmt::py_str).collect(),
-                other => vec![crate::pyfmt::py_str(other)],
+                Value::Array(a) => a.iter().map(crate::contract::pyfmt::py_str).collect(),
+                other => vec![crate::contract::pyfmt::py_str(other)],
             };
             for item in items {
                 bump(&mut values[slot].1, &item);
@@ -985,7 +985,7 @@ pub async fn metadata_update(
     let mut selected: Vec<Document> = match selector.get("document_ids") {
         None | Some(Value::Null) => docs,
         Some(Value::Array(ids)) => {
-            let ids: Vec<String> = ids.iter().map(crate::pyfmt::py_str).collect();
+            let ids: Vec<String> = ids.iter().map(crate::contract::pyfmt::py_str).collect();
             let foreign: Vec<String> = ids
                 .iter()
                 .filter(|i| !docs.iter().any(|d| &d.id == *i))
@@ -1020,7 +1020,7 @@ pub async fn metadata_update(
             }
         };
         for u in updates {
-            let key = crate::pyfmt::py_str(&u["key"]);
+            let key = crate::contract::pyfmt::py_str(&u["key"]);
             let value = u["value"].clone();
             match u.get("match").filter(|m| !m.is_null()) {
                 None => {
@@ -1039,16 +1039,16 @@ pub async fn metadata_update(
                     meta.insert(key, v);
                 }
                 Some(m) => {
-                    let m = crate::pyfmt::py_str(m);
+                    let m = crate::contract::pyfmt::py_str(m);
                     match meta.get_mut(&key) {
                         Some(Value::Array(items)) => {
                             for it in items.iter_mut() {
-                                if crate::pyfmt::py_str(it) == m {
+                                if crate::contract::pyfmt::py_str(it) == m {
                                     *it = value.clone();
                                 }
                             }
                         }
-                        Some(existing) if crate::pyfmt::py_str(existing) == m => {
+                        Some(existing) if crate::contract::pyfmt::py_str(existing) == m => {
                             *existing = value.clone()
                         }
                         Some(_) => {}
@@ -1060,19 +1060,19 @@ pub async fn metadata_update(
             }
         }
         for d in deletes {
-            let key = crate::pyfmt::py_str(&d["key"]);
+            let key = crate::contract::pyfmt::py_str(&d["key"]);
             match d.get("value").filter(|v| !v.is_null()) {
                 None => {
                     meta.remove(&key);
                 }
                 Some(v) => {
-                    let v = crate::pyfmt::py_str(v);
+                    let v = crate::contract::pyfmt::py_str(v);
                     let remove_key = match meta.get_mut(&key) {
                         Some(Value::Array(items)) => {
-                            items.retain(|it| crate::pyfmt::py_str(it) != v);
+                            items.retain(|it| crate::contract::pyfmt::py_str(it) != v);
                             false
                         }
-                        Some(existing) => crate::pyfmt::py_str(existing) == v,
+                        Some(existing) => crate::contract::pyfmt::py_str(existing) == v,
                         None => false,
                     };
                     if remove_key {
@@ -1111,7 +1111,7 @@ mod tests {
 
     #[test]
     fn list_query_rules() {
-        let p = |s: &str| crate::http::query_pairs(Some(s));
+        let p = |s: &str| crate::contract::http::query_pairs(Some(s));
         let (q, _) = validate_list(&p(
             "page=2&page_size=5&desc=FALSE&suffix=pdf&suffix=.TXT&run=DONE&run=1",
         ))

@@ -18,18 +18,18 @@ use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use crate::chats::{fill_prompt_defaults, truthy};
-use crate::envelope::{ApiError, RetCode};
+use crate::contract::envelope::{ApiError, RetCode};
+use crate::contract::pyfmt::py_str;
+use crate::contract::time::now_ms;
 use crate::ports::chat::{
     channel_stream, Chat, ChatDelta, ChatMessage, ChatModel, ContextChunk, FrameStream, GenOptions,
     Purpose, Session, STATUS_VALID,
 };
 use crate::ports::ModelError;
-use crate::pyfmt::py_str;
-use crate::retrieval::{self, Hit, RetrievalRequest};
-use crate::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
+use crate::services::chats::{fill_prompt_defaults, truthy};
+use crate::services::retrieval::{self, Hit, RetrievalRequest};
+use crate::services::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
 use crate::state::AppState;
-use crate::time::now_ms;
 
 /// The chat's rerank model, if it should rerank: a configured tenant model does. The two
 /// names upstream serves locally (`chats::BUILTIN_RERANK_NAMES`) are accepted on chats
@@ -39,7 +39,7 @@ async fn chat_reranker(state: &AppState, tenant_id: &str, rerank_id: &str) -> Op
     if rerank_id.is_empty() {
         return None;
     }
-    if crate::chats::BUILTIN_RERANK_NAMES.contains(&rerank_id) {
+    if crate::services::chats::BUILTIN_RERANK_NAMES.contains(&rerank_id) {
         let tenant = state.meta.get_tenant(tenant_id).await.ok().flatten()?;
         if let Err(e) = state.rerankers.reranker(&tenant, rerank_id) {
             tracing::warn!(rerank_id, error = %e, "chat rerank model not served here; ranking without it");
@@ -1083,7 +1083,7 @@ pub async fn ask(
         icon: None,
         language: "English".into(),
         llm_id: tenant.llm_id.clone(),
-        llm_setting: crate::chats::default_llm_setting(),
+        llm_setting: crate::services::chats::default_llm_setting(),
         prompt_type: "simple".into(),
         prompt_config,
         meta_data_filter: json!({}),

@@ -10,13 +10,13 @@ use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::contract::envelope::{ApiError, RetCode};
+use crate::contract::ids::new_id;
+use crate::contract::time::now_ms;
+use crate::domain::models::{default_chat_id, default_embedding_id};
 use crate::domain::{ApiKeyRecord, Tenant};
-use crate::envelope::{ApiError, RetCode};
-use crate::ids::new_id;
-use crate::models::{default_chat_id, default_embedding_id};
 use crate::ports::MetadataStore;
 use crate::state::AppState;
-use crate::time::now_ms;
 use crate::StoreError;
 
 pub const KEY_PREFIX: &str = "ragflow-";

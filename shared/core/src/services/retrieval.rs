@@ -19,13 +19,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::chunks::highlight as highlight_text;
+use crate::contract::envelope::ApiError;
+use crate::contract::pyfmt::py_type_name;
+use crate::domain::models::split_model_id;
 use crate::domain::{ChunkRecord, Dataset, Document, DocumentListQuery};
-use crate::envelope::ApiError;
-use crate::metadata_filter::{self, MetaFilter};
-use crate::models::split_model_id;
 use crate::ports::{ChunkHit, ScoredChunk, SearchRequest};
-use crate::pyfmt::py_type_name;
+use crate::services::chunks::highlight as highlight_text;
+use crate::services::metadata_filter::{self, MetaFilter};
 use crate::state::AppState;
 
 /// A validated retrieval request.
@@ -101,7 +101,7 @@ fn number_arg(req: &Map<String, Value>, key: &str) -> Result<Option<f64>, ApiErr
         Some(Value::String(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| {
             ApiError::exception(format!(
                 "ValueError(\"could not convert string to float: {}\")",
-                crate::pyfmt::py_str_repr(s)
+                crate::contract::pyfmt::py_str_repr(s)
             ))
         }),
         Some(Value::Bool(b)) => Ok(Some(if *b { 1.0 } else { 0.0 })),
@@ -116,7 +116,10 @@ fn number_arg(req: &Map<String, Value>, key: &str) -> Result<Option<f64>, ApiErr
 pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> {
     let dataset_ids = match req.get("dataset_ids") {
         None | Some(Value::Null) => return Err(ApiError::data("`dataset_ids` is required.")),
-        Some(Value::Array(a)) => a.iter().map(crate::pyfmt::py_str).collect::<Vec<_>>(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(crate::contract::pyfmt::py_str)
+            .collect::<Vec<_>>(),
         Some(_) => return Err(ApiError::data("`dataset_ids` should be a list")),
     };
     if dataset_ids.is_empty() {
@@ -125,12 +128,12 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
     let question = match req.get("question") {
         None => return Err(ApiError::data("`question` is required.")),
         Some(Value::Null) => String::new(),
-        Some(v) => crate::pyfmt::py_str(v),
+        Some(v) => crate::contract::pyfmt::py_str(v),
     };
     let document_ids = match req.get("document_ids") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.is_empty() => None,
-        Some(Value::Array(a)) => Some(a.iter().map(crate::pyfmt::py_str).collect()),
+        Some(Value::Array(a)) => Some(a.iter().map(crate::contract::pyfmt::py_str).collect()),
         Some(_) => return Err(ApiError::data("`documents` should be a list")),
     };
     let mut r = RetrievalRequest {
@@ -171,11 +174,13 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
             return Err(ApiError::data("metadata_condition must be an object."));
         }
     }
-    r.keyword = req.get("keyword").is_some_and(crate::chats::truthy);
+    r.keyword = req
+        .get("keyword")
+        .is_some_and(crate::services::chats::truthy);
     if let Some(Value::Array(langs)) = req.get("cross_languages") {
         r.cross_languages = langs
             .iter()
-            .map(crate::pyfmt::py_str)
+            .map(crate::contract::pyfmt::py_str)
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
@@ -380,7 +385,7 @@ pub async fn retrieve(
     let req = if req.keyword || !req.cross_languages.is_empty() {
         let mut question = req.question.clone();
         if !req.cross_languages.is_empty() {
-            let translated = crate::completion::question_translations(
+            let translated = crate::services::completion::question_translations(
                 state,
                 tenant_id,
                 &question,
@@ -394,7 +399,7 @@ pub async fn retrieve(
         }
         if req.keyword {
             let keywords =
-                crate::completion::question_keywords(state, tenant_id, &question).await?;
+                crate::services::completion::question_keywords(state, tenant_id, &question).await?;
             if !keywords.is_empty() {
                 question = format!("{question} {keywords}");
             }

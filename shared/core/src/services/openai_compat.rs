@@ -13,14 +13,14 @@ use axum::body::Bytes;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
-use crate::chats::truthy;
-use crate::completion::{
+use crate::contract::envelope::ApiError;
+use crate::contract::pyfmt::py_str;
+use crate::ports::chat::FrameStream;
+use crate::services::chats::truthy;
+use crate::services::completion::{
     collect_answer, conversation, plan_turn, spawn_frames, Chunker, FrameSink, Piece, TokenCounter,
     Transcript, TurnOptions, TurnPlan, MIN_FRAME_TOKENS,
 };
-use crate::envelope::ApiError;
-use crate::ports::chat::FrameStream;
-use crate::pyfmt::py_str;
 use crate::state::AppState;
 
 /// Upstream's `validate_request("model", "messages")`, which runs before authentication: a
@@ -333,7 +333,7 @@ impl OpenAiRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::completion::estimate_tokens;
+    use crate::services::completion::estimate_tokens;
 
     #[test]
     fn required_arguments_come_first() {

@@ -1,0 +1,10 @@
+//! The `/api/v1` contract every route speaks: envelope and codes, the error mapping,
+//! validation with upstream's messages, Python-style formatting of values, ids and times.
+
+pub mod envelope;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod pyfmt;
+pub mod time;
+pub mod validation;

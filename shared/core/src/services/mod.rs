@@ -1,0 +1,13 @@
+//! One module per resource: the logic behind a route group, called by thin handlers in
+//! `functions/<group>`. Services see only ports (through `AppState`), never an adapter.
+
+pub mod auth;
+pub mod chats;
+pub mod chunks;
+pub mod completion;
+pub mod datasets;
+pub mod documents;
+pub mod metadata_filter;
+pub mod openai_compat;
+pub mod retrieval;
+pub mod sessions;
