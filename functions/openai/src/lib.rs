@@ -9,8 +9,8 @@ use axum::routing::post;
 use axum::Router;
 
 use lambdarag::contract::envelope::{json_response, ApiResult};
+use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::{authenticate, AuthStyle};
-use lambdarag::services::completion::sse_response;
 use lambdarag::services::openai_compat::{self, OpenAiReply};
 use lambdarag::AppState;
 

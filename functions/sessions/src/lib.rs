@@ -13,6 +13,8 @@ use serde_json::json;
 
 use lambdarag::contract::envelope::{json_response, ok, ok_empty, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::services::answer::default_model::related_questions as related_questions_of;
+use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::completion::{self, Completion, TurnAnswer};
 use lambdarag::services::documents::BatchOutcome;
@@ -108,16 +110,14 @@ async fn completions(
         Completion::Prologue {
             session,
             stream: true,
-        } => Ok(completion::sse_response(completion::prologue_frames(
-            &session,
-        ))),
+        } => Ok(sse_response(completion::prologue_frames(&session))),
         Completion::Prologue {
             session,
             stream: false,
         } => Ok(ok(completion::prologue_answer(&session))),
         Completion::Turn(turn) => {
             match completion::answer_turn(&state, &tenant, turn, count_tokens).await? {
-                TurnAnswer::Stream(frames) => Ok(completion::sse_response(frames)),
+                TurnAnswer::Stream(frames) => Ok(sse_response(frames)),
                 TurnAnswer::Json(body) => Ok(json_response(StatusCode::OK, &body)),
             }
         }
@@ -132,7 +132,7 @@ async fn ask(
 ) -> ApiResult {
     let req = loose_json_body(&headers, &body)?;
     let frames = completion::ask(&state, &tenant, &req, count_tokens).await?;
-    Ok(completion::sse_response(frames))
+    Ok(sse_response(frames))
 }
 
 async fn related_questions(
@@ -142,6 +142,6 @@ async fn related_questions(
     body: Bytes,
 ) -> ApiResult {
     let req = loose_json_body(&headers, &body)?;
-    let questions = completion::related_questions(&state, &tenant, &req).await?;
+    let questions = related_questions_of(&state, &tenant, &req).await?;
     Ok(ok(json!(questions)))
 }

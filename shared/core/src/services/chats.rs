@@ -14,7 +14,7 @@ use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::error::StoreError;
 use crate::contract::http::first;
 use crate::contract::ids::new_id;
-use crate::contract::pyfmt::{py_str, py_str_repr, py_type_name};
+use crate::contract::pyfmt::{py_str, py_str_repr, py_type_name, truthy};
 use crate::contract::time::{now_ms, rfc1123};
 use crate::domain::models::{split_model_id, verify_model};
 use crate::domain::{Dataset, ModelType, Tenant};
@@ -91,18 +91,6 @@ const DEFAULTED_PROMPT_KEYS: &[&str] = &[
     "tts",
     "refine_multiturn",
 ];
-
-/// Python truthiness of a JSON value.
-pub fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
 
 /// An API `prompt` split as upstream stores it.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -8,25 +8,27 @@
 //! body reads, so a client that goes away stops the model (the next send fails) and a
 //! finished turn is stored in the session.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
-use tokio::sync::mpsc;
 
 use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::pyfmt::py_str;
+use crate::contract::pyfmt::truthy;
 use crate::contract::time::now_ms;
 use crate::ports::chat::{
-    channel_stream, Chat, ChatDelta, ChatMessage, ChatModel, ContextChunk, FrameStream, GenOptions,
-    Purpose, Session, STATUS_VALID,
+    Chat, ChatMessage, ContextChunk, FrameStream, Purpose, Session, STATUS_VALID,
 };
-use crate::ports::ModelError;
-use crate::services::chats::{fill_prompt_defaults, truthy};
+use crate::services::answer::prompt::{
+    conversation, fill_system_prompt, fit_history, format_knowledge, gen_options,
+    CITATION_INSTRUCTIONS,
+};
+use crate::services::answer::sse::{spawn_frames, sse_frame, FrameSink};
+use crate::services::answer::{
+    collect_answer, model_error, Chunker, Piece, TokenCounter, Transcript, TurnPlan, TurnReference,
+    MIN_FRAME_TOKENS,
+};
+use crate::services::chats::fill_prompt_defaults;
 use crate::services::retrieval::{self, Hit, RetrievalRequest};
 use crate::services::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
 use crate::state::AppState;
@@ -49,220 +51,8 @@ async fn chat_reranker(state: &AppState, tenant_id: &str, rerank_id: &str) -> Op
     Some(rerank_id.to_string())
 }
 
-/// Frames are sent once the buffered text reaches this many tokens (upstream's rule).
-pub const MIN_FRAME_TOKENS: usize = 16;
 /// History kept for the model, newest first, in characters (the question always stays).
 const HISTORY_CHAR_BUDGET: usize = 32_000;
-/// Frames buffered between the turn task and the response body.
-const FRAME_CHANNEL: usize = 32;
-
-/// Counts tokens (cl100k in the deployments; any estimate in tests).
-pub type TokenCounter = fn(&str) -> usize;
-
-/// A rough token estimate: words and punctuation marks, at least a quarter of the chars.
-pub fn estimate_tokens(text: &str) -> usize {
-    let pieces = text
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .map(|w| 1 + w.chars().filter(|c| c.is_ascii_punctuation()).count())
-        .sum::<usize>();
-    pieces.max(text.chars().count().div_ceil(4))
-}
-
-// ---------------------------------------------------------------------------------------
-// SSE plumbing
-// ---------------------------------------------------------------------------------------
-
-/// One SSE frame: `data:` + JSON + blank line, no space after the colon (upstream's form).
-pub fn sse_frame(v: &Value) -> Bytes {
-    Bytes::from(format!(
-        "data:{}\n\n",
-        serde_json::to_string(v).unwrap_or_default()
-    ))
-}
-
-/// A streamed response with the headers of contract section 8.
-pub fn sse_response(frames: FrameStream) -> Response {
-    let mut resp = (StatusCode::OK, Body::from_stream(frames)).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
-    h.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
-    resp
-}
-
-/// Sends frames to the response body; `false` once the client has gone away.
-#[derive(Clone)]
-pub struct FrameSink(mpsc::Sender<Result<Bytes, std::convert::Infallible>>);
-
-impl FrameSink {
-    pub async fn send(&self, v: &Value) -> bool {
-        self.0.send(Ok(sse_frame(v))).await.is_ok()
-    }
-    pub async fn send_raw(&self, text: &'static str) -> bool {
-        self.0
-            .send(Ok(Bytes::from_static(text.as_bytes())))
-            .await
-            .is_ok()
-    }
-}
-
-/// Run `produce` in a task that writes frames; the returned stream is the response body.
-pub fn spawn_frames<F, Fut>(produce: F) -> FrameStream
-where
-    F: FnOnce(FrameSink) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel(FRAME_CHANNEL);
-    tokio::spawn(produce(FrameSink(tx)));
-    channel_stream(rx)
-}
-
-// ---------------------------------------------------------------------------------------
-// Buffering deltas into frames
-// ---------------------------------------------------------------------------------------
-
-/// A piece of the answer ready to be framed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    Text(String),
-    Reasoning(String),
-    StartThink,
-    EndThink,
-}
-
-/// Buffers model deltas until at least `min_tokens` tokens are pending, and marks where
-/// reasoning ("thinking") starts and ends.
-pub struct Chunker {
-    count: TokenCounter,
-    min_tokens: usize,
-    buf: String,
-    thinking: bool,
-}
-
-impl Chunker {
-    pub fn new(count: TokenCounter, min_tokens: usize) -> Self {
-        Chunker {
-            count,
-            min_tokens,
-            buf: String::new(),
-            thinking: false,
-        }
-    }
-
-    fn flush_into(&mut self, out: &mut Vec<Piece>) {
-        if self.buf.is_empty() {
-            return;
-        }
-        let text = std::mem::take(&mut self.buf);
-        out.push(if self.thinking {
-            Piece::Reasoning(text)
-        } else {
-            Piece::Text(text)
-        });
-    }
-
-    pub fn push(&mut self, d: &ChatDelta) -> Vec<Piece> {
-        let mut out = Vec::new();
-        if let Some(r) = d.reasoning.as_deref().filter(|r| !r.is_empty()) {
-            if !self.thinking {
-                self.flush_into(&mut out);
-                out.push(Piece::StartThink);
-                self.thinking = true;
-            }
-            self.buf.push_str(r);
-        }
-        if !d.content.is_empty() {
-            if self.thinking {
-                self.flush_into(&mut out);
-                out.push(Piece::EndThink);
-                self.thinking = false;
-            }
-            self.buf.push_str(&d.content);
-        }
-        if (self.count)(&self.buf) >= self.min_tokens {
-            self.flush_into(&mut out);
-        }
-        out
-    }
-
-    pub fn finish(&mut self) -> Vec<Piece> {
-        let mut out = Vec::new();
-        self.flush_into(&mut out);
-        if self.thinking {
-            out.push(Piece::EndThink);
-            self.thinking = false;
-        }
-        out
-    }
-}
-
-/// The answer accumulated so far: the visible text and the stored form (reasoning wrapped
-/// in `<think>` tags, as upstream stores it).
-#[derive(Debug, Default, Clone)]
-pub struct Transcript {
-    pub answer: String,
-    pub reasoning: String,
-    pub stored: String,
-}
-
-impl Transcript {
-    pub fn add(&mut self, p: &Piece) {
-        match p {
-            Piece::Text(t) => {
-                self.answer.push_str(t);
-                self.stored.push_str(t);
-            }
-            Piece::Reasoning(t) => {
-                self.reasoning.push_str(t);
-                self.stored.push_str(t);
-            }
-            Piece::StartThink => self.stored.push_str("<think>"),
-            Piece::EndThink => self.stored.push_str("</think>"),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Planning a turn
-// ---------------------------------------------------------------------------------------
-
-/// The references of a turn, as the final frame shows them.
-#[derive(Debug, Clone, Default)]
-pub struct TurnReference {
-    pub total: usize,
-    /// `chunks_format` objects (contract 6.4), in citation order (`[ID:n]` = index n).
-    pub chunks: Vec<Value>,
-    /// `[{doc_name, doc_id, count}]`.
-    pub doc_aggs: Vec<Value>,
-}
-
-impl TurnReference {
-    pub fn to_api(&self) -> Value {
-        json!({"total": self.total, "chunks": self.chunks, "doc_aggs": self.doc_aggs})
-    }
-}
-
-/// Everything a turn needs once planning succeeded.
-#[derive(Clone)]
-pub struct TurnPlan {
-    pub model: Arc<dyn ChatModel>,
-    pub messages: Vec<ChatMessage>,
-    pub opts: GenOptions,
-    /// `None` for a chat without datasets (answers with no final frame, like upstream).
-    pub reference: Option<TurnReference>,
-    /// Debug text of the prompt (the final frame's `prompt`).
-    pub prompt: String,
-    /// Set when nothing was retrieved and the chat has an `empty_response`: the answer,
-    /// with no model call.
-    pub empty_answer: Option<String>,
-    pub quote: bool,
-}
-
 /// Per-turn options from the request (S5 passthrough kwargs, O1's extra_body).
 #[derive(Debug, Clone, Default)]
 pub struct TurnOptions {
@@ -294,127 +84,6 @@ pub fn chunk_format(h: &Hit) -> Value {
         "term_similarity": h.term_similarity,
         "doc_type": if c.doc_type.is_empty() { Value::Null } else { json!(c.doc_type) },
     })
-}
-
-/// The retrieved chunks as the system prompt's `{knowledge}`: each passage with its ID (the
-/// number `[ID:n]` cites) and document name.
-pub fn format_knowledge(chunks: &[ContextChunk]) -> String {
-    chunks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            format!(
-                "[ID:{i}] (from \"{}\")\n{}",
-                c.document_name,
-                c.content.trim()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
-}
-
-/// Appended to the system prompt when answers should cite (lambdarag's own wording).
-pub const CITATION_INSTRUCTIONS: &str = "\n\nCite your sources: right after a sentence that \
-uses a passage of the knowledge base, write the passage's marker, e.g. [ID:0] or [ID:2][ID:5]. \
-Use only the markers shown in the knowledge base, never invent one, and do not cite \
-passages you did not use.";
-
-/// Fill the prompt variables of a system prompt: `{knowledge}` with the formatted chunks,
-/// others with the request's values, a blank when an optional one is missing. A missing
-/// required variable is an error (upstream: `Miss parameter: …`).
-pub fn fill_system_prompt(
-    config: &Map<String, Value>,
-    knowledge: &str,
-    variables: &Map<String, Value>,
-) -> Result<String, String> {
-    let mut system = config.get("system").map(py_str).unwrap_or_default();
-    let params = config
-        .get("parameters")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut has_knowledge = false;
-    for p in &params {
-        let key = p.get("key").map(py_str).unwrap_or_default();
-        let optional = p.get("optional").is_some_and(truthy);
-        let marker = format!("{{{key}}}");
-        if key == "knowledge" {
-            has_knowledge = true;
-            system = system.replace(&marker, knowledge);
-            continue;
-        }
-        match variables.get(&key) {
-            Some(v) => system = system.replace(&marker, &py_str(v)),
-            None if optional => system = system.replace(&marker, " "),
-            None => return Err(format!("Miss parameter: {key}")),
-        }
-    }
-    if !has_knowledge {
-        system = system.replace("{knowledge}", knowledge);
-    }
-    Ok(system)
-}
-
-/// Keep the newest messages that fit the budget; the last (the question) always stays.
-pub fn fit_history(messages: Vec<ChatMessage>, budget_chars: usize) -> Vec<ChatMessage> {
-    let mut kept = Vec::new();
-    let mut used = 0usize;
-    for (i, m) in messages.into_iter().rev().enumerate() {
-        let len = m.content.chars().count();
-        if i > 0 && used + len > budget_chars {
-            break;
-        }
-        used += len;
-        kept.push(m);
-    }
-    kept.reverse();
-    kept
-}
-
-/// Conversation messages as the model sees them: system messages and the assistant
-/// messages before the first user message dropped (upstream's rule).
-pub fn conversation(messages: &[Value]) -> Vec<ChatMessage> {
-    let mut out: Vec<ChatMessage> = Vec::new();
-    for m in messages {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("");
-        if role == "system" {
-            continue;
-        }
-        if role == "assistant" && out.is_empty() {
-            continue;
-        }
-        let content = match m.get("content") {
-            None | Some(Value::Null) => String::new(),
-            Some(v) => py_str(v),
-        };
-        out.push(ChatMessage::new(role, content));
-    }
-    out
-}
-
-fn setting_f64(s: &Map<String, Value>, key: &str) -> Option<f64> {
-    s.get(key).and_then(Value::as_f64)
-}
-
-/// Generation options from a chat's stored `llm` settings.
-pub fn gen_options(chat: &Chat) -> GenOptions {
-    let s = &chat.llm_setting;
-    GenOptions {
-        temperature: setting_f64(s, "temperature"),
-        top_p: setting_f64(s, "top_p"),
-        max_tokens: s
-            .get("max_tokens")
-            .and_then(Value::as_f64)
-            .filter(|n| *n >= 1.0)
-            .map(|n| n as u64),
-        presence_penalty: setting_f64(s, "presence_penalty"),
-        frequency_penalty: setting_f64(s, "frequency_penalty"),
-        ..Default::default()
-    }
-}
-
-fn model_error(e: &ModelError) -> String {
-    e.to_string()
 }
 
 /// Plan one turn of a chat. `history` holds the conversation so far with the question
@@ -550,32 +219,6 @@ pub async fn plan_turn(
         empty_answer,
         quote,
     })
-}
-
-/// Run a plan to the end without streaming: the transcript, or the error message.
-pub async fn collect_answer(plan: &TurnPlan) -> Result<Transcript, String> {
-    let mut t = Transcript::default();
-    if let Some(a) = &plan.empty_answer {
-        t.answer = a.clone();
-        t.stored = a.clone();
-        return Ok(t);
-    }
-    let mut stream = plan
-        .model
-        .stream(&plan.messages, &plan.opts)
-        .await
-        .map_err(|e| model_error(&e))?;
-    let mut chunker = Chunker::new(|_| usize::MAX, 0);
-    while let Some(d) = stream.next().await {
-        let d = d.map_err(|e| model_error(&e))?;
-        for p in chunker.push(&d) {
-            t.add(&p);
-        }
-    }
-    for p in chunker.finish() {
-        t.add(&p);
-    }
-    Ok(t)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1123,236 +766,9 @@ pub async fn ask(
     Ok(spawn_frames(move |sink| run.stream_into(sink)))
 }
 
-// ---------------------------------------------------------------------------------------
-// S7: POST /sessions/related_questions
-// ---------------------------------------------------------------------------------------
-
-/// Instructions for related-question suggestions (lambdarag's own wording).
-pub const RELATED_QUESTIONS_PROMPT: &str = "You suggest search queries. Given the user's \
-keywords, write 5 to 10 related search questions that would help the user find more \
-useful information. Keep each one short and specific. Answer with a numbered list only, \
-one item per line in the form `1. question`, in the language of the keywords.";
-
-/// The `N. text` lines of a model's answer, numbers removed (upstream's parsing).
-pub fn numbered_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let mut chars = l.chars();
-            let d = chars.next()?;
-            let rest = chars.as_str();
-            (d.is_ascii_digit() && rest.starts_with(". ")).then(|| rest[2..].to_string())
-        })
-        .collect()
-}
-
-pub const KEYWORDS_PROMPT: &str = "You pick search keywords. Given a question, answer with \
-at most 3 of its most important keywords or key phrases, in the question's language, \
-separated by commas, and nothing else.";
-
-/// R1 `keyword: true`: keywords for the question from the tenant's default chat model, to
-/// be appended to it (upstream's `keyword_extraction`). The built-in answerer extracts
-/// none, so the question is searched as asked.
-pub async fn question_keywords(
-    state: &AppState,
-    tenant_id: &str,
-    question: &str,
-) -> Result<String, ApiError> {
-    let opts = GenOptions {
-        temperature: Some(0.2),
-        max_tokens: Some(64),
-        purpose: Purpose::Keywords,
-        ..Default::default()
-    };
-    let answer = ask_default_model(
-        state,
-        tenant_id,
-        KEYWORDS_PROMPT.into(),
-        question.into(),
-        opts,
-    );
-    Ok(answer.await?.trim().to_string())
-}
-
-/// R1 `cross_languages`: the question translated into each language by the tenant's
-/// default chat model, one translation per line (the built-in translates nothing).
-pub async fn question_translations(
-    state: &AppState,
-    tenant_id: &str,
-    question: &str,
-    languages: &[String],
-) -> Result<String, ApiError> {
-    let system = format!(
-        "You translate search questions. Translate the user's question into each of these \
-         languages: {}. Answer with one translation per line, in that order, and nothing else.",
-        languages.join(", ")
-    );
-    let opts = GenOptions {
-        temperature: Some(0.2),
-        purpose: Purpose::Translate,
-        ..Default::default()
-    };
-    let answer = ask_default_model(state, tenant_id, system, question.into(), opts);
-    Ok(answer.await?.trim().to_string())
-}
-
-/// One system + user exchange with the tenant's default chat model, collected to text.
-async fn ask_default_model(
-    state: &AppState,
-    tenant_id: &str,
-    system: String,
-    user: String,
-    opts: GenOptions,
-) -> Result<String, ApiError> {
-    let tenant = state
-        .meta
-        .get_tenant(tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
-    let model = state
-        .chat_models
-        .chat_model(&tenant, &tenant.llm_id)
-        .map_err(|e| ApiError::exception(model_error(&e)))?;
-    let plan = TurnPlan {
-        model,
-        messages: vec![ChatMessage::system(system), ChatMessage::user(user)],
-        opts,
-        reference: None,
-        prompt: String::new(),
-        empty_answer: None,
-        quote: false,
-    };
-    let t = collect_answer(&plan).await.map_err(ApiError::exception)?;
-    Ok(t.answer)
-}
-
-/// S7: related questions from the tenant's default chat model.
-pub async fn related_questions(
-    state: &AppState,
-    tenant_id: &str,
-    req: &Map<String, Value>,
-) -> Result<Vec<String>, ApiError> {
-    let Some(question) = req.get("question").filter(|v| truthy(v)).map(py_str) else {
-        return Err(ApiError::data("`question` is required."));
-    };
-    let industry = req.get("industry").map(py_str).unwrap_or_default();
-    let mut system = RELATED_QUESTIONS_PROMPT.to_string();
-    if !industry.trim().is_empty() {
-        system.push_str(&format!(" The user works in: {industry}."));
-    }
-    let opts = GenOptions {
-        temperature: Some(0.9),
-        purpose: Purpose::RelatedQuestions,
-        ..Default::default()
-    };
-    let user = format!("Keywords: {question}\nRelated search terms:\n");
-    let answer = ask_default_model(state, tenant_id, system, user, opts).await?;
-    Ok(numbered_lines(&answer))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frames_have_no_space_and_keep_unicode() {
-        let b = sse_frame(&json!({"code": 0, "data": {"answer": "é ü"}}));
-        assert_eq!(
-            std::str::from_utf8(&b).unwrap_or(""),
-            "data:{\"code\":0,\"data\":{\"answer\":\"é ü\"}}\n\n"
-        );
-    }
-
-    #[test]
-    fn chunker_buffers_and_marks_thinking() {
-        let mut c = Chunker::new(estimate_tokens, 4);
-        assert!(c.push(&ChatDelta::text("one ")).is_empty());
-        assert!(c.push(&ChatDelta::text("two ")).is_empty());
-        assert_eq!(
-            c.push(&ChatDelta::text("three four ")),
-            vec![Piece::Text("one two three four ".into())]
-        );
-        assert_eq!(
-            c.push(&ChatDelta::reasoning("hmm")),
-            vec![Piece::StartThink]
-        );
-        assert_eq!(
-            c.push(&ChatDelta::text("five")),
-            vec![Piece::Reasoning("hmm".into()), Piece::EndThink]
-        );
-        assert_eq!(c.finish(), vec![Piece::Text("five".into())]);
-        let mut t = Transcript::default();
-        for p in [
-            Piece::StartThink,
-            Piece::Reasoning("r".into()),
-            Piece::EndThink,
-            Piece::Text("a".into()),
-        ] {
-            t.add(&p);
-        }
-        assert_eq!(t.stored, "<think>r</think>a");
-        assert_eq!(t.answer, "a");
-    }
-
-    #[test]
-    fn system_prompt_variables() {
-        let cfg = json!({
-            "system": "K: {knowledge} / lang {lang} / opt {style}",
-            "parameters": [
-                {"key": "knowledge", "optional": false},
-                {"key": "lang", "optional": false},
-                {"key": "style", "optional": true}
-            ]
-        });
-        let cfg = cfg.as_object().cloned().unwrap_or_default();
-        let mut vars = Map::new();
-        assert_eq!(
-            fill_system_prompt(&cfg, "KB", &vars).unwrap_err(),
-            "Miss parameter: lang"
-        );
-        vars.insert("lang".into(), json!("fr"));
-        assert_eq!(
-            fill_system_prompt(&cfg, "KB", &vars).unwrap(),
-            "K: KB / lang fr / opt  "
-        );
-    }
-
-    #[test]
-    fn knowledge_is_numbered_for_citations() {
-        let k = format_knowledge(&[
-            ContextChunk {
-                content: " first ".into(),
-                document_name: "a.txt".into(),
-            },
-            ContextChunk {
-                content: "second".into(),
-                document_name: "b.md".into(),
-            },
-        ]);
-        assert_eq!(
-            k,
-            "[ID:0] (from \"a.txt\")\nfirst\n\n[ID:1] (from \"b.md\")\nsecond"
-        );
-    }
-
-    #[test]
-    fn conversation_drops_system_and_leading_assistant() {
-        let msgs = vec![
-            json!({"role": "assistant", "content": "Hi"}),
-            json!({"role": "system", "content": "s"}),
-            json!({"role": "user", "content": "q"}),
-            json!({"role": "assistant", "content": null}),
-        ];
-        let c = conversation(&msgs);
-        assert_eq!(c, vec![ChatMessage::user("q"), ChatMessage::assistant("")]);
-        let long = vec![
-            ChatMessage::user("x".repeat(10)),
-            ChatMessage::assistant("y".repeat(10)),
-            ChatMessage::user("z".repeat(30)),
-        ];
-        assert_eq!(fit_history(long.clone(), 35).len(), 1);
-        assert_eq!(fit_history(long.clone(), 40).len(), 2);
-        assert_eq!(fit_history(long, 1).len(), 1, "the question always stays");
-    }
 
     #[test]
     fn completion_body_rules() {
@@ -1384,14 +800,6 @@ mod tests {
                 .unwrap_err()
                 .message,
             "metadata_condition must be an object."
-        );
-    }
-
-    #[test]
-    fn related_question_lines() {
-        assert_eq!(
-            numbered_lines("Here:\n1. What is X?\n2. How does X work?\n10. no\n- x"),
-            vec!["What is X?", "How does X work?"]
         );
     }
 }

@@ -15,12 +15,14 @@ use serde_json::{json, Map, Value};
 
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::py_str;
+use crate::contract::pyfmt::truthy;
 use crate::ports::chat::FrameStream;
-use crate::services::chats::truthy;
-use crate::services::completion::{
-    collect_answer, conversation, plan_turn, spawn_frames, Chunker, FrameSink, Piece, TokenCounter,
-    Transcript, TurnOptions, TurnPlan, MIN_FRAME_TOKENS,
+use crate::services::answer::prompt::conversation;
+use crate::services::answer::sse::{spawn_frames, FrameSink};
+use crate::services::answer::{
+    collect_answer, Chunker, Piece, TokenCounter, Transcript, TurnPlan, MIN_FRAME_TOKENS,
 };
+use crate::services::completion::{plan_turn, TurnOptions};
 use crate::state::AppState;
 
 /// Upstream's `validate_request("model", "messages")`, which runs before authentication: a
@@ -333,7 +335,7 @@ impl OpenAiRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::completion::estimate_tokens;
+    use crate::services::answer::estimate_tokens;
 
     #[test]
     fn required_arguments_come_first() {

@@ -176,7 +176,7 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
     }
     r.keyword = req
         .get("keyword")
-        .is_some_and(crate::services::chats::truthy);
+        .is_some_and(crate::contract::pyfmt::truthy);
     if let Some(Value::Array(langs)) = req.get("cross_languages") {
         r.cross_languages = langs
             .iter()
@@ -385,7 +385,7 @@ pub async fn retrieve(
     let req = if req.keyword || !req.cross_languages.is_empty() {
         let mut question = req.question.clone();
         if !req.cross_languages.is_empty() {
-            let translated = crate::services::completion::question_translations(
+            let translated = crate::services::answer::default_model::question_translations(
                 state,
                 tenant_id,
                 &question,
@@ -398,8 +398,10 @@ pub async fn retrieve(
             }
         }
         if req.keyword {
-            let keywords =
-                crate::services::completion::question_keywords(state, tenant_id, &question).await?;
+            let keywords = crate::services::answer::default_model::question_keywords(
+                state, tenant_id, &question,
+            )
+            .await?;
             if !keywords.is_empty() {
                 question = format!("{question} {keywords}");
             }

@@ -8,9 +8,10 @@ use crate::contract::error::StoreError;
 use crate::contract::http::first;
 use crate::contract::ids::new_id;
 use crate::contract::pyfmt::py_str;
+use crate::contract::pyfmt::truthy;
 use crate::contract::time::{now_ms, rfc1123};
 use crate::ports::chat::{Chat, Session, SessionListQuery};
-use crate::services::chats::{id_items, list_params, truthy};
+use crate::services::chats::{id_items, list_params};
 use crate::services::documents::{batch_result, dedupe_ids, BatchOutcome};
 use crate::state::AppState;
 
