@@ -22,6 +22,7 @@ pub mod ports;
 pub mod pyfmt;
 pub mod retrieval;
 pub mod sessions;
+pub mod source;
 pub mod state;
 pub mod time;
 pub mod validation;
