@@ -14,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 
 mod bench;
 mod eval;
+mod ingest;
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +67,8 @@ enum Command {
         #[arg(long, env = "LAMBDARAG_WORKERS", default_value_t = 2)]
         workers: usize,
     },
+    /// Upload and parse a folder into a dataset through the HTTP API (resumable).
+    Ingest(ingest::IngestArgs),
     /// Tenants.
     #[command(subcommand)]
     Tenant(TenantCmd),
@@ -196,12 +199,13 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Bench(cmd) => return bench::run(cmd, explicit_dir()).await,
         Command::Eval(cmd) => return eval::run(cmd, explicit_dir()).await,
+        Command::Ingest(args) => return ingest::run(args).await,
         _ => {}
     }
     let state = open_state(&cli.store).await?;
     let store: Arc<dyn MetadataStore> = state.meta.clone();
     match cli.command {
-        Command::Serve { .. } | Command::Bench(_) | Command::Eval(_) => Ok(()),
+        Command::Serve { .. } | Command::Bench(_) | Command::Eval(_) | Command::Ingest(_) => Ok(()),
         Command::Tenant(TenantCmd::Create { name }) => {
             let t = lambdarag::auth::create_tenant(store.as_ref(), &name).await?;
             let (key, _) = lambdarag::auth::issue_key(store.as_ref(), &t.id).await?;
