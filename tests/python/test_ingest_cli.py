@@ -34,10 +34,13 @@ def make_folder(root: Path, n: int = 20) -> list[str]:
     names = []
     for i in range(n):
         rel = Path(f"sub/deeper/note{i:02}.txt") if i % 4 == 0 else Path(f"note{i:02}.txt")
+        if i == 1:
+            # Non-ASCII and a quote, which a multipart filename carries as %22.
+            rel = Path('笔记 "01".txt')
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"Note {i} is about topic {i}: rivers, bees and solar panels. " * (1 + i % 3))
-        names.append("__".join(rel.parts))
+        names.append("__".join(rel.parts).replace('"', "%22"))
     (root / ".hidden.txt").write_text("never ingested")
     return sorted(names)
 

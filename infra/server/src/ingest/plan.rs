@@ -44,7 +44,10 @@ pub fn doc_name(rel: &Path) -> Result<String, String> {
     if parts.is_empty() {
         return Err("empty path".into());
     }
-    Ok(parts.join(PATH_SEPARATOR))
+    // A multipart filename carries `"` as `%22` (the HTML form encoding, which requests and
+    // browsers send too) and the server keeps that text: the name the resume looks for
+    // must be the name the server will show.
+    Ok(parts.join(PATH_SEPARATOR).replace('"', "%22"))
 }
 
 /// Whether a name is hidden (`.git`, `.DS_Store`, editors' `.swp` files).
@@ -326,6 +329,10 @@ mod tests {
         assert_eq!(
             doc_name(Path::new("guides/setup/intro.md")).as_deref(),
             Ok("guides__setup__intro.md")
+        );
+        assert_eq!(
+            doc_name(Path::new("say \"hi\".txt")).as_deref(),
+            Ok("say %22hi%22.txt")
         );
     }
 
