@@ -29,6 +29,14 @@ NOT_ON_AWS: dict[str, str] = {
         "worker's crash is an SQS redelivery, tested with the parse-worker on moto "
         "(functions/parse-worker/tests/pipeline_on_moto.rs)"
     ),
+    "test_ingest_cli.py::test_watched_folder_files_become_documents_once_across_restarts": (
+        "`serve --watch-dir` is the embedded server's counterpart of S3 ingestion (a local "
+        "folder instead of a bucket); on AWS an object put under datasets/{id}/ is ingested by "
+        "s3-ingest (test_journey.py::test_object_put_into_the_bucket_becomes_a_parsed_document)"
+    ),
+    "test_ingest_cli.py::test_watched_folder_names_a_dataset_by_id": (
+        "`serve --watch-dir` is embedded only (see the test above)"
+    ),
     "test_datasets_http.py::test_data_persists_across_restart": (
         "restarts an embedded server on its own data dir; AWS functions keep no state of "
         "their own between invocations (every request already reads DynamoDB)"

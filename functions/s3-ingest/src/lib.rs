@@ -25,16 +25,18 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use lambdarag::contract::time::now_ms;
-use lambdarag::domain::{Dataset, Document, DocumentListQuery, RunStatus};
-use lambdarag::services::documents::{self, suffix_of, UploadFile};
+use lambdarag::domain::{Dataset, Document};
+use lambdarag::services::documents::{self, UploadFile};
+use lambdarag::services::source::{
+    check_filename, find_orphan, queue_parse_once, split_dataset_path,
+};
 use lambdarag::AppState;
 use lambdarag_aws::config::AwsState;
 use lambdarag_aws::dynamo::{Claim, SourceKey};
 use lambdarag_aws::s3::{S3BlobStore, Staged, StagedObject, STAGING_PREFIX};
-use lambdarag_aws::uploads::check_filename;
 use lambdarag_aws::DynamoStore;
 
 /// The largest file ingested, in bytes (`LAMBDARAG_MAX_UPLOAD_BYTES`, default 1 GiB: the
@@ -154,15 +156,9 @@ pub fn decode_key(raw: &str) -> String {
 }
 
 /// `datasets/{dataset_id}/{filename}` → (dataset id, file name). Deeper keys use their
-/// last segment as the name.
+/// last segment as the name (the watched folder of the embedded server maps paths alike).
 pub fn parse_staging_key(key: &str) -> Option<(String, String)> {
-    let rest = key.strip_prefix(STAGING_PREFIX)?;
-    let (dataset_id, path) = rest.split_once('/')?;
-    let name = path.rsplit('/').next()?;
-    if dataset_id.is_empty() || name.trim().is_empty() {
-        return None;
-    }
-    Some((dataset_id.to_string(), name.to_string()))
+    split_dataset_path(key.strip_prefix(STAGING_PREFIX)?)
 }
 
 /// Handle an SQS batch of S3 notifications: a message whose records all ended (ingested,
@@ -406,7 +402,10 @@ async fn create_document(
     // An attempt that died after creating the document but before recording it left the
     // document behind: adopt it rather than create a second one.
     if let Some(since) = taken_over {
-        if let Some(doc) = orphan(ingest, tenant_id, &dataset.id, filename, size, since).await? {
+        if let Some(doc) = find_orphan(&ingest.state, tenant_id, &dataset.id, filename, size, since)
+            .await
+            .map_err(transient)?
+        {
             return Ok(Ok(doc));
         }
     }
@@ -438,33 +437,6 @@ async fn create_document(
     }
 }
 
-/// A document an earlier, dead attempt created for this file: same name (or its `(n)`
-/// variant), same size, created after that attempt's claim.
-async fn orphan(
-    ingest: &Ingest,
-    tenant_id: &str,
-    dataset_id: &str,
-    filename: &str,
-    size: i64,
-    since: i64,
-) -> Result<Option<Document>, Transient> {
-    let (docs, _) = ingest
-        .state
-        .docs
-        .list_documents(tenant_id, dataset_id, &DocumentListQuery::all())
-        .await
-        .map_err(transient)?;
-    let stem = filename
-        .strip_suffix(&format!(".{}", suffix_of(filename)))
-        .unwrap_or(filename);
-    Ok(docs.into_iter().find(|d| {
-        d.create_time >= since
-            && d.size == size
-            && d.source_type == "local"
-            && (d.name == filename || (d.name.starts_with(stem) && d.suffix == suffix_of(filename)))
-    }))
-}
-
 /// Queue the document's parse unless an earlier attempt already did.
 async fn queue_parse(
     ingest: &Ingest,
@@ -472,37 +444,9 @@ async fn queue_parse(
     dataset_id: &str,
     document_id: &str,
 ) -> Result<(), Transient> {
-    let Some(doc) = ingest
-        .state
-        .docs
-        .get_document(tenant_id, dataset_id, document_id)
+    queue_parse_once(&ingest.state, tenant_id, dataset_id, document_id)
         .await
-        .map_err(transient)?
-    else {
-        // Deleted by its owner meanwhile: nothing to parse.
-        return Ok(());
-    };
-    // `parse` moves the generation before queueing; a parse that never started because
-    // queueing failed is FAIL without a start time.
-    let needs_parse =
-        doc.generation == 0 || (doc.run == RunStatus::Fail && doc.process_begin_at.is_none());
-    if !needs_parse {
-        return Ok(());
-    }
-    let mut req = Map::new();
-    req.insert("document_ids".into(), json!([document_id]));
-    match documents::parse(&ingest.state, tenant_id, dataset_id, &req).await {
-        Ok(_) => Ok(()),
-        // Already being processed, or deleted meanwhile: nothing more to do.
-        Err(e)
-            if e.message
-                .starts_with("Can't parse document that is currently")
-                || e.message.starts_with("Documents not found") =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(Transient(e.message)),
-    }
+        .map_err(|e| Transient(e.message))
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use tracing_subscriber::EnvFilter;
 
 mod bench;
 mod eval;
+mod ingest;
+mod watch;
 
 #[derive(Parser)]
 #[command(
@@ -65,7 +67,11 @@ enum Command {
         /// Parse workers run in this process.
         #[arg(long, env = "LAMBDARAG_WORKERS", default_value_t = 2)]
         workers: usize,
+        #[command(flatten)]
+        watch: watch::WatchArgs,
     },
+    /// Upload and parse a folder into a dataset through the HTTP API (resumable).
+    Ingest(ingest::IngestArgs),
     /// Tenants.
     #[command(subcommand)]
     Tenant(TenantCmd),
@@ -184,8 +190,13 @@ async fn open_state(args: &StoreArgs) -> CliResult<AppState> {
 }
 
 async fn run(cli: Cli) -> CliResult {
-    if let Command::Serve { addr, workers } = cli.command {
-        return serve(addr, workers, &cli.store).await;
+    if let Command::Serve {
+        addr,
+        workers,
+        watch,
+    } = cli.command
+    {
+        return serve(addr, workers, watch, &cli.store).await;
     }
     let explicit_dir = || {
         bench::explicit_data_dir(
@@ -196,12 +207,13 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Bench(cmd) => return bench::run(cmd, explicit_dir()).await,
         Command::Eval(cmd) => return eval::run(cmd, explicit_dir()).await,
+        Command::Ingest(args) => return ingest::run(args).await,
         _ => {}
     }
     let state = open_state(&cli.store).await?;
     let store: Arc<dyn MetadataStore> = state.meta.clone();
     match cli.command {
-        Command::Serve { .. } | Command::Bench(_) | Command::Eval(_) => Ok(()),
+        Command::Serve { .. } | Command::Bench(_) | Command::Eval(_) | Command::Ingest(_) => Ok(()),
         Command::Tenant(TenantCmd::Create { name }) => {
             let t = lambdarag::services::auth::create_tenant(store.as_ref(), &name).await?;
             let (key, _) = lambdarag::services::auth::issue_key(store.as_ref(), &t.id).await?;
@@ -359,7 +371,12 @@ async fn resolve_tenant(
     }
 }
 
-async fn serve(addr: SocketAddr, workers: usize, args: &StoreArgs) -> CliResult {
+async fn serve(
+    addr: SocketAddr,
+    workers: usize,
+    watch: watch::WatchArgs,
+    args: &StoreArgs,
+) -> CliResult {
     if args.metadata != MetadataKind::Sqlite {
         return Err("`serve` runs the embedded deployment; use --metadata sqlite".into());
     }
@@ -392,6 +409,17 @@ async fn serve(addr: SocketAddr, workers: usize, args: &StoreArgs) -> CliResult 
             visibility,
             stop_rx.clone(),
         )));
+    }
+    if let Some(dir) = &watch.watch_dir {
+        let tenant = watch::resolve_tenant(&state, watch.watch_tenant.as_deref()).await?;
+        let watcher = watch::Watcher::new(
+            state.clone(),
+            &args.data_dir.join("watch.sqlite3"),
+            dir,
+            tenant,
+            std::time::Duration::from_millis(watch.watch_interval_ms.max(50)),
+        )?;
+        worker_handles.push(tokio::spawn(watcher.run(stop_rx.clone())));
     }
     let app = lambdarag_server::app(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;

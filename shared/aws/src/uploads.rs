@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lambdarag::services::documents::{file_type, owned_dataset, FILE_NAME_LIMIT};
+use lambdarag::services::documents::owned_dataset;
 use lambdarag::{ApiError, AppState, RetCode};
 
 use crate::s3::{S3BlobStore, MAX_PRESIGN};
@@ -13,27 +13,7 @@ use crate::s3::{S3BlobStore, MAX_PRESIGN};
 /// Default lifetime of an upload URL.
 pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(3600);
 
-/// Check a file name the way an upload would (same rules as `documents::upload`), plus
-/// what a key needs: no `/` (it would nest the key) and no control characters.
-pub fn check_filename(filename: &str) -> Result<(), ApiError> {
-    if filename.trim().is_empty() {
-        return Err(ApiError::argument("File name can't be empty."));
-    }
-    if filename.len() > FILE_NAME_LIMIT {
-        return Err(ApiError::argument("File name must be 255 bytes or less."));
-    }
-    if filename.contains('/') || filename.chars().any(char::is_control) {
-        return Err(ApiError::argument(
-            "File name must not contain '/' or control characters.",
-        ));
-    }
-    if file_type(filename) == "other" {
-        return Err(ApiError::data(
-            "This type of file has not been supported yet!",
-        ));
-    }
-    Ok(())
-}
+pub use lambdarag::services::source::check_filename;
 
 /// A presigned PUT URL for uploading `filename` into the tenant's dataset, valid for
 /// `expires` (capped at 7 days), signed with `store`'s bucket and credentials.

@@ -12,3 +12,4 @@ pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;
 pub mod sessions;
+pub mod source;
