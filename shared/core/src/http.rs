@@ -35,6 +35,12 @@ pub fn finish(routes: Router) -> App {
 use tower::Layer;
 
 async fn not_found(req: Request) -> Response {
+    // A documented path reached with an undocumented method: on API Gateway, whose routes
+    // name their methods, such a request lands here (the `$default` route) rather than on
+    // its group's router, and must get the same reply as the embedded server's.
+    if crate::openapi::is_documented_path(req.uri().path()) {
+        return method_not_allowed().await;
+    }
     json_response(
         StatusCode::NOT_FOUND,
         &json!({

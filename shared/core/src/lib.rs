@@ -18,6 +18,7 @@ pub mod ids;
 pub mod metadata_filter;
 pub mod models;
 pub mod openai_compat;
+pub mod openapi;
 pub mod ports;
 pub mod pyfmt;
 pub mod retrieval;
