@@ -99,6 +99,8 @@ st_pass() { # st_pass NAME FILTER-ARGS...
     local name="$1"; shift
     log "schemathesis pass '$name': $examples examples per operation and phase, as tenant A"
     set +e
+    # From the work dir: schemathesis keeps a .schemathesis/ folder where it runs.
+    cd "$work"
     FUZZ_IDS="$work/ids.json" FUZZ_STATS="$work/stats-$name.json" PYTHONPATH="$repo/tests/fuzz" \
         SCHEMATHESIS_HOOKS=hooks \
         "$venv/bin/schemathesis" run "$work/openapi.json" --url "$url" "$@" \
@@ -111,6 +113,7 @@ st_pass() { # st_pass NAME FILTER-ARGS...
         --continue-on-failure --output-truncate false \
         > "$work/schemathesis-$name.log" 2>&1
     local rc=$?
+    cd "$repo"
     set -e
     awk '/= (FAILURES|SUMMARY) =/{p=1} p' "$work/schemathesis-$name.log" | tail -n 60
     [[ $rc -eq 0 ]] || fail "schemathesis pass '$name' exited $rc (full log $work/schemathesis-$name.log)"
