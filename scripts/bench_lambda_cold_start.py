@@ -80,7 +80,7 @@ HTTP_REQUESTS = {
 # The reply each request must get (API Gateway response: status and the JSON body).
 TOKEN_AUTH = (200, {"code": 0, "message": "`Authorization` can't be empty", "data": False})
 # Dify's external-knowledge route answers like upstream RAGFlow, which leaks a Python
-# exception for a missing header (see shared/core/src/auth.rs): that is the correct reply.
+# exception for a missing header (see shared/core/src/services/auth.rs): that is the correct reply.
 DIFY_AUTH = (200, {"code": 100, "message": "AttributeError(\"'NoneType' object has no attribute 'split'\")", "data": None})
 WORKER_REPLY = {"batchItemFailures": []}
 

@@ -3,8 +3,9 @@
 # format and lint checks, one debug build, the Rust tests (the AWS adapters against a local
 # moto server and the OpenSearch adapter's conformance suite against a local single-node
 # OpenSearch with k-NN, both started by this script), the SAM template lint, and the Python
-# tests with the official ragflow-sdk and openai clients, twice: against the embedded server,
-# then against the local AWS stack (scripts/local-aws.sh: the real function binaries behind
+# tests with the official ragflow-sdk and openai clients, twice: against the embedded server
+# (which is then fuzzed from its OpenAPI document, tests/fuzz/run.sh), then against the
+# local AWS stack (scripts/local-aws.sh: the real function binaries behind
 # the API-Gateway-shaped front; tests/python/deployments.py lists what applies to one only);
 # and the embedded server's web console in headless Chromium (tests/browser/run.sh).
 #
@@ -66,6 +67,9 @@ tests/python/run.sh
 step "the web console in headless Chromium against the embedded server"
 # Installs Debian's chromium (and Node if missing) and the pinned playwright-core (npm ci).
 tests/browser/run.sh
+
+step "fuzzing the embedded server from its OpenAPI document (schemathesis, >= 5,000 requests)"
+tests/fuzz/run.sh
 
 step "the local AWS stack: every function's binary under the Lambda runtime emulator, moto, the OpenSearch node"
 # The binaries built above (debug); the OpenSearch node started above (OPENSEARCH_URL).

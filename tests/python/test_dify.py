@@ -259,3 +259,19 @@ def test_authorization_header_shapes(base_url, ds, retrieval_tenant):
     res = requests.post(url, json=body, headers={"Authorization": f"Token {retrieval_tenant.api_key}"}, timeout=30)
     assert res.status_code == 200
     assert len(res.json()["records"]) == 1
+
+
+@pytest.mark.parametrize(
+    "condition, message",
+    [
+        ("not an object", "metadata_condition must be an object."),
+        ({"conditions": [1]}, "Each condition requires name and comparison_operator."),
+        ({"logic": "or", "conditions": [{"name": "x"}]}, "Each condition requires name and comparison_operator."),
+    ],
+    ids=["not-object", "not-object-condition", "no-operator"],
+)
+def test_malformed_metadata_condition_is_a_bad_request(dify, ds, condition, message):
+    """Found by tests/fuzz: a malformed condition is the caller's error (HTTP 400), not a 500."""
+    res = dify({"knowledge_id": ds.id, "query": "battery", "metadata_condition": condition})
+    assert res.status_code == 400, res.text
+    assert res.json() == {"code": 400, "message": message}

@@ -3,13 +3,15 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use lambdarag::contract::envelope::{ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult};
+use lambdarag::contract::envelope::{
+    json_response, ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult,
+};
 use lambdarag::contract::http::{dataset_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::datasets::{self, DeleteOutcome};
@@ -33,7 +35,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/datasets/{dataset_id}/run_raptor", post(raptor))
         .route("/api/v1/datasets/{dataset_id}/trace_raptor", get(raptor))
+        // The API's own description lives on this group (no auth: it is public).
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/docs", get(api_docs))
         .with_state(state)
+}
+
+async fn openapi_json() -> Response {
+    json_response(StatusCode::OK, lambdarag::contract::openapi::document())
+}
+
+async fn api_docs() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        lambdarag::contract::openapi::DOCS_HTML,
+    )
+        .into_response()
 }
 
 async fn create(

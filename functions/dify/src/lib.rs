@@ -81,12 +81,16 @@ async fn run(
         .get("metadata_condition")
         .filter(|v| !v.is_null())
         .cloned();
+    // A malformed condition is the caller's error: HTTP 400 (a status Dify reports as a
+    // bad request), not the 500 that retrieval failures get below.
     if condition.as_ref().is_some_and(|c| !c.is_object()) {
         return Err(ApiError::http(
-            RetCode::ServerError,
+            RetCode::BadRequest,
             "metadata_condition must be an object.",
         ));
     }
+    lambdarag::services::metadata_filter::parse(condition.as_ref())
+        .map_err(|e| ApiError::http(RetCode::BadRequest, e.to_string()))?;
     let request = RetrievalRequest {
         dataset_ids: vec![kb_id],
         question: query,

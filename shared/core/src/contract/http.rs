@@ -37,6 +37,12 @@ use tower::Layer;
 /// The contract's reply for an unknown path (public so routes that answer only some methods,
 /// like the embedded console's pages, can keep every other method on it).
 pub async fn not_found(req: Request) -> Response {
+    // A documented path reached with an undocumented method: on API Gateway, whose routes
+    // name their methods, such a request lands here (the `$default` route) rather than on
+    // its group's router, and must get the same reply as the embedded server's.
+    if crate::contract::openapi::is_documented_path(req.uri().path()) {
+        return method_not_allowed().await;
+    }
     json_response(
         StatusCode::NOT_FOUND,
         &json!({

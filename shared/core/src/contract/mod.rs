@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod openapi;
 pub mod pyfmt;
 pub mod time;
 pub mod validation;

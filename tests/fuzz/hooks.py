@@ -1,0 +1,200 @@
+"""schemathesis hooks for tests/fuzz/run.sh (loaded through SCHEMATHESIS_HOOKS).
+
+- `envelope`: a check that every reply has the contract's shape for its operation: the
+  `{code, message, data}` envelope for JSON replies, with the exceptions the contract has
+  (Dify's bare `records`, OpenAI's `chat.completion`, the SSE routes, the file download,
+  this document and its page).
+- path parameters and id fields of bodies: generated ids are sometimes replaced by real ids of tenant A (the
+  fuzzing tenant, so deep code paths run) or tenant B (whose data must survive: the run
+  checks B's snapshot afterwards). Ids come from $FUZZ_IDS (JSON: {"a": {...}, "b": {...}}).
+- counters: requests per operation and network errors (timeouts) into $FUZZ_STATS.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+from collections import Counter
+
+import schemathesis
+from hypothesis import strategies as st
+
+_lock = threading.Lock()
+_requests: Counter = Counter()
+_network_errors: Counter = Counter()
+_codes: Counter = Counter()
+_exceptions: Counter = Counter()
+
+with open(os.environ["FUZZ_IDS"]) as f:
+    _IDS = json.load(f)
+
+SSE_OPS = {
+    ("POST", "/api/v1/chats/{chat_id}/completions"),
+    ("POST", "/api/v1/sessions/ask"),
+    ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions"),
+}
+OPENAI = ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions")
+DIFY = ("POST", "/api/v1/dify/retrieval")
+DOWNLOAD = ("GET", "/api/v1/datasets/{dataset_id}/documents/{document_id}")
+DOCUMENT = ("GET", "/api/v1/openapi.json")
+PAGE = ("GET", "/api/v1/docs")
+
+
+def _key(case) -> tuple[str, str]:
+    # The method sent (the coverage phase also sends undocumented methods to each path).
+    return (case.method or case.operation.method).upper(), case.operation.path
+
+
+def _dump() -> None:
+    path = os.environ.get("FUZZ_STATS")
+    if path:
+        with _lock, open(path, "w") as f:
+            json.dump({
+                "requests": {f"{m} {p}": n for (m, p), n in sorted(_requests.items())},
+                "network_errors": {f"{m} {p}": n for (m, p), n in sorted(_network_errors.items())},
+                "replies": dict(_codes.most_common()),
+                "exception_replies": dict(_exceptions.most_common()),
+            }, f, indent=1)
+
+
+atexit.register(_dump)
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    code, message = None, None
+    try:
+        body = json.loads(response.content)
+        if isinstance(body, dict):
+            code, message = body.get("code"), body.get("message")
+    except ValueError:
+        pass
+    with _lock:
+        _requests[_key(case)] += 1
+        _codes[f"HTTP {response.status_code} code {code}"] += 1
+        # Exception-class replies (code 100 / 500) are where internal errors would hide.
+        if code in (100, 500) and isinstance(message, str):
+            _exceptions[f"{_key(case)[0]} {_key(case)[1]}: {message[:160]}"] += 1
+
+
+@schemathesis.hook
+def after_network_error(context, case, request):
+    with _lock:
+        _network_errors[_key(case)] += 1
+
+
+@schemathesis.hook
+def flatmap_path_parameters(context, path_parameters):
+    if not path_parameters:
+        return st.just(path_parameters)
+    options = [path_parameters]
+    for tenant in ("a", "b"):
+        ids = _IDS.get(tenant) or {}
+        real = {k: ids.get(k, v) for k, v in path_parameters.items()}
+        options.append(real)
+        # Real ids except one generated one: mismatched parents and children.
+        for k in path_parameters:
+            options.append({**real, k: path_parameters[k]})
+    return st.sampled_from(options)
+
+
+# Body keys that carry ids, and the id kind each holds (`ids` depends on the route).
+_BODY_IDS = {
+    "knowledge_id": ("dataset_id", False),
+    "dataset_ids": ("dataset_id", True),
+    "document_ids": ("document_id", True),
+    "chunk_ids": ("chunk_id", True),
+    "session_id": ("session_id", False),
+}
+
+
+def _ids_kind(path: str) -> str:
+    for segment, kind in (("sessions", "session_id"), ("chats", "chat_id"), ("documents", "document_id")):
+        if path.rstrip("/").endswith(segment):
+            return kind
+    return "dataset_id"
+
+
+@schemathesis.hook
+def flatmap_body(context, body):
+    if not isinstance(body, dict):
+        return st.just(body)
+    keys = dict(_BODY_IDS, ids=(_ids_kind(context.operation.path), True))
+    present = {k: v for k, v in keys.items() if k in body}
+    if not present:
+        return st.just(body)
+    options = [body]
+    for tenant in ("a", "b"):
+        ids = _IDS.get(tenant) or {}
+        real = dict(body)
+        for key, (kind, is_list) in present.items():
+            real[key] = [ids[kind]] if is_list else ids[kind]
+        options.append(real)
+    return st.sampled_from(options)
+
+
+def _is_envelope(v) -> bool:
+    return (
+        isinstance(v, dict)
+        and isinstance(v.get("code"), int)
+        and not isinstance(v.get("code"), bool)
+        and isinstance(v.get("message", ""), (str, bool))
+    )
+
+
+def _sse_frames(text: str) -> list:
+    frames = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        block = block.strip()
+        if not block:
+            continue
+        assert block.startswith("data:"), f"SSE block without `data:`: {block[:200]!r}"
+        payload = block[len("data:"):].strip()
+        if payload == "[DONE]":
+            continue
+        frames.append(json.loads(payload))
+    return frames
+
+
+@schemathesis.check
+def envelope(ctx, response, case):
+    key = _key(case)
+    if key[0] == "OPTIONS":
+        # Answered by the CORS layer (as Flask answers OPTIONS itself): 200, no body.
+        assert response.status_code == 200 and not response.content, "OPTIONS with a body"
+        return True
+    ctype = (response.headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
+    if key == PAGE:
+        assert ctype == "text/html", f"docs page served as {ctype!r}"
+        return True
+    if ctype == "text/event-stream":
+        assert key in SSE_OPS, f"SSE reply from {key}"
+        frames = _sse_frames(response.content.decode("utf-8"))
+        assert frames, "an SSE reply without frames"
+        for fr in frames:
+            ok = _is_envelope(fr) or (key == OPENAI and fr.get("object") == "chat.completion.chunk")
+            assert ok, f"SSE frame outside the contract's shapes: {str(fr)[:300]}"
+        return True
+    if ctype == "application/octet-stream":
+        assert key == DOWNLOAD, f"a file body from {key}"
+        return True
+    assert ctype == "application/json", f"unexpected content type {ctype!r} (HTTP {response.status_code})"
+    body = json.loads(response.content)
+    if key == DOCUMENT:
+        assert body.get("openapi") == "3.1.0"
+        return True
+    if key == DIFY and response.status_code == 200 and isinstance(body, dict) and "records" in body:
+        assert isinstance(body["records"], list)
+        return True
+    if key == OPENAI and isinstance(body, dict) and body.get("object") == "chat.completion":
+        assert isinstance(body.get("choices"), list)
+        return True
+    assert _is_envelope(body), f"reply outside the {{code, message, data}} envelope: {str(body)[:300]}"
+    if key != DIFY:
+        # Only the 404 fallback (an empty path segment, say) and Dify use other statuses.
+        assert response.status_code == 200 or (response.status_code == 404 and body.get("code") == 404), (
+            f"HTTP {response.status_code} with {str(body)[:200]}"
+        )
+    return True
