@@ -481,6 +481,10 @@ class TestAskAndRelated:
         ({"dataset_ids": ["x"]}, "`question` is required."),
         ({"question": "q"}, "`dataset_ids` is required."),
         ({"question": "q", "dataset_ids": "x"}, "`dataset_ids` should be a list."),
+        # falsy values are "required" (upstream tests truth before the type)
+        ({"question": "q", "dataset_ids": []}, "`dataset_ids` is required."),
+        ({"question": "q", "dataset_ids": ""}, "`dataset_ids` is required."),
+        ({"question": [None, None], "dataset_ids": []}, "`dataset_ids` is required."),
         ({"question": "q", "dataset_ids": ["nope"]}, "You don't own the dataset nope."),
     ])
     def test_sessions_ask_errors(self, chat_env, body, message):

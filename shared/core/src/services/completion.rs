@@ -694,8 +694,10 @@ pub async fn ask(
     let Some(question) = req.get("question").filter(|v| truthy(v)).map(py_str) else {
         return Err(ApiError::data("`question` is required."));
     };
+    // Upstream tests truth first: `[]`, `""`, `0`, `{}` and `false` are all "required".
     let ids = match req.get("dataset_ids") {
-        None | Some(Value::Null) => return Err(ApiError::data("`dataset_ids` is required.")),
+        Some(v) if !truthy(v) => return Err(ApiError::data("`dataset_ids` is required.")),
+        None => return Err(ApiError::data("`dataset_ids` is required.")),
         Some(Value::Array(a)) => a.iter().map(py_str).collect::<Vec<_>>(),
         Some(_) => return Err(ApiError::data("`dataset_ids` should be a list.")),
     };
