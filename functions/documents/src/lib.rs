@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use lambdarag::contract::envelope::{ok, ok_empty, ApiError, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
-use lambdarag::services::documents::{self, BatchOutcome, UploadFile, FILE_NAME_LIMIT};
+use lambdarag::contract::batch::BatchOutcome;
+use lambdarag::services::documents::{self, UploadFile, FILE_NAME_LIMIT};
 use lambdarag::AppState;
 
 /// Largest single file accepted through the API (bigger files go through S3 ingestion).

@@ -17,7 +17,7 @@ use lambdarag::services::answer::default_model::related_questions as related_que
 use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::completion::{self, Completion, TurnAnswer};
-use lambdarag::services::documents::BatchOutcome;
+use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::services::sessions;
 use lambdarag::AppState;
 

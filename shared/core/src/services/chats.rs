@@ -19,7 +19,7 @@ use crate::contract::time::{now_ms, rfc1123};
 use crate::domain::models::{split_model_id, verify_model};
 use crate::domain::{Dataset, ModelType, Tenant};
 use crate::ports::chat::{Chat, ChatListQuery, ListOrder, STATUS_VALID};
-use crate::services::documents::{batch_result, dedupe_ids, BatchOutcome};
+use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
 use crate::state::AppState;
 
 /// API prompt key → stored key (upstream's `key_mapping`, read right to left).

@@ -8,7 +8,8 @@ use crate::contract::pyfmt::py_type_name;
 use crate::contract::time::{now_ms, plain_datetime};
 use crate::domain::{ChunkRecord, Dataset, Document, ProgressUpdate};
 use crate::ports::ChunkListQuery;
-use crate::services::documents::{dedupe_ids, lookup_error, owned_dataset, BatchOutcome};
+use crate::contract::batch::{dedupe_ids, BatchOutcome};
+use crate::services::documents::{lookup_error, owned_dataset};
 use crate::state::AppState;
 
 pub type TokenCounter<'a> = &'a (dyn Fn(&str) -> usize + Sync);
@@ -430,7 +431,7 @@ pub async fn delete(
             "rm_chunk deleted chunks {deleted}, expect {expected}"
         )));
     }
-    crate::services::documents::batch_result(deleted, dup_errors)
+    crate::contract::batch::batch_result(deleted, dup_errors)
 }
 
 async fn adjust_counts(

@@ -1,0 +1,220 @@
+//! F5, F6, F7: deleting documents, queueing parses, stopping them.
+
+use super::*;
+use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
+
+pub(super) fn id_list(req: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, ApiError> {
+    match req.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(
+            a.iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        )),
+        Some(other) => Err(ApiError::data(format!(
+            "`{key}` should be a list, got {}",
+            py_type_name(other)
+        ))),
+    }
+}
+
+/// F5: delete documents (absent / null / [] = all of the dataset's).
+pub async fn delete(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+) -> Result<BatchOutcome, ApiError> {
+    owned_dataset(state, tenant_id, dataset_id, || {
+        ApiError::data(format!("You don't own the dataset {dataset_id}. "))
+    })
+    .await?;
+    let requested = id_list(req, "ids")?.filter(|l| !l.is_empty());
+    let (ids, dup_errors) = match requested {
+        None => {
+            let (docs, _) = state
+                .docs
+                .list_documents(tenant_id, dataset_id, &DocumentListQuery::all())
+                .await?;
+            (docs.into_iter().map(|d| d.id).collect(), vec![])
+        }
+        Some(list) => dedupe_ids(&list, "document"),
+    };
+    let mut missing = Vec::new();
+    let mut success = 0u64;
+    for id in &ids {
+        if remove_document(state, tenant_id, dataset_id, id).await? {
+            success += 1;
+        } else {
+            missing.push(Value::String(id.clone()));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::data(format!(
+            "Documents not found: {}",
+            py_repr(&Value::Array(missing))
+        )));
+    }
+    batch_result(success, dup_errors)
+}
+
+/// Remove one document with its chunks and bytes. False if it did not exist.
+pub async fn remove_document(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    doc_id: &str,
+) -> Result<bool, ApiError> {
+    let Some(doc) = state
+        .docs
+        .get_document(tenant_id, dataset_id, doc_id)
+        .await?
+    else {
+        return Ok(false);
+    };
+    // Record first: a worker still parsing it sees the document gone and stops.
+    state
+        .docs
+        .delete_document(tenant_id, dataset_id, doc_id)
+        .await?;
+    state
+        .index
+        .delete_document(tenant_id, dataset_id, doc_id, None)
+        .await?;
+    state.blobs.delete(tenant_id, &doc.location).await?;
+    Ok(true)
+}
+
+pub(super) fn required_doc_ids(req: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
+    match req.get("document_ids") {
+        Some(Value::Array(a)) if !a.is_empty() => Ok(a
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()),
+        _ => Err(ApiError::data("`document_ids` is required")),
+    }
+}
+
+/// F6: start parsing. Each document moves to RUNNING at a new generation, loses its
+/// chunks, and gets one task; a repeated or stale task is recognised by its generation.
+pub async fn parse(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+) -> Result<BatchOutcome, ApiError> {
+    owned_dataset(state, tenant_id, dataset_id, || {
+        ApiError::data(format!("You don't own the dataset {dataset_id}."))
+    })
+    .await?;
+    let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let mut missing = Vec::new();
+    let mut success = 0u64;
+    for id in &ids {
+        let Some(mut doc) = state.docs.get_document(tenant_id, dataset_id, id).await? else {
+            missing.push(Value::String(id.clone()));
+            continue;
+        };
+        if doc.progress > 0.0 && doc.progress < 1.0 {
+            return Err(ApiError::data(
+                "Can't parse document that is currently being processed",
+            ));
+        }
+        doc.generation += 1;
+        doc.run = RunStatus::Running;
+        doc.progress = 0.0;
+        doc.progress_msg = String::new();
+        doc.chunk_count = 0;
+        doc.token_count = 0;
+        doc.process_duration = 0.0;
+        doc.process_begin_at = None;
+        doc.update_time = now_ms();
+        state.docs.update_document(&doc).await?;
+        state
+            .index
+            .delete_document(tenant_id, dataset_id, &doc.id, None)
+            .await?;
+        let task = ParseTask {
+            task_id: new_id(),
+            tenant_id: tenant_id.to_string(),
+            dataset_id: dataset_id.to_string(),
+            document_id: doc.id.clone(),
+            generation: doc.generation,
+        };
+        if let Err(e) = state.queue.enqueue(&task).await {
+            // Leave nothing stuck in RUNNING when the queue is down.
+            let _ = state
+                .docs
+                .apply_progress(
+                    tenant_id,
+                    dataset_id,
+                    &doc.id,
+                    doc.generation,
+                    &crate::domain::ProgressUpdate {
+                        run: Some(RunStatus::Fail),
+                        progress: Some(-1.0),
+                        append_msg: Some("Could not queue the parse task.".into()),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            return Err(e.into());
+        }
+        success += 1;
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::data(format!(
+            "Documents not found: {}",
+            py_repr(&Value::Array(missing))
+        )));
+    }
+    batch_result(success, dup_errors)
+}
+
+/// F7: stop parsing. The generation moves on, so the worker's later writes are refused.
+pub async fn stop(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+) -> Result<BatchOutcome, ApiError> {
+    owned_dataset(state, tenant_id, dataset_id, || {
+        ApiError::data(format!("You don't own the dataset {dataset_id}."))
+    })
+    .await?;
+    let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let mut success = 0u64;
+    for id in &ids {
+        let Some(mut doc) = state.docs.get_document(tenant_id, dataset_id, id).await? else {
+            return Err(ApiError::data(format!("You don't own the document {id}.")));
+        };
+        // Upstream refuses progress 0 or 1; a queued task (RUNNING at 0) is stoppable here.
+        if doc.run != RunStatus::Running {
+            return Err(ApiError::data(
+                "Can't stop parsing document with progress at 0 or 1",
+            ));
+        }
+        doc.generation += 1;
+        doc.run = RunStatus::Cancel;
+        doc.progress = 0.0;
+        doc.chunk_count = 0;
+        doc.token_count = 0;
+        doc.progress_msg = format!("{}\nParsing stopped by the user.", doc.progress_msg)
+            .trim_start()
+            .to_string();
+        doc.update_time = now_ms();
+        state.docs.update_document(&doc).await?;
+        state
+            .index
+            .delete_document(tenant_id, dataset_id, &doc.id, None)
+            .await?;
+        success += 1;
+    }
+    batch_result(success, dup_errors)
+}
