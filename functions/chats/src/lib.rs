@@ -9,11 +9,11 @@ use axum::routing::{post, put};
 use axum::Router;
 use serde_json::json;
 
+use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{ok, ok_empty, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::chats;
-use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {

@@ -7,11 +7,11 @@ use axum::routing::{get, put};
 use axum::Router;
 use serde_json::json;
 
+use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{ok, ok_empty, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::chunks;
-use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::AppState;
 use lambdarag_ingest::count_tokens;
 

@@ -10,10 +10,10 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 
+use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{ok, ok_empty, ApiError, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
-use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::services::documents::{self, UploadFile, FILE_NAME_LIMIT};
 use lambdarag::AppState;
 

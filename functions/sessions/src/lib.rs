@@ -11,13 +11,13 @@ use axum::routing::{post, put};
 use axum::Router;
 use serde_json::json;
 
+use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{json_response, ok, ok_empty, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::answer::default_model::related_questions as related_questions_of;
 use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::completion::{self, Completion, TurnAnswer};
-use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::services::sessions;
 use lambdarag::AppState;
 

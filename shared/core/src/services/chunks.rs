@@ -3,12 +3,12 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::contract::batch::{dedupe_ids, BatchOutcome};
 use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::pyfmt::py_type_name;
 use crate::contract::time::{now_ms, plain_datetime};
 use crate::domain::{ChunkRecord, Dataset, Document, ProgressUpdate};
 use crate::ports::ChunkListQuery;
-use crate::contract::batch::{dedupe_ids, BatchOutcome};
 use crate::services::documents::{lookup_error, owned_dataset};
 use crate::state::AppState;
 

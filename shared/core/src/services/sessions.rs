@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
 use crate::contract::envelope::ApiError;
 use crate::contract::error::StoreError;
 use crate::contract::http::first;
@@ -12,7 +13,6 @@ use crate::contract::pyfmt::truthy;
 use crate::contract::time::{now_ms, rfc1123};
 use crate::ports::chat::{Chat, Session, SessionListQuery};
 use crate::services::chats::{id_items, list_params};
-use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
 use crate::state::AppState;
 
 pub const DEFAULT_SESSION_NAME: &str = "New session";

@@ -3,7 +3,10 @@
 use super::*;
 use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
 
-pub(super) fn id_list(req: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, ApiError> {
+pub(super) fn id_list(
+    req: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
     match req.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(a)) => Ok(Some(

@@ -15,7 +15,6 @@ pub use metadata::{metadata_summary, metadata_update};
 pub use update::update;
 pub use upload::{upload, UploadFile};
 
-
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};

@@ -1,5 +1,5 @@
-use crate::contract::batch::dedupe_ids;
 use super::*;
+use crate::contract::batch::dedupe_ids;
 
 #[test]
 fn file_types_and_methods() {
