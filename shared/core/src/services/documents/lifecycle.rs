@@ -104,8 +104,18 @@ pub(super) fn required_doc_ids(req: &Map<String, Value>) -> Result<Vec<String>, 
     }
 }
 
+/// Documents queued at once by one parse request: each costs a few store round trips
+/// (update, chunk delete, enqueue), which on AWS are network calls, and a request queueing
+/// hundreds of documents one after another would outlive API Gateway's 30 s.
+const PARSE_CONCURRENCY: usize = 16;
+
 /// F6: start parsing. Each document moves to RUNNING at a new generation, loses its
 /// chunks, and gets one task; a repeated or stale task is recognised by its generation.
+///
+/// Upstream walks the ids in order: a missing id is collected (and reported at the end),
+/// and a document being processed ends the request with an error, after the documents
+/// before it were queued. The documents are looked up first (one batch read), so the same
+/// prefix is known before anything is written; that prefix is then queued concurrently.
 pub async fn parse(
     state: &AppState,
     tenant_id: &str,
@@ -117,59 +127,38 @@ pub async fn parse(
     })
     .await?;
     let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let found = state
+        .docs
+        .get_documents(tenant_id, &[dataset_id.to_string()], &ids)
+        .await?;
+    let mut by_id: std::collections::HashMap<String, Document> =
+        found.into_iter().map(|d| (d.id.clone(), d)).collect();
     let mut missing = Vec::new();
-    let mut success = 0u64;
+    let mut to_queue = Vec::new();
+    let mut busy = false;
     for id in &ids {
-        let Some(mut doc) = state.docs.get_document(tenant_id, dataset_id, id).await? else {
-            missing.push(Value::String(id.clone()));
-            continue;
-        };
-        if doc.progress > 0.0 && doc.progress < 1.0 {
-            return Err(ApiError::data(
-                "Can't parse document that is currently being processed",
-            ));
+        match by_id.remove(id) {
+            None => missing.push(Value::String(id.clone())),
+            Some(doc) if doc.progress > 0.0 && doc.progress < 1.0 => {
+                busy = true;
+                break;
+            }
+            Some(doc) => to_queue.push(doc),
         }
-        doc.generation += 1;
-        doc.run = RunStatus::Running;
-        doc.progress = 0.0;
-        doc.progress_msg = String::new();
-        doc.chunk_count = 0;
-        doc.token_count = 0;
-        doc.process_duration = 0.0;
-        doc.process_begin_at = None;
-        doc.update_time = now_ms();
-        state.docs.update_document(&doc).await?;
-        state
-            .index
-            .delete_document(tenant_id, dataset_id, &doc.id, None)
-            .await?;
-        let task = ParseTask {
-            task_id: new_id(),
-            tenant_id: tenant_id.to_string(),
-            dataset_id: dataset_id.to_string(),
-            document_id: doc.id.clone(),
-            generation: doc.generation,
-        };
-        if let Err(e) = state.queue.enqueue(&task).await {
-            // Leave nothing stuck in RUNNING when the queue is down.
-            let _ = state
-                .docs
-                .apply_progress(
-                    tenant_id,
-                    dataset_id,
-                    &doc.id,
-                    doc.generation,
-                    &crate::domain::ProgressUpdate {
-                        run: Some(RunStatus::Fail),
-                        progress: Some(-1.0),
-                        append_msg: Some("Could not queue the parse task.".into()),
-                        ..Default::default()
-                    },
-                )
-                .await;
-            return Err(e.into());
-        }
-        success += 1;
+    }
+    let queued: Vec<Result<(), ApiError>> = futures_util::stream::iter(to_queue)
+        .map(|doc| queue_parse(state, tenant_id, dataset_id, doc))
+        .buffer_unordered(PARSE_CONCURRENCY)
+        .collect()
+        .await;
+    let success = queued.iter().filter(|r| r.is_ok()).count() as u64;
+    if let Some(Err(e)) = queued.into_iter().find(Result::is_err) {
+        return Err(e);
+    }
+    if busy {
+        return Err(ApiError::data(
+            "Can't parse document that is currently being processed",
+        ));
     }
     if !missing.is_empty() {
         return Err(ApiError::data(format!(
@@ -178,6 +167,60 @@ pub async fn parse(
         )));
     }
     batch_result(success, dup_errors)
+}
+
+/// Move one document to RUNNING at its next generation, drop its chunks, enqueue its task.
+async fn queue_parse(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    mut doc: Document,
+) -> Result<(), ApiError> {
+    // A document never queued before (generation 0) cannot have chunks in the index.
+    let may_have_chunks = doc.generation > 0 || doc.chunk_count > 0;
+    doc.generation += 1;
+    doc.run = RunStatus::Running;
+    doc.progress = 0.0;
+    doc.progress_msg = String::new();
+    doc.chunk_count = 0;
+    doc.token_count = 0;
+    doc.process_duration = 0.0;
+    doc.process_begin_at = None;
+    doc.update_time = now_ms();
+    state.docs.update_document(&doc).await?;
+    if may_have_chunks {
+        state
+            .index
+            .delete_document(tenant_id, dataset_id, &doc.id, None)
+            .await?;
+    }
+    let task = ParseTask {
+        task_id: new_id(),
+        tenant_id: tenant_id.to_string(),
+        dataset_id: dataset_id.to_string(),
+        document_id: doc.id.clone(),
+        generation: doc.generation,
+    };
+    if let Err(e) = state.queue.enqueue(&task).await {
+        // Leave nothing stuck in RUNNING when the queue is down.
+        let _ = state
+            .docs
+            .apply_progress(
+                tenant_id,
+                dataset_id,
+                &doc.id,
+                doc.generation,
+                &crate::domain::ProgressUpdate {
+                    run: Some(RunStatus::Fail),
+                    progress: Some(-1.0),
+                    append_msg: Some("Could not queue the parse task.".into()),
+                    ..Default::default()
+                },
+            )
+            .await;
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// F7: stop parsing. The generation moves on, so the worker's later writes are refused.
