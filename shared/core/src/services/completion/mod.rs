@@ -414,6 +414,9 @@ pub enum FrameStyle {
     Session,
     /// S6: `{"code":0,"message":"",...}` frames, no ids.
     Ask,
+    /// v0.27's POST /chat/completions: `{"code":0,"message":"",...}` frames with `id`,
+    /// `session_id` and `chat_id`.
+    Unified,
 }
 
 /// Everything the turn task owns.
@@ -433,16 +436,24 @@ impl TurnRun {
     fn envelope(&self, data: Value) -> Value {
         match self.style {
             FrameStyle::Session => json!({"code": 0, "data": data}),
-            FrameStyle::Ask => json!({"code": 0, "message": "", "data": data}),
+            FrameStyle::Ask | FrameStyle::Unified => {
+                json!({"code": 0, "message": "", "data": data})
+            }
         }
     }
 
     fn ids(&self, m: &mut Map<String, Value>) {
-        if self.style == FrameStyle::Session {
+        if self.style != FrameStyle::Ask {
             m.insert("id".into(), json!(self.message_id));
             m.insert(
                 "session_id".into(),
                 json!(self.session.as_ref().map(|(_, s)| s.clone())),
+            );
+        }
+        if self.style == FrameStyle::Unified {
+            m.insert(
+                "chat_id".into(),
+                json!(self.session.as_ref().map(|(c, _)| c.clone())),
             );
         }
     }
@@ -631,16 +642,60 @@ pub async fn answer_turn(
     } = *turn;
     let mut history = conversation(&session.messages);
     history.push(ChatMessage::user(question.clone()));
+    let target = Some((chat.id.clone(), session.id.clone()));
+    let style = FrameStyle::Session;
+    let turn = PlannedTurn {
+        chat,
+        history,
+        question,
+        stream,
+        options,
+        target,
+        style,
+    };
+    answer_planned(state, tenant_id, turn, count_tokens).await
+}
+
+/// A turn ready to plan: the conversation for the model, where to store it (chat id,
+/// session id; none = not stored) and how to frame it.
+pub struct PlannedTurn {
+    pub chat: Chat,
+    pub history: Vec<ChatMessage>,
+    pub question: String,
+    pub stream: bool,
+    pub options: TurnOptions,
+    pub target: Option<(String, String)>,
+    pub style: FrameStyle,
+}
+
+/// Plan and answer a turn (S5 or v0.27's unified completion).
+pub async fn answer_planned(
+    state: &AppState,
+    tenant_id: &str,
+    turn: PlannedTurn,
+    count_tokens: TokenCounter,
+) -> Result<TurnAnswer, ApiError> {
+    let PlannedTurn {
+        chat,
+        history,
+        question,
+        stream,
+        options,
+        target,
+        style,
+    } = turn;
     let message_id = uuid::Uuid::new_v4().to_string();
     let planned = plan_turn(state, tenant_id, &chat, history, &options).await;
+    let terminator = match style {
+        FrameStyle::Session => json!({"code": 0, "data": true}),
+        _ => json!({"code": 0, "message": "", "data": true}),
+    };
     let plan = match planned {
         Ok(p) => p,
         Err(msg) if stream => {
             let body = error_body(&msg);
-            let frames: Vec<Result<Bytes, std::convert::Infallible>> = vec![
-                Ok(sse_frame(&body)),
-                Ok(sse_frame(&json!({"code": 0, "data": true}))),
-            ];
+            let frames: Vec<Result<Bytes, std::convert::Infallible>> =
+                vec![Ok(sse_frame(&body)), Ok(sse_frame(&terminator))];
             return Ok(TurnAnswer::Stream(Box::pin(futures_util::stream::iter(
                 frames,
             ))));
@@ -650,12 +705,12 @@ pub async fn answer_turn(
     let run = TurnRun {
         state: state.clone(),
         tenant_id: tenant_id.to_string(),
-        session: Some((chat.id.clone(), session.id.clone())),
+        session: target,
         message_id: Some(message_id),
         question,
         plan,
         count_tokens,
-        style: FrameStyle::Session,
+        style,
     };
     if stream {
         return Ok(TurnAnswer::Stream(spawn_frames(move |sink| {
@@ -665,9 +720,11 @@ pub async fn answer_turn(
     match collect_answer(&run.plan).await {
         Ok(t) => {
             run.store(&t).await;
-            Ok(TurnAnswer::Json(
-                json!({"code": 0, "data": run.answer_object(&t)}),
-            ))
+            let answer = run.answer_object(&t);
+            Ok(TurnAnswer::Json(match style {
+                FrameStyle::Unified => json!({"code": 0, "message": "success", "data": answer}),
+                _ => json!({"code": 0, "data": answer}),
+            }))
         }
         Err(msg) => Ok(TurnAnswer::Json(error_body(&msg))),
     }
@@ -770,3 +827,4 @@ pub async fn ask(
 
 #[cfg(test)]
 mod tests;
+pub mod unified;
