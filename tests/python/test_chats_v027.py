@@ -324,8 +324,16 @@ class TestCompletions:
         assert post({"chat_id": chat["id"], "session_id": "0" * 32, "question": "q"}) == {"code": 102, "message": "Session not found!"}
         assert post({"chat_id": chat["id"], "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}) == {
             "code": 101, "message": "The last message must be from user."}
+        assert post({"chat_id": chat["id"], "question": "q", "llm_id": "nope@X"}) == {
+            "code": 102, "message": "Cannot use specified model nope@X."}
         assert post({"chat_id": chat["id"], "question": "q", "store_history_messages": False}) == {
             "code": 102, "message": "`pass_all_history_messages` must be true when `store_history_messages` is false."}
+
+    def test_unified_model_override(self, chat_env, chat):
+        res = chat_env.api.post("/chat/completions", json={
+            "chat_id": chat["id"], "question": "What is Zephyrine?", "stream": False,
+            "llm_id": "extractive-answerer@Builtin", "temperature": 0.2}).json()
+        assert res["code"] == 0 and "Zephyrine" in res["data"]["answer"]
 
     def test_unified_without_chat_uses_the_default_model(self, chat_env):
         res = chat_env.api.post("/chat/completions", json={"question": "hello", "stream": False}).json()

@@ -8,6 +8,8 @@ use super::{answer_planned, parse_completion, FrameStyle, PlannedTurn, TokenCoun
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::{py_str, truthy};
 use crate::contract::time::now_ms;
+use crate::domain::models::verify_model;
+use crate::domain::ModelType;
 use crate::ports::chat::{Chat, ChatMessage, STATUS_VALID};
 use crate::services::answer::prompt::conversation;
 use crate::services::chats::{default_llm_setting, no_authorization};
@@ -94,6 +96,43 @@ fn flag(req: &Map<String, Value>, key: &str, alias: &str, default: bool) -> bool
         .map_or(default, truthy)
 }
 
+/// Per-request model settings: `llm_id` (a chat model of the tenant) replaces the chat's
+/// model, the generation parameters are merged into its `llm_setting`, for this turn only.
+async fn apply_overrides(
+    state: &AppState,
+    tenant_id: &str,
+    chat: &mut Chat,
+    req: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    if let Some(model) = req.get("llm_id").filter(|v| truthy(v)).map(py_str) {
+        let tenant = state
+            .meta
+            .get_tenant(tenant_id)
+            .await?
+            .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+        if verify_model(&tenant, &model, ModelType::Chat).is_err() {
+            return Err(ApiError::data(format!(
+                "Cannot use specified model {model}."
+            )));
+        }
+        chat.llm_id = model;
+    }
+    for k in GENERATION_KEYS {
+        if let Some(v) = req.get(*k).filter(|v| !v.is_null()) {
+            chat.llm_setting.insert((*k).to_string(), v.clone());
+        }
+    }
+    Ok(())
+}
+
+const GENERATION_KEYS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "max_tokens",
+];
+
 /// POST /chat/completions.
 pub async fn answer(
     state: &AppState,
@@ -126,6 +165,9 @@ pub async fn answer(
     let mut options = parsed.options;
     // S5 applies a filter only in a session turn; here every request is a turn.
     options.metadata_condition = req.get("metadata_condition").filter(|v| truthy(v)).cloned();
+    for k in GENERATION_KEYS.iter().chain(&["llm_id"]) {
+        options.variables.remove(*k);
+    }
     for k in [
         "chat_id",
         "conversation_id",
@@ -171,6 +213,8 @@ pub async fn answer(
             (chat, Some(session))
         }
     };
+    let mut chat = chat;
+    apply_overrides(state, tenant_id, &mut chat, req).await?;
     let mut history = match (&messages, pass_all) {
         (Some(list), true) => conversation(list),
         _ => session
