@@ -7,18 +7,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{post, put};
+use axum::routing::{delete as delete_route, post, put};
 use axum::Router;
 use serde_json::json;
 
 use lambdarag::contract::batch::BatchOutcome;
-use lambdarag::contract::envelope::{json_response, ok, ok_empty, ApiResult};
+use lambdarag::contract::envelope::{json_response, ok, ok_empty, ok_json, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::answer::default_model::related_questions as related_questions_of;
 use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::completion::{self, Completion, TurnAnswer};
-use lambdarag::services::sessions;
+use lambdarag::services::{sessions, sessions_v027};
 use lambdarag::AppState;
 
 /// Token counting for frame buffering: cl100k, as upstream counts.
@@ -32,7 +32,19 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/chats/{chat_id}/sessions",
             post(create).get(list).delete(delete),
         )
-        .route("/api/v1/chats/{chat_id}/sessions/{session_id}", put(update))
+        .route(
+            "/api/v1/chats/{chat_id}/sessions/{session_id}",
+            put(update).get(get_one).patch(patch),
+        )
+        .route(
+            "/api/v1/chats/{chat_id}/sessions/{session_id}/messages/{msg_id}",
+            delete_route(delete_message),
+        )
+        .route(
+            "/api/v1/chats/{chat_id}/sessions/{session_id}/messages/{msg_id}/feedback",
+            put(feedback),
+        )
+        .route("/api/v1/chat/completions", post(unified_completions))
         .route("/api/v1/chats/{chat_id}/completions", post(completions))
         .route("/api/v1/sessions/ask", post(ask))
         .route(
@@ -93,9 +105,77 @@ async fn delete(
     body: Bytes,
 ) -> ApiResult {
     let req = loose_json_body(&headers, &body)?;
+    // `delete_all` present: v0.27 rules (ragflow-sdk 0.26 always sends it); absent: pinned.
+    if req.contains_key("delete_all") {
+        let done = sessions_v027::delete_v027(&state, &tenant, &chat_id, &req).await?;
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"code": 0, "message": done.message, "data": done.data}),
+        ));
+    }
     Ok(batch_reply(
         sessions::delete(&state, &tenant, &chat_id, &req).await?,
     ))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((chat_id, session_id)): Path<(String, String)>,
+) -> ApiResult {
+    Ok(ok_json(
+        sessions_v027::get_one(&state, &tenant, &chat_id, &session_id).await?,
+    ))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((chat_id, session_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok_json(
+        sessions_v027::patch(&state, &tenant, &chat_id, &session_id, &req).await?,
+    ))
+}
+
+async fn delete_message(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((chat_id, session_id, msg_id)): Path<(String, String, String)>,
+) -> ApiResult {
+    Ok(ok_json(
+        sessions_v027::delete_message(&state, &tenant, &chat_id, &session_id, &msg_id).await?,
+    ))
+}
+
+async fn feedback(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((chat_id, session_id, msg_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok_json(
+        sessions_v027::feedback(&state, &tenant, &chat_id, &session_id, &msg_id, &req).await?,
+    ))
+}
+
+/// POST /chat/completions (v0.27): the chat id in the body; answered even without a session.
+async fn unified_completions(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    match completion::unified::answer(&state, &tenant, &req, count_tokens).await? {
+        TurnAnswer::Stream(frames) => Ok(sse_response(frames)),
+        TurnAnswer::Json(body) => Ok(json_response(StatusCode::OK, &body)),
+    }
 }
 
 async fn completions(

@@ -130,6 +130,15 @@ enum KeyCmd {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Set which client generation a key serves where the two disagree (GET /chats):
+    /// `pinned` (ragflow-sdk 0.23.1, the default) or `v027` (ragflow-sdk 0.26.0).
+    Generation {
+        key_id: String,
+        #[arg(long)]
+        generation: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -242,10 +251,11 @@ async fn run(cli: Cli) -> CliResult {
             let t = resolve_tenant(store.as_ref(), tenant, false).await?;
             for k in store.list_keys(&t.id).await? {
                 println!(
-                    "{}\t{}\tcreated {}",
+                    "{}\t{}\tcreated {}\tgeneration={}",
                     k.key_id,
                     k.hint,
-                    lambdarag::contract::time::rfc1123(k.create_time)
+                    lambdarag::contract::time::rfc1123(k.create_time),
+                    k.generation.as_str()
                 );
             }
             Ok(())
@@ -254,6 +264,24 @@ async fn run(cli: Cli) -> CliResult {
             let t = resolve_tenant(store.as_ref(), tenant, false).await?;
             if store.revoke_key(&t.id, &key_id).await? {
                 println!("revoked {key_id}");
+                Ok(())
+            } else {
+                Err(format!("tenant {} has no key {key_id}", t.id).into())
+            }
+        }
+        Command::Key(KeyCmd::Generation {
+            key_id,
+            generation,
+            tenant,
+        }) => {
+            let Some(g) = lambdarag::domain::ClientGeneration::parse(&generation) else {
+                return Err(
+                    format!("unknown generation {generation:?}: use pinned or v027").into(),
+                );
+            };
+            let t = resolve_tenant(store.as_ref(), tenant, false).await?;
+            if store.set_key_generation(&t.id, &key_id, g).await? {
+                println!("{key_id}\tgeneration={}", g.as_str());
                 Ok(())
             } else {
                 Err(format!("tenant {} has no key {key_id}", t.id).into())

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use lambdarag::domain::{ApiKeyRecord, Dataset, DatasetListQuery, DatasetOrder, Tenant};
+use lambdarag::domain::{
+    ApiKeyRecord, ClientGeneration, Dataset, DatasetListQuery, DatasetOrder, Tenant,
+};
 use lambdarag::ports::{ApiKeyStore, DatasetStore, TenantStore};
 use lambdarag::StoreError;
 
@@ -200,6 +202,54 @@ impl ApiKeyStore for SqliteStore {
             )
             .optional()
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn key_for_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let hash = hash.to_string();
+        let body: Option<String> = self
+            .with(move |c| {
+                c.query_row("SELECT body FROM api_keys WHERE hash = ?1", [hash], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(backend)
+            })
+            .await?;
+        body.map(decode).transpose()
+    }
+
+    async fn set_key_generation(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        generation: ClientGeneration,
+    ) -> Result<bool, StoreError> {
+        let (t, k) = (tenant_id.to_string(), key_id.to_string());
+        self.with(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let body: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM api_keys WHERE tenant_id = ?1 AND key_id = ?2",
+                    params![t, k],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(body) = body else {
+                return Ok(false);
+            };
+            let mut rec: ApiKeyRecord = decode(body)?;
+            rec.generation = generation;
+            let body = serde_json::to_string(&rec)?;
+            tx.execute(
+                "UPDATE api_keys SET body = ?3 WHERE tenant_id = ?1 AND key_id = ?2",
+                params![t, k, body],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(true)
         })
         .await
     }

@@ -47,7 +47,7 @@ use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use lambdarag::domain::{ApiKeyRecord, Dataset, DatasetListQuery, Tenant};
+use lambdarag::domain::{ApiKeyRecord, ClientGeneration, Dataset, DatasetListQuery, Tenant};
 use lambdarag::ports::{ApiKeyStore, DatasetStore, TenantStore};
 use lambdarag::StoreError;
 
@@ -530,6 +530,37 @@ impl ApiKeyStore for DynamoStore {
                 describe(&item)
             ))),
         }
+    }
+
+    async fn key_for_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        match self.get(apikey_pk(hash), APIKEY_SK.into()).await? {
+            Some(item) => body_of(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_key_generation(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        generation: ClientGeneration,
+    ) -> Result<bool, StoreError> {
+        // The tenant's listing item proves ownership; both items carry the body, so both
+        // are rewritten together, each only if it still exists (a concurrent revoke wins).
+        let Some(item) = self.get(tenant_pk(tenant_id), key_sk(key_id)).await? else {
+            return Ok(false);
+        };
+        let mut rec: ApiKeyRecord = body_of(&item)?;
+        rec.generation = generation;
+        let mut lookup = item_with_body(apikey_pk(&rec.hash), APIKEY_SK, &rec)?;
+        lookup.insert(TENANT_ID.into(), s(rec.tenant_id.clone()));
+        lookup.insert(KEY_ID.into(), s(rec.key_id.clone()));
+        let listed = item_with_body(tenant_pk(tenant_id), key_sk(key_id), &rec)?;
+        let tx = vec![
+            self.put(lookup, Some(Cond::exists()))?,
+            self.put(listed, Some(Cond::exists()))?,
+        ];
+        Ok(self.transact(tx).await?.is_ok())
     }
 
     async fn list_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {

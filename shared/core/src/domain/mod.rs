@@ -81,6 +81,38 @@ pub struct ApiKeyRecord {
     /// The first characters of the key, enough for a person to recognise it.
     pub hint: String,
     pub create_time: i64,
+    /// Which client generation this key's caller speaks where the two disagree on one
+    /// path (GET /chats). Records written before the setting existed read as pinned.
+    #[serde(default)]
+    pub generation: ClientGeneration,
+}
+
+/// The client generation an API key serves, for the one true shape conflict between
+/// ragflow-sdk 0.23.1 (pinned contract) and 0.26.0 (RAGFlow v0.27): GET /chats answers a
+/// bare list for `pinned` and `{"chats": [...], "total": n}` for `v027`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientGeneration {
+    #[default]
+    Pinned,
+    V027,
+}
+
+impl ClientGeneration {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pinned" => Some(ClientGeneration::Pinned),
+            "v027" => Some(ClientGeneration::V027),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientGeneration::Pinned => "pinned",
+            ClientGeneration::V027 => "v027",
+        }
+    }
 }
 
 /// A dataset (upstream: a knowledgebase row), kept under the API's field names.

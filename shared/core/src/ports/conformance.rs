@@ -5,8 +5,8 @@ use crate::contract::error::StoreError;
 use crate::contract::ids::new_id;
 use crate::contract::time::now_ms;
 use crate::domain::{
-    ApiKeyRecord, Dataset, DatasetListQuery, DatasetOrder, ModelType, ProviderConfig,
-    ProviderModel, Tenant,
+    ApiKeyRecord, ClientGeneration, Dataset, DatasetListQuery, DatasetOrder, ModelType,
+    ProviderConfig, ProviderModel, Tenant,
 };
 use crate::ports::MetadataStore;
 
@@ -105,6 +105,7 @@ async fn api_keys(store: &dyn MetadataStore) {
         tenant_id: t.id.clone(),
         hint: "ragflow-abc".into(),
         create_time: now_ms(),
+        generation: ClientGeneration::Pinned,
     };
     let ka = rec(&a, 1);
     let ka2 = rec(&a, 2);
@@ -121,6 +122,44 @@ async fn api_keys(store: &dyn MetadataStore) {
         Some(b.id.clone())
     );
     assert_eq!(store.tenant_for_key_hash("00").await.expect("lookup"), None);
+    // The client generation: pinned by default, set per key, only by the key's tenant.
+    assert_eq!(
+        store.key_for_hash(&ka.hash).await.expect("lookup"),
+        Some(ka.clone())
+    );
+    assert_eq!(store.key_for_hash("00").await.expect("lookup"), None);
+    assert!(!store
+        .set_key_generation(&b.id, &ka.key_id, ClientGeneration::V027)
+        .await
+        .expect("set generation"));
+    assert!(store
+        .set_key_generation(&a.id, &ka.key_id, ClientGeneration::V027)
+        .await
+        .expect("set generation"));
+    let got = store.key_for_hash(&ka.hash).await.expect("lookup");
+    assert_eq!(got.map(|k| k.generation), Some(ClientGeneration::V027));
+    let listed_gen: Vec<ClientGeneration> = store
+        .list_keys(&a.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|k| k.key_id == ka.key_id)
+        .map(|k| k.generation)
+        .collect();
+    assert_eq!(listed_gen, vec![ClientGeneration::V027]);
+    assert_eq!(
+        store
+            .key_for_hash(&ka2.hash)
+            .await
+            .expect("lookup")
+            .map(|k| k.generation),
+        Some(ClientGeneration::Pinned),
+        "other keys of the tenant keep their setting"
+    );
+    assert_eq!(
+        store.tenant_for_key_hash(&ka.hash).await.expect("lookup"),
+        Some(a.id.clone())
+    );
     let mut listed: Vec<String> = store
         .list_keys(&a.id)
         .await

@@ -13,8 +13,8 @@ use bytes::Bytes;
 
 use crate::contract::error::StoreError;
 use crate::domain::{
-    ApiKeyRecord, ChunkRecord, Dataset, DatasetListQuery, Document, DocumentListQuery, ParseTask,
-    ProgressUpdate, Tenant,
+    ApiKeyRecord, ChunkRecord, ClientGeneration, Dataset, DatasetListQuery, Document,
+    DocumentListQuery, ParseTask, ProgressUpdate, Tenant,
 };
 
 pub mod chat;
@@ -47,6 +47,16 @@ pub trait ApiKeyStore: Send + Sync {
     async fn add_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     /// The tenant a key hash belongs to.
     async fn tenant_for_key_hash(&self, hash: &str) -> Result<Option<String>, StoreError>;
+    /// The whole record of a key hash (tenant and client generation).
+    async fn key_for_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Set the client generation of one of the tenant's keys; false if the tenant has no
+    /// such key.
+    async fn set_key_generation(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        generation: ClientGeneration,
+    ) -> Result<bool, StoreError>;
     async fn list_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revoke one of the tenant's keys by its `key_id`; false if the tenant has no such key.
     async fn revoke_key(&self, tenant_id: &str, key_id: &str) -> Result<bool, StoreError>;

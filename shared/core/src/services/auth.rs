@@ -43,6 +43,7 @@ pub fn key_record(key: &str, tenant_id: &str) -> ApiKeyRecord {
         hash,
         tenant_id: tenant_id.to_string(),
         create_time: now_ms(),
+        generation: Default::default(),
     }
 }
 
@@ -86,6 +87,17 @@ pub async fn authenticate(
     headers: &HeaderMap,
     style: AuthStyle,
 ) -> Result<String, ApiError> {
+    authenticate_key(store, headers, style)
+        .await
+        .map(|k| k.tenant_id)
+}
+
+/// Resolve the key record for a request (its tenant and client generation).
+pub async fn authenticate_key(
+    store: &dyn MetadataStore,
+    headers: &HeaderMap,
+    style: AuthStyle,
+) -> Result<ApiKeyRecord, ApiError> {
     let raw = headers
         .get(axum::http::header::AUTHORIZATION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -123,9 +135,9 @@ pub async fn authenticate(
             }
         }
     }
-    let tenant = store.tenant_for_key_hash(&hash_key(&parts[1])).await?;
-    match (tenant, style) {
-        (Some(t), _) => Ok(t),
+    let record = store.key_for_hash(&hash_key(&parts[1])).await?;
+    match (record, style) {
+        (Some(k), _) => Ok(k),
         (None, AuthStyle::Token) => Err(ApiError::new(
             RetCode::AuthenticationError,
             "Authentication error: API key is invalid!",
@@ -145,6 +157,20 @@ impl FromRequestParts<AppState> for AuthTenant {
         authenticate(state.meta.as_ref(), &parts.headers, AuthStyle::Token)
             .await
             .map(AuthTenant)
+    }
+}
+
+/// Extractor: the authenticated key of a `token_required` route, for the routes whose
+/// reply depends on the key's client generation.
+pub struct AuthKey(pub ApiKeyRecord);
+
+impl FromRequestParts<AppState> for AuthKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate_key(state.meta.as_ref(), &parts.headers, AuthStyle::Token)
+            .await
+            .map(AuthKey)
     }
 }
 

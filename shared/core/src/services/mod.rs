@@ -12,4 +12,5 @@ pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;
 pub mod sessions;
+pub mod sessions_v027;
 pub mod source;

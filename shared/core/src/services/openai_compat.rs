@@ -66,6 +66,15 @@ struct OpenAiRequest {
     metadata_condition: Option<Value>,
 }
 
+/// Which route a request came by: the pinned `/chats_openai/…` or v0.27's `/openai/…`
+/// (`stream` defaults to false, `model` other than `"model"` picks the tenant model, and
+/// the generation parameters apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiRoute {
+    Pinned,
+    V027,
+}
+
 fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest, ApiError> {
     let extra = req.get("extra_body").filter(|v| truthy(v));
     let extra = match extra {
@@ -109,10 +118,62 @@ pub async fn chat_completion(
     req: &Map<String, Value>,
     count: TokenCounter,
 ) -> Result<OpenAiReply, ApiError> {
-    let parsed = parse(req, count)?;
-    let Some(chat) = state.chats.get_chat(tenant_id, chat_id).await? else {
-        return Err(ApiError::data(format!("You don't own the chat {chat_id}")));
+    chat_completion_on(state, tenant_id, chat_id, req, count, OpenAiRoute::Pinned).await
+}
+
+/// O1 or v0.27's `/openai/{chat_id}/chat/completions`.
+pub async fn chat_completion_on(
+    state: &AppState,
+    tenant_id: &str,
+    chat_id: &str,
+    req: &Map<String, Value>,
+    count: TokenCounter,
+    route: OpenAiRoute,
+) -> Result<OpenAiReply, ApiError> {
+    let mut parsed = parse(req, count)?;
+    let Some(mut chat) = state.chats.get_chat(tenant_id, chat_id).await? else {
+        return Err(match route {
+            OpenAiRoute::Pinned => ApiError::data(format!("You don't own the chat {chat_id}")),
+            OpenAiRoute::V027 => crate::services::chats::no_authorization(),
+        });
     };
+    let mut model_echo = json!("model");
+    if route == OpenAiRoute::V027 {
+        parsed.stream = req.get("stream").is_some_and(truthy);
+        let requested = parsed.model.as_str().unwrap_or("model").to_string();
+        if requested != "model" {
+            let tenant = state
+                .meta
+                .get_tenant(tenant_id)
+                .await?
+                .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+            if crate::domain::models::verify_model(
+                &tenant,
+                &requested,
+                crate::domain::ModelType::Chat,
+            )
+            .is_err()
+            {
+                return Err(ApiError::argument(format!(
+                    "`llm_id` {requested} doesn't exist"
+                )));
+            }
+            chat.llm_id = requested;
+        }
+        for k in [
+            "temperature",
+            "top_p",
+            "frequency_penalty",
+            "presence_penalty",
+            "max_tokens",
+        ] {
+            if let Some(v) = req.get(k).filter(|v| !v.is_null()) {
+                chat.llm_setting.insert(k.into(), v.clone());
+            }
+        }
+        model_echo = json!(chat.llm_id);
+        parsed.model = model_echo.clone();
+    }
     if parsed
         .metadata_condition
         .as_ref()
@@ -132,6 +193,7 @@ pub async fn chat_completion(
         created: chrono::Utc::now().timestamp(),
         req: parsed,
         count,
+        model_echo,
     };
     if run.req.stream {
         return Ok(OpenAiReply::Stream(spawn_frames(move |sink| {
@@ -170,6 +232,8 @@ struct OpenAiRun {
     created: i64,
     req: OpenAiRequest,
     count: TokenCounter,
+    /// `model` of stream frames: literally `"model"` on the pinned route.
+    model_echo: Value,
 }
 
 impl OpenAiRun {
@@ -189,7 +253,7 @@ impl OpenAiRun {
                 "logprobs": null,
             }],
             "created": self.created,
-            "model": "model",
+            "model": self.model_echo,
             "object": "chat.completion.chunk",
             "system_fingerprint": "",
             "usage": null,

@@ -53,8 +53,24 @@ pub(super) fn operations() -> Vec<Op> {
             envelope_reply("the chats", json!({"type": "array", "items": schema_ref("Chat")})),
         )),
         ("/api/v1/chats", "delete", operation(
-            "chats", "deleteChats", "Delete chat assistants (absent/null/[] ids: all)", vec![],
-            json_body(schema_ref("Ids"), false), batch_reply("deleted"),
+            "chats", "deleteChats",
+            "Delete chat assistants. Without `delete_all`: absent/null/[] ids delete all (pinned); \
+             with `delete_all` (v0.27): only `delete_all: true` deletes all",
+            vec![], json_body(schema_ref("IdsDeleteAll"), false),
+            envelope_reply("deleted", json!({})),
+        )),
+        ("/api/v1/chats/{chat_id}", "get", operation(
+            "chats", "getChat", "One chat assistant (v0.27)", vec![chat()], None,
+            envelope_reply("the chat", schema_ref("Chat")),
+        )),
+        ("/api/v1/chats/{chat_id}", "patch", operation(
+            "chats", "patchChat", "Merge-update a chat assistant (v0.27)", vec![chat()],
+            json_body(schema_ref("ChatUpdate"), false),
+            envelope_reply("the chat", schema_ref("Chat")),
+        )),
+        ("/api/v1/chats/{chat_id}", "delete", operation(
+            "chats", "deleteChat", "Delete one chat assistant (v0.27)", vec![chat()], None,
+            envelope_reply("deleted", json!({"type": "boolean"})),
         )),
         ("/api/v1/chats/{chat_id}", "put", operation(
             "chats", "updateChat", "Update a chat assistant", vec![chat()],
@@ -73,8 +89,43 @@ pub(super) fn operations() -> Vec<Op> {
             envelope_reply("the sessions", json!({"type": "array", "items": schema_ref("Session")})),
         )),
         ("/api/v1/chats/{chat_id}/sessions", "delete", operation(
-            "sessions", "deleteSessions", "Delete sessions (absent/null/[] ids: all)", vec![chat()],
-            json_body(schema_ref("Ids"), false), batch_reply("deleted"),
+            "sessions", "deleteSessions",
+            "Delete sessions. Without `delete_all`: absent/null/[] ids delete all (pinned); \
+             with `delete_all` (v0.27): only `delete_all: true` deletes all",
+            vec![chat()], json_body(schema_ref("IdsDeleteAll"), false),
+            envelope_reply("deleted", json!({})),
+        )),
+        ("/api/v1/chats/{chat_id}/sessions/{session_id}", "get", operation(
+            "sessions", "getSession", "One session (v0.27)",
+            vec![chat(), path_param("session_id", "session id")], None,
+            envelope_reply("the session", schema_ref("Session")),
+        )),
+        ("/api/v1/chats/{chat_id}/sessions/{session_id}", "patch", operation(
+            "sessions", "patchSession", "Rename a session (v0.27)",
+            vec![chat(), path_param("session_id", "session id")],
+            json_body(json!({"type": "object", "properties": {
+                "name": {"type": "string", "minLength": 1},
+            }}), false),
+            envelope_reply("the session", schema_ref("Session")),
+        )),
+        ("/api/v1/chats/{chat_id}/sessions/{session_id}/messages/{msg_id}", "delete", operation(
+            "sessions", "deleteSessionMessage", "Remove one question/answer pair (v0.27)",
+            vec![chat(), path_param("session_id", "session id"), path_param("msg_id", "message id")],
+            None, envelope_reply("the session", schema_ref("Session")),
+        )),
+        ("/api/v1/chats/{chat_id}/sessions/{session_id}/messages/{msg_id}/feedback", "put", operation(
+            "sessions", "messageFeedback", "Thumb up/down an answer (v0.27)",
+            vec![chat(), path_param("session_id", "session id"), path_param("msg_id", "message id")],
+            json_body(json!({"type": "object", "required": ["thumbup"], "properties": {
+                "thumbup": {"type": "boolean"}, "feedback": {"type": "string"},
+            }}), true),
+            envelope_reply("the session", schema_ref("Session")),
+        )),
+        ("/api/v1/chat/completions", "post", operation(
+            "sessions", "unifiedChatCompletion",
+            "Ask a chat named in the body (v0.27; SSE unless stream is false; answers without a session too)",
+            vec![], json_body(schema_ref("UnifiedCompletionRequest"), false),
+            stream_or_json("answer frames, or the answer", answer.clone()),
         )),
         ("/api/v1/chats/{chat_id}/sessions/{session_id}", "put", operation(
             "sessions", "updateSession", "Rename a session",
@@ -114,13 +165,22 @@ pub(super) fn operations() -> Vec<Op> {
                 json!({"anyOf": [schema_ref("OpenAiChatCompletion"), schema_ref("Envelope")]}),
             ),
         )),
+        ("/api/v1/openai/{chat_id}/chat/completions", "post", operation(
+            "openai", "openaiChatCompletionV027",
+            "OpenAI-compatible chat completion, v0.27 route (JSON unless stream is true; `model` other than \"model\" picks a tenant model)",
+            vec![chat()], json_body(schema_ref("OpenAiChatRequest"), true),
+            stream_or_json(
+                "chunks and `data:[DONE]`, a chat.completion, or an error envelope",
+                json!({"anyOf": [schema_ref("OpenAiChatCompletion"), schema_ref("Envelope")]}),
+            ),
+        )),
     ]
 }
 
 pub(super) fn schemas() -> Map<String, Value> {
     let str_ = json!({"type": "string"});
     let num = json!({"type": "number"});
-    let chat_fields = json!({
+    let mut chat_fields = json!({
         "name": {"type": "string", "minLength": 1},
         "avatar": str_,
         "description": str_,
@@ -139,6 +199,22 @@ pub(super) fn schemas() -> Map<String, Value> {
             }}},
         }},
     });
+    // The v0.27 vocabulary, accepted beside the pinned one.
+    if let Some(m) = chat_fields.as_object_mut() {
+        for (k, v) in [
+            ("icon", str_.clone()),
+            ("llm_id", str_.clone()),
+            ("llm_setting", json!({"type": "object"})),
+            ("prompt_config", json!({"type": "object"})),
+            ("similarity_threshold", num.clone()),
+            ("vector_similarity_weight", num.clone()),
+            ("top_n", json!({"type": "integer"})),
+            ("top_k", json!({"type": "integer"})),
+            ("rerank_id", str_.clone()),
+        ] {
+            m.insert(k.into(), v);
+        }
+    }
     let mut update_fields = chat_fields.clone();
     update_fields["show_quotation"] = json!({"type": "boolean"});
     object_map(json!({
@@ -149,6 +225,10 @@ pub(super) fn schemas() -> Map<String, Value> {
             "properties": {
                 "id": str_, "name": str_, "description": str_, "avatar": str_,
                 "llm": {"type": "object"}, "prompt": {"type": "object"},
+                "icon": str_, "llm_id": str_, "llm_setting": {"type": "object"},
+                "prompt_config": {"type": "object"}, "similarity_threshold": num,
+                "vector_similarity_weight": num, "top_n": {"type": "integer"},
+                "top_k": {"type": "integer"}, "rerank_id": str_,
                 "dataset_ids": {"type": "array", "items": str_},
                 "datasets": {"type": "array", "items": {"type": "object"}},
                 "create_time": {"type": "integer"}, "update_time": {"type": "integer"},
@@ -162,6 +242,27 @@ pub(super) fn schemas() -> Map<String, Value> {
                     "role": str_, "content": str_,
                 }}},
                 "create_time": {"type": "integer"}, "update_time": {"type": "integer"},
+            },
+        },
+        "IdsDeleteAll": {
+            "type": "object",
+            "properties": {
+                "ids": {"type": ["array", "null"], "items": str_},
+                "delete_all": {"type": "boolean"},
+            },
+        },
+        "UnifiedCompletionRequest": {
+            "type": "object",
+            "properties": {
+                "chat_id": str_,
+                "session_id": str_,
+                "question": str_,
+                "messages": {"type": "array", "items": {"type": "object", "properties": {
+                    "role": str_, "content": str_,
+                }}},
+                "stream": {"type": "boolean"},
+                "pass_all_history_messages": {"type": "boolean"},
+                "store_history_messages": {"type": "boolean"},
             },
         },
         "CompletionRequest": {

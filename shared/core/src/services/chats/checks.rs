@@ -254,3 +254,44 @@ pub(super) fn top_level_columns(req: &Map<String, Value>) -> Map<String, Value> 
         .filter_map(|k| req.get(*k).map(|v| ((*k).to_string(), v.clone())))
         .collect()
 }
+
+/// The v0.27 request vocabulary of a chat (`llm_id`, `llm_setting`, `prompt_config`), read
+/// beside the pinned `llm` / `prompt` objects. When one request sends both, the v0.27 value
+/// is the base and the pinned object is applied over it key by key (pinned wins).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct V027Keys {
+    pub model: Option<String>,
+    pub setting: Option<Map<String, Value>>,
+    pub config: Option<Map<String, Value>>,
+}
+
+fn object_or_absent(
+    req: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    match req.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        Some(_) => Err(ApiError::data(format!("`{key}` should be an object."))),
+    }
+}
+
+/// Read (and check) the v0.27 keys, with v0.27's messages.
+pub fn take_v027(req: &Map<String, Value>, tenant: &Tenant) -> Result<V027Keys, ApiError> {
+    let model = match req.get("llm_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => {
+            if !chat_model_exists(tenant, s) {
+                return Err(ApiError::data(format!("`llm_id` {s} doesn't exist")));
+            }
+            Some(s.clone())
+        }
+        Some(_) => return Err(ApiError::data("`llm_id` must be a string")),
+    };
+    Ok(V027Keys {
+        model,
+        setting: object_or_absent(req, "llm_setting")?,
+        config: object_or_absent(req, "prompt_config")?,
+    })
+}

@@ -78,7 +78,36 @@ pub(super) fn common_fields(chat: &Chat) -> Map<String, Value> {
     m.insert("meta_data_filter".into(), chat.meta_data_filter.clone());
     m.insert("do_refer".into(), json!(chat.do_refer));
     m.insert("status".into(), json!(chat.status));
+    v027_fields(&mut m, chat);
     m
+}
+
+/// The v0.27 chat fields (what ragflow-sdk 0.26's `Chat` reads), under their own names
+/// beside the pinned ones: replies carry both vocabularies. `vector_similarity_weight` is
+/// the stored value (v0.27 dropped the inversion the pinned `keywords_similarity_weight`
+/// shows).
+pub fn v027_fields(m: &mut Map<String, Value>, chat: &Chat) {
+    m.insert("icon".into(), json!(chat.icon));
+    m.insert("llm_id".into(), json!(chat.llm_id));
+    m.insert(
+        "llm_setting".into(),
+        Value::Object(chat.llm_setting.clone()),
+    );
+    m.insert(
+        "prompt_config".into(),
+        Value::Object(chat.prompt_config.clone()),
+    );
+    m.insert(
+        "similarity_threshold".into(),
+        json!(chat.similarity_threshold),
+    );
+    m.insert(
+        "vector_similarity_weight".into(),
+        json!(chat.vector_similarity_weight),
+    );
+    m.insert("top_n".into(), json!(chat.top_n));
+    m.insert("top_k".into(), json!(chat.top_k));
+    m.insert("rerank_id".into(), json!(chat.rerank_id));
 }
 
 pub(super) fn times(m: &mut Map<String, Value>, chat: &Chat) {
@@ -137,8 +166,10 @@ pub async fn to_list_form(state: &AppState, chat: &Chat) -> Result<Value, ApiErr
             }
         }
     }
+    // v0.27's `dataset_ids`: the linked datasets that still exist.
+    let live: Vec<Value> = rows.iter().filter_map(|r| r.get("id").cloned()).collect();
+    m.insert("dataset_ids".into(), Value::Array(live));
     m.insert("datasets".into(), Value::Array(rows));
-    m.insert("top_k".into(), json!(chat.top_k));
     times(&mut m, chat);
     Ok(Value::Object(m))
 }

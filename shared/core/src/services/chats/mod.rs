@@ -13,13 +13,25 @@ mod forms;
 mod routes;
 #[cfg(test)]
 mod tests;
+mod v027;
 
 use checks::*;
 pub use checks::{check_parameters, fill_prompt_defaults};
+pub use checks::{take_v027, V027Keys};
+pub use forms::v027_fields;
 pub use forms::{
     dataset_row, prompt_to_api, split_prompt, to_create_form, to_list_form, PromptSplit,
 };
-pub use routes::{create, delete, id_items, list, list_params, update};
+pub use routes::{create, delete, id_items, list, list_params, update, update_chat, UpdateMode};
+pub use v027::{
+    delete_all_chats, delete_all_flag, delete_one, get_one, list_v027, patch, v027_batch_reply,
+    V027Deleted,
+};
+
+/// v0.27's reply for a chat (or session) the caller cannot see.
+pub fn no_authorization() -> ApiError {
+    ApiError::new(RetCode::AuthenticationError, "no authorization").with_data(json!(false))
+}
 
 use serde_json::{json, Map, Value};
 

@@ -17,6 +17,7 @@ pub async fn create(
     let tenant = tenant_of(state, tenant_id).await?;
     let llm = take_llm(req, &tenant)?;
     let prompt = take_prompt(req)?;
+    let v027 = take_v027(req, &tenant)?;
 
     let now = now_ms();
     let mut chat = Chat {
@@ -27,7 +28,8 @@ pub async fn create(
             None => Some(DEFAULT_DESCRIPTION.to_string()),
             Some(v) => opt_string(v),
         },
-        icon: match req.get("avatar") {
+        // `avatar` (pinned) or `icon` (v0.27); `avatar` wins when both are sent.
+        icon: match req.get("avatar").or_else(|| req.get("icon")) {
             None => Some(String::new()),
             Some(v) => opt_string(v),
         },
@@ -60,16 +62,27 @@ pub async fn create(
         create_time: now,
         update_time: now,
     };
-    let mut model: Option<String> = None;
+    // Both vocabularies: the v0.27 values first, the pinned `llm` / `prompt` over them.
+    let mut model: Option<String> = v027.model.clone();
+    if let Some(setting) = &v027.setting {
+        chat.llm_setting = setting.clone();
+    }
     if let Some((m, setting)) = llm {
-        model = m.flatten();
-        chat.llm_setting = setting;
+        if let Some(m) = m {
+            model = m;
+        }
+        match &v027.setting {
+            Some(_) => chat.llm_setting.extend(setting),
+            None => chat.llm_setting = setting,
+        }
     }
     apply_columns(&mut chat, &top_level_columns(req))?;
+    let mut config = v027.config.clone().unwrap_or_default();
     if let Some(split) = &prompt {
         apply_columns(&mut chat, &split.columns)?;
-        chat.prompt_config = split.config.clone();
+        config.extend(split.config.clone());
     }
+    chat.prompt_config = config;
     if !chat.rerank_id.is_empty() && !rerank_exists(&tenant, &chat.rerank_id) {
         return Err(ApiError::data(format!(
             "`rerank_model` {} doesn't exist",
@@ -141,6 +154,16 @@ pub(super) const UPDATABLE: &[&str] = &[
     "status",
 ];
 
+/// How an update behaves: the pinned PUT (CH2) or v0.27's PATCH.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// Omitting `dataset_ids` unlinks every dataset (upstream quirk); unknown keys fail.
+    Put,
+    /// Datasets change only when `dataset_ids` is sent; unknown keys are dropped; a chat
+    /// the caller cannot see is 109 `no authorization`.
+    Patch,
+}
+
 /// CH2: update a chat. Omitting `dataset_ids` unlinks every dataset (upstream quirk).
 pub async fn update(
     state: &AppState,
@@ -148,14 +171,36 @@ pub async fn update(
     chat_id: &str,
     req: &Map<String, Value>,
 ) -> Result<(), ApiError> {
+    update_chat(state, tenant_id, chat_id, req, UpdateMode::Put)
+        .await
+        .map(|_| ())
+}
+
+/// Update a chat (PUT or PATCH); returns the stored chat. `prompt_config` / `llm_setting`
+/// and the pinned `prompt` / `llm` are merged into the stored ones (v0.27 first, pinned
+/// over it).
+pub async fn update_chat(
+    state: &AppState,
+    tenant_id: &str,
+    chat_id: &str,
+    req: &Map<String, Value>,
+    mode: UpdateMode,
+) -> Result<Chat, ApiError> {
     let Some(mut chat) = state.chats.get_chat(tenant_id, chat_id).await? else {
-        return Err(ApiError::data("You do not own the chat"));
+        return Err(match mode {
+            UpdateMode::Put => ApiError::data("You do not own the chat"),
+            UpdateMode::Patch => no_authorization(),
+        });
     };
-    let ids = dataset_id_list(req.get("dataset_ids"))?;
+    let ids = match (mode, req.get("dataset_ids")) {
+        (UpdateMode::Patch, None) => chat.kb_ids.clone(),
+        (_, v) => dataset_id_list(v)?,
+    };
     check_datasets(state, tenant_id, &ids).await?;
     let tenant = tenant_of(state, tenant_id).await?;
     let llm = take_llm(req, &tenant)?;
     let prompt = take_prompt(req)?;
+    let v027 = take_v027(req, &tenant)?;
 
     // The retrieval columns: top-level keys, then the ones inside `prompt`.
     let mut columns = top_level_columns(req);
@@ -186,33 +231,24 @@ pub async fn update(
     }
     // Prompt config: the request's (from `prompt`, or a raw `prompt_config`) merged into the
     // stored one key by key, then re-checked.
-    let config_patch = match (&prompt, req.get("prompt_config")) {
-        (Some(split), _) => Some(split.config.clone()),
-        (None, Some(Value::Object(raw))) => Some(raw.clone()),
-        (None, Some(other)) if truthy(other) => return Err(not_an_object("prompt_config", other)),
-        _ => None,
-    };
-    if let Some(patch) = config_patch {
-        chat.prompt_config.extend(patch);
+    let config_patches = [
+        v027.config.clone(),
+        prompt.as_ref().map(|p| p.config.clone()),
+    ];
+    if config_patches.iter().any(Option::is_some) {
+        for patch in config_patches.into_iter().flatten() {
+            chat.prompt_config.extend(patch);
+        }
         check_parameters(&chat.prompt_config)?;
     }
-    let setting_patch = match (&llm, req.get("llm_setting")) {
-        (Some((_, setting)), _) => Some(setting.clone()),
-        (None, Some(Value::Object(raw))) => Some(raw.clone()),
-        (None, Some(other)) if truthy(other) => return Err(not_an_object("llm_setting", other)),
-        _ => None,
-    };
-    if let Some(patch) = setting_patch {
+    let setting_patches = [v027.setting.clone(), llm.as_ref().map(|(_, s)| s.clone())];
+    for patch in setting_patches.into_iter().flatten() {
         chat.llm_setting.extend(patch);
     }
     if let Some((Some(model), _)) = &llm {
         chat.llm_id = model.clone().unwrap_or_else(|| tenant.llm_id.clone());
-    } else if let Some(v) = req.get("llm_id").filter(|v| truthy(v)) {
-        let id = py_str(v);
-        if !chat_model_exists(&tenant, &id) {
-            return Err(ApiError::data(format!("`model_name` {id} doesn't exist")));
-        }
-        chat.llm_id = id;
+    } else if let Some(id) = &v027.model {
+        chat.llm_id = id.clone();
     }
     apply_columns(&mut chat, &columns)?;
     if let Some(v) = req.get("avatar").or_else(|| req.get("icon")) {
@@ -239,7 +275,7 @@ pub async fn update(
     chat.kb_ids = ids;
     // Keys upstream's ORM would not know make its update fail (an unconsumed empty `llm` or
     // `prompt` included); the intended behaviour, kept: nothing is written.
-    for key in req.keys() {
+    for key in req.keys().filter(|_| mode == UpdateMode::Put) {
         let consumed = match key.as_str() {
             "llm" => llm.is_some(),
             "prompt" => prompt.is_some(),
@@ -253,7 +289,7 @@ pub async fn update(
     }
     chat.update_time = now_ms();
     match state.chats.update_chat(&chat).await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(chat),
         Err(StoreError::NotFound(_)) => Err(ApiError::data("Chat not found!")),
         Err(StoreError::Conflict(_)) => {
             Err(ApiError::data("Duplicated chat name in updating chat."))

@@ -80,8 +80,77 @@ fn weight_is_reported_inverted() {
     let form = to_create_form(&c, json!(["d"]));
     assert_eq!(form["llm"]["model_name"], "m@F");
     assert_eq!(form["dataset_ids"], json!(["d"]));
-    assert!(form.get("top_k").is_none(), "the create form has no top_k");
+    // The union with v0.27's fields: `top_k` (which the pinned create form lacks) and the
+    // uninverted stored weight under v0.27's name.
+    assert_eq!(form["top_k"], 1024);
     assert_eq!(form["avatar"], Value::Null);
+    assert_eq!(form["icon"], Value::Null);
+    assert_eq!(form["llm_id"], "m@F");
+    assert_eq!(form["prompt_config"]["system"], "s");
+    assert!((form["vector_similarity_weight"].as_f64().unwrap_or(-1.0) - 0.7).abs() < 1e-9);
+    assert_eq!(form["llm_setting"], Value::Object(default_llm_setting()));
+    assert_eq!(form["rerank_id"], "");
+}
+
+fn tenant() -> Tenant {
+    Tenant {
+        id: "t".into(),
+        name: "t".into(),
+        embd_id: crate::domain::models::default_embedding_id(),
+        llm_id: crate::domain::models::default_chat_id(),
+        providers: vec![],
+        create_time: 0,
+    }
+}
+
+#[test]
+fn v027_vocabulary_is_read_and_checked() {
+    let t = tenant();
+    let chat_model = crate::domain::models::default_chat_id();
+    let k = take_v027(
+        &obj(json!({"llm_id": chat_model, "llm_setting": {"temperature": 0.5}, "prompt_config": {"system": "x"}})),
+        &t,
+    )
+    .unwrap_or_default();
+    assert_eq!(k.model.as_deref(), Some(chat_model.as_str()));
+    assert_eq!(k.setting, Some(obj(json!({"temperature": 0.5}))));
+    assert_eq!(k.config, Some(obj(json!({"system": "x"}))));
+    let err = |v: Value| take_v027(&obj(v), &t).err().map(|e| e.message);
+    assert_eq!(
+        err(json!({"llm_id": "nope@X"})),
+        Some("`llm_id` nope@X doesn't exist".into())
+    );
+    assert_eq!(
+        err(json!({"llm_id": 3})),
+        Some("`llm_id` must be a string".into())
+    );
+    assert_eq!(
+        err(json!({"prompt_config": "x"})),
+        Some("`prompt_config` should be an object.".into())
+    );
+    assert_eq!(
+        err(json!({"llm_setting": []})),
+        Some("`llm_setting` should be an object.".into())
+    );
+    assert_eq!(
+        take_v027(&obj(json!({"llm_id": null})), &t).ok(),
+        Some(V027Keys::default())
+    );
+}
+
+#[test]
+fn v027_delete_all_needs_literal_true() {
+    assert!(v027::delete_all_flag(&obj(json!({"delete_all": true}))));
+    assert!(!v027::delete_all_flag(&obj(json!({"delete_all": 1}))));
+    assert!(!v027::delete_all_flag(&obj(json!({"delete_all": "true"}))));
+    assert!(!v027::delete_all_flag(&obj(json!({}))));
+    let partial = v027::v027_batch_reply(1, vec!["e".into()], "chats", json!({}));
+    assert_eq!(
+        partial.map(|d| d.message).ok(),
+        Some("Partially deleted 1 chats with 1 errors".into())
+    );
+    let none = v027::v027_batch_reply(0, vec!["a".into(), "b".into()], "chats", json!({}));
+    assert_eq!(none.err().map(|e| e.message), Some("a; b".into()));
 }
 
 #[test]

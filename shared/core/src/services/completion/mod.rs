@@ -16,9 +16,7 @@ use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::pyfmt::py_str;
 use crate::contract::pyfmt::truthy;
 use crate::contract::time::now_ms;
-use crate::ports::chat::{
-    Chat, ChatMessage, ContextChunk, FrameStream, Purpose, Session, STATUS_VALID,
-};
+use crate::ports::chat::{Chat, ChatMessage, ContextChunk, FrameStream, Purpose, Session};
 use crate::services::answer::prompt::{
     conversation, fill_system_prompt, fit_history, format_knowledge, gen_options,
     CITATION_INSTRUCTIONS,
@@ -414,6 +412,9 @@ pub enum FrameStyle {
     Session,
     /// S6: `{"code":0,"message":"",...}` frames, no ids.
     Ask,
+    /// v0.27's POST /chat/completions: `{"code":0,"message":"",...}` frames with `id`,
+    /// `session_id` and `chat_id`.
+    Unified,
 }
 
 /// Everything the turn task owns.
@@ -433,16 +434,24 @@ impl TurnRun {
     fn envelope(&self, data: Value) -> Value {
         match self.style {
             FrameStyle::Session => json!({"code": 0, "data": data}),
-            FrameStyle::Ask => json!({"code": 0, "message": "", "data": data}),
+            FrameStyle::Ask | FrameStyle::Unified => {
+                json!({"code": 0, "message": "", "data": data})
+            }
         }
     }
 
     fn ids(&self, m: &mut Map<String, Value>) {
-        if self.style == FrameStyle::Session {
+        if self.style != FrameStyle::Ask {
             m.insert("id".into(), json!(self.message_id));
             m.insert(
                 "session_id".into(),
                 json!(self.session.as_ref().map(|(_, s)| s.clone())),
+            );
+        }
+        if self.style == FrameStyle::Unified {
+            m.insert(
+                "chat_id".into(),
+                json!(self.session.as_ref().map(|(c, _)| c.clone())),
             );
         }
     }
@@ -631,16 +640,60 @@ pub async fn answer_turn(
     } = *turn;
     let mut history = conversation(&session.messages);
     history.push(ChatMessage::user(question.clone()));
+    let target = Some((chat.id.clone(), session.id.clone()));
+    let style = FrameStyle::Session;
+    let turn = PlannedTurn {
+        chat,
+        history,
+        question,
+        stream,
+        options,
+        target,
+        style,
+    };
+    answer_planned(state, tenant_id, turn, count_tokens).await
+}
+
+/// A turn ready to plan: the conversation for the model, where to store it (chat id,
+/// session id; none = not stored) and how to frame it.
+pub struct PlannedTurn {
+    pub chat: Chat,
+    pub history: Vec<ChatMessage>,
+    pub question: String,
+    pub stream: bool,
+    pub options: TurnOptions,
+    pub target: Option<(String, String)>,
+    pub style: FrameStyle,
+}
+
+/// Plan and answer a turn (S5 or v0.27's unified completion).
+pub async fn answer_planned(
+    state: &AppState,
+    tenant_id: &str,
+    turn: PlannedTurn,
+    count_tokens: TokenCounter,
+) -> Result<TurnAnswer, ApiError> {
+    let PlannedTurn {
+        chat,
+        history,
+        question,
+        stream,
+        options,
+        target,
+        style,
+    } = turn;
     let message_id = uuid::Uuid::new_v4().to_string();
     let planned = plan_turn(state, tenant_id, &chat, history, &options).await;
+    let terminator = match style {
+        FrameStyle::Session => json!({"code": 0, "data": true}),
+        _ => json!({"code": 0, "message": "", "data": true}),
+    };
     let plan = match planned {
         Ok(p) => p,
         Err(msg) if stream => {
             let body = error_body(&msg);
-            let frames: Vec<Result<Bytes, std::convert::Infallible>> = vec![
-                Ok(sse_frame(&body)),
-                Ok(sse_frame(&json!({"code": 0, "data": true}))),
-            ];
+            let frames: Vec<Result<Bytes, std::convert::Infallible>> =
+                vec![Ok(sse_frame(&body)), Ok(sse_frame(&terminator))];
             return Ok(TurnAnswer::Stream(Box::pin(futures_util::stream::iter(
                 frames,
             ))));
@@ -650,12 +703,12 @@ pub async fn answer_turn(
     let run = TurnRun {
         state: state.clone(),
         tenant_id: tenant_id.to_string(),
-        session: Some((chat.id.clone(), session.id.clone())),
+        session: target,
         message_id: Some(message_id),
         question,
         plan,
         count_tokens,
-        style: FrameStyle::Session,
+        style,
     };
     if stream {
         return Ok(TurnAnswer::Stream(spawn_frames(move |sink| {
@@ -665,9 +718,11 @@ pub async fn answer_turn(
     match collect_answer(&run.plan).await {
         Ok(t) => {
             run.store(&t).await;
-            Ok(TurnAnswer::Json(
-                json!({"code": 0, "data": run.answer_object(&t)}),
-            ))
+            let answer = run.answer_object(&t);
+            Ok(TurnAnswer::Json(match style {
+                FrameStyle::Unified => json!({"code": 0, "message": "success", "data": answer}),
+                _ => json!({"code": 0, "data": answer}),
+            }))
         }
         Err(msg) => Ok(TurnAnswer::Json(error_body(&msg))),
     }
@@ -680,93 +735,9 @@ pub enum TurnAnswer {
     Json(Value),
 }
 
-// ---------------------------------------------------------------------------------------
-// S6: POST /sessions/ask
-// ---------------------------------------------------------------------------------------
-
-/// S6: answer a question over datasets with the tenant's default chat model (always SSE).
-pub async fn ask(
-    state: &AppState,
-    tenant_id: &str,
-    req: &Map<String, Value>,
-    count_tokens: TokenCounter,
-) -> Result<FrameStream, ApiError> {
-    let Some(question) = req.get("question").filter(|v| truthy(v)).map(py_str) else {
-        return Err(ApiError::data("`question` is required."));
-    };
-    // Upstream tests truth first: `[]`, `""`, `0`, `{}` and `false` are all "required".
-    let ids = match req.get("dataset_ids") {
-        Some(v) if !truthy(v) => return Err(ApiError::data("`dataset_ids` is required.")),
-        None => return Err(ApiError::data("`dataset_ids` is required.")),
-        Some(Value::Array(a)) => a.iter().map(py_str).collect::<Vec<_>>(),
-        Some(_) => return Err(ApiError::data("`dataset_ids` should be a list.")),
-    };
-    for id in &ids {
-        if state.meta.get_dataset(tenant_id, id).await?.is_none() {
-            return Err(ApiError::data(format!("You don't own the dataset {id}.")));
-        }
-        if state.docs.dataset_stats(tenant_id, id).await?.chunk_count == 0 {
-            return Err(ApiError::data(format!(
-                "The dataset {id} doesn't own parsed file"
-            )));
-        }
-    }
-    let tenant = state
-        .meta
-        .get_tenant(tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
-    let now = now_ms();
-    let mut prompt_config = Map::new();
-    fill_prompt_defaults(&mut prompt_config);
-    prompt_config.insert("empty_response".into(), Value::Null);
-    let chat = Chat {
-        id: String::new(),
-        tenant_id: tenant_id.to_string(),
-        name: String::new(),
-        description: None,
-        icon: None,
-        language: "English".into(),
-        llm_id: tenant.llm_id.clone(),
-        llm_setting: crate::services::chats::default_llm_setting(),
-        prompt_type: "simple".into(),
-        prompt_config,
-        meta_data_filter: json!({}),
-        similarity_threshold: 0.1,
-        vector_similarity_weight: 0.3,
-        top_n: 12,
-        top_k: 1024,
-        do_refer: "1".into(),
-        rerank_id: String::new(),
-        kb_ids: ids,
-        status: STATUS_VALID.into(),
-        create_time: now,
-        update_time: now,
-    };
-    let history = vec![ChatMessage::user(question.clone())];
-    let plan = plan_turn(state, tenant_id, &chat, history, &TurnOptions::default()).await;
-    let plan = match plan {
-        Ok(p) => p,
-        Err(msg) => {
-            let frames: Vec<Result<Bytes, std::convert::Infallible>> = vec![
-                Ok(sse_frame(&error_body(&msg))),
-                Ok(sse_frame(&json!({"code": 0, "message": "", "data": true}))),
-            ];
-            return Ok(Box::pin(futures_util::stream::iter(frames)));
-        }
-    };
-    let run = TurnRun {
-        state: state.clone(),
-        tenant_id: tenant_id.to_string(),
-        session: None,
-        message_id: None,
-        question,
-        plan,
-        count_tokens,
-        style: FrameStyle::Ask,
-    };
-    Ok(spawn_frames(move |sink| run.stream_into(sink)))
-}
+mod ask;
+pub use ask::ask;
 
 #[cfg(test)]
 mod tests;
+pub mod unified;
