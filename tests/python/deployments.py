@@ -59,6 +59,27 @@ NOT_ON_EMBEDDED: dict[str, str] = {
 }
 
 
+# Tests that fail with ragflow-sdk 0.26.0 (LAMBDARAG_SDK=0.26) because the server does not
+# yet answer that client's shape for their group. Same key forms as above. Remove an entry
+# once its group serves both clients (issue 10).
+NOT_WITH_SDK_026: dict[str, str] = {}
+
+
+def sdk_skip_reason(nodeid: str) -> str | None:
+    """Why `nodeid` does not run with the installed ragflow-sdk (None: it runs)."""
+    from helpers import SDK_026
+
+    if not SDK_026:
+        return None
+    path, _, rest = nodeid.partition("::")
+    name = path.rsplit("/", 1)[-1]
+    test = rest.split("[", 1)[0]
+    for key in (name, f"{name}::{test}", f"{name}::{test.rsplit('::', 1)[-1]}"):
+        if key in NOT_WITH_SDK_026:
+            return NOT_WITH_SDK_026[key]
+    return None
+
+
 def skip_reason(nodeid: str) -> str | None:
     """The reason `nodeid` (as pytest names it, from tests/python/) does not run here."""
     table = NOT_ON_AWS if ON_AWS else NOT_ON_EMBEDDED

@@ -44,6 +44,7 @@ pub fn sample_chunk(
         positions: vec![[1, 10, 200, 30, 60]],
         image_id: String::new(),
         doc_type: String::new(),
+        tag_kwd: vec![],
         position,
         token_count: content.split_whitespace().count() as i64,
         create_time: now_ms(),
