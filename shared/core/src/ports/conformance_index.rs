@@ -141,6 +141,8 @@ async fn crud(index: &dyn ChunkIndex) {
     a.positions = vec![[1, 2, 3, 4, 5], [2, 6, 7, 8, 9]];
     a.image_id = format!("{ds}-img");
     a.doc_type = "table".into();
+    // v0.27 tags travel in the stored record of every adapter.
+    a.tag_kwd = vec!["red".into(), "blue".into()];
     a.token_count = 42;
     a.generation = 5;
     let a = with_vector(a, &E1);
