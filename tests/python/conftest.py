@@ -25,7 +25,7 @@ import pytest
 import requests
 from ragflow_sdk import RAGFlow
 
-from deployments import ON_AWS, TARGET, skip_reason
+from deployments import ON_AWS, TARGET, sdk_skip_reason, skip_reason
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LAMBDARAG_BIN") or REPO / "target" / "debug" / "lambdarag")
@@ -40,6 +40,9 @@ def pytest_collection_modifyitems(config, items):
         reason = skip_reason(item.nodeid)
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"not on the {TARGET} deployment: {reason}"))
+        reason = sdk_skip_reason(item.nodeid)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=f"not with ragflow-sdk 0.26 yet: {reason}"))
 
 
 def _child_env() -> dict[str, str]:
@@ -224,6 +227,9 @@ class Api:
 
     def put(self, path, **kw):
         return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import base64
 import copy
+import importlib.metadata
 import re
 import struct
 import time
 import uuid
 import zlib
+
+# The client generation driving the suite (tests/python/run.sh LAMBDARAG_SDK): 0.23.1 speaks
+# the pinned contract, 0.26.0 RAGFlow v0.27's. Tests switch on it only where the client's
+# own API differs (e.g. 0.26's delete_* need `delete_all=True` to delete everything).
+SDK_VERSION = importlib.metadata.version("ragflow-sdk")
+SDK_026 = tuple(int(p) for p in SDK_VERSION.split(".")[:2]) >= (0, 26)
 
 # Defaults a fresh tenant gets (see `lambdarag tenant list`).
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2@Builtin"
@@ -397,10 +404,12 @@ UPLOAD_DOCUMENT_KEYS = {
 LIST_CHUNK_KEYS = {
     "id", "content", "document_id", "docnm_kwd", "important_keywords", "questions", "dataset_id", "image_id",
     "available", "positions",
+    # v0.27's keys, answered beside the pinned ones
+    "tag_kwd", "doc_type_kwd",
 }
 ADD_CHUNK_KEYS = {
     "id", "content", "document_id", "important_keywords", "questions", "dataset_id", "create_time",
-    "create_timestamp",
+    "create_timestamp", "tag_kwd",  # v0.27's key beside the pinned ones
 }
 
 TERMINAL_RUNS = {"DONE", "FAIL", "CANCEL"}

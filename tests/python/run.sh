@@ -6,12 +6,24 @@
 # Env:
 #   LAMBDARAG_BIN  server binary (default: $REPO/target/debug/lambdarag); build it first,
 #                  e.g. `cargo build -p lambdarag-server`. This script never builds it.
-#   VENV           virtualenv to use/create (default: $REPO/.venv)
+#   LAMBDARAG_SDK  which ragflow-sdk generation drives the suite: 0.23 (default, the pinned
+#                  contract's client, requirements.txt, venv .venv) or 0.26 (RAGFlow v0.27's
+#                  client, requirements-sdk026.txt, venv .venv-sdk026)
+#   VENV           virtualenv to use/create (default: per LAMBDARAG_SDK above)
+#   REQS           requirements file to install (default: per LAMBDARAG_SDK above)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-VENV="${VENV:-$REPO/.venv}"
-REQS="$REPO/tests/python/requirements.txt"
+case "${LAMBDARAG_SDK:-0.23}" in
+    0.23 | 0.23.1) default_venv="$REPO/.venv" default_reqs="$REPO/tests/python/requirements.txt" ;;
+    0.26 | 0.26.0) default_venv="$REPO/.venv-sdk026" default_reqs="$REPO/tests/python/requirements-sdk026.txt" ;;
+    *)
+        echo "run.sh: LAMBDARAG_SDK must be 0.23 or 0.26, not '${LAMBDARAG_SDK}'" >&2
+        exit 2
+        ;;
+esac
+VENV="${VENV:-$default_venv}"
+REQS="${REQS:-$default_reqs}"
 export LAMBDARAG_BIN="${LAMBDARAG_BIN:-$REPO/target/debug/lambdarag}"
 
 if [[ ! -x "$LAMBDARAG_BIN" ]]; then

@@ -18,6 +18,7 @@ from ragflow_sdk.modules.chunk import ChunkUpdateError
 from conftest import Api, create_tenant
 
 from helpers import (
+    SDK_026,
     ADD_CHUNK_KEYS,
     HEX16,
     LIST_CHUNK_KEYS,
@@ -84,7 +85,7 @@ def shared_parsed(deployment, base_url):
     d = parse_and_wait(ds, [doc.id])[doc.id]
     assert d.run == "DONE" and d.chunk_count >= 4, (d.run, d.chunk_count, d.progress_msg)
     yield ds, d, Api(base_url, tenant.api_key)
-    client.delete_datasets(ids=None)
+    client.delete_datasets(ids=None, **({"delete_all": True} if SDK_026 else {}))
 
 
 @pytest.fixture
@@ -310,7 +311,13 @@ class TestDelete:
     @pytest.mark.parametrize("how", ["empty-list", "none"])
     def test_delete_all(self, client, dataset, parsed, how):
         parsed.add_chunk("one more")
-        if how == "none":
+        if SDK_026:
+            # 0.26 always sends delete_all: without it true, no ids delete nothing (v0.27)
+            before = [c.id for c in parsed.list_chunks(page_size=100)]
+            parsed.delete_chunks(None if how == "none" else [])
+            assert [c.id for c in parsed.list_chunks(page_size=100)] == before
+            parsed.delete_chunks(delete_all=True)
+        elif how == "none":
             parsed.delete_chunks()  # sends chunk_ids: null — a documented divergence: all
         else:
             parsed.delete_chunks([])

@@ -150,7 +150,8 @@ class TestRouting:
         [
             ("PATCH", "/datasets"),
             ("PUT", "/datasets"),
-            ("GET", "/datasets/{id}"),
+            # (GET /datasets/{id} is served since v0.27's single-dataset read)
+            ("PATCH", "/datasets/{id}"),
             ("POST", "/datasets/{id}"),
             ("DELETE", "/datasets/{id}"),
             ("PATCH", "/datasets/{id}/knowledge_graph"),

@@ -15,6 +15,7 @@ from beartype.roar import BeartypeCallHintParamViolation
 from ragflow_sdk import DataSet, RAGFlow
 
 from helpers import (
+    SDK_026,
     CHUNK_METHOD_MESSAGE,
     CHUNK_METHODS,
     DEFAULT_CHAT_MODEL,
@@ -691,7 +692,13 @@ class TestDelete:
         for _ in range(3):
             client.create_dataset(name=unique_name("mine"))
         theirs = other_client.create_dataset(name=unique_name("theirs"))
-        client.delete_datasets(ids=None)
+        if SDK_026:
+            # 0.26 sends delete_all: false beside ids: null, which deletes nothing (v0.27)
+            client.delete_datasets(ids=None)
+            assert len(client.list_datasets()) == 3
+            client.delete_datasets(delete_all=True)
+        else:
+            client.delete_datasets(ids=None)
         assert client.list_datasets() == []
         assert [d.id for d in other_client.list_datasets()] == [theirs.id]
         client.delete_datasets()  # the SDK default is None too; nothing left is fine

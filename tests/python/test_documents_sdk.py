@@ -14,6 +14,7 @@ import requests
 from beartype.roar import BeartypeCallHintParamViolation
 
 from helpers import (
+    SDK_026,
     FIXTURE_NAMES,
     HEX32,
     RFC1123,
@@ -312,11 +313,25 @@ class TestDelete:
         assert sdk_error(dataset.list_documents, id=docs[0].id) == f"You don't own the document {docs[0].id}."
         assert sdk_error(docs[0].list_chunks) == f"You don't own the document {docs[0].id}."
         assert sdk_error(docs[0].download) == f"The dataset not own the document {docs[0].id}."
-        dataset.delete_documents()  # ids=None → all
+        if SDK_026:
+            # v0.27 rules (0.26 sends delete_all): no ids without delete_all is an error
+            assert sdk_error(dataset.delete_documents) == (
+                f"should either provide doc ids or set delete_all(true), dataset: {dataset.id}. "
+            )
+            dataset.delete_documents(delete_all=True)
+        else:
+            dataset.delete_documents()  # ids=None → all
         assert dataset.list_documents() == []
         assert client.list_datasets(id=dataset.id)[0].document_count == 0
 
     def test_unknown_id_raises_after_deleting_the_valid_ones(self, dataset):
         docs = dataset.upload_documents(fixture_items(TXT_FIXTURE, "solar_guide.md"))
+        if SDK_026:
+            # v0.27 rules (0.26 sends delete_all): an unknown id deletes nothing
+            assert sdk_error(dataset.delete_documents, ids=[docs[0].id, "x"]) == (
+                f"These documents do not belong to dataset {dataset.id} or Document not found: x"
+            )
+            assert len(dataset.list_documents()) == 2
+            return
         assert sdk_error(dataset.delete_documents, ids=[docs[0].id, "x"]) == "Documents not found: ['x']"
         assert [d.id for d in dataset.list_documents()] == [docs[1].id]

@@ -1,9 +1,10 @@
-//! Chunks of a document (contract C1–C4). Rules live in `lambdarag::services::chunks`.
+//! Chunks of a document (contract C1–C4, plus the v0.27 single read, PATCH update and bulk
+//! availability). Rules live in `lambdarag::services::chunks`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, put};
+use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
@@ -19,11 +20,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/v1/datasets/{dataset_id}/documents/{document_id}/chunks",
-            get(list).post(add).delete(delete),
+            get(list).post(add).delete(delete).patch(set_available),
         )
         .route(
             "/api/v1/datasets/{dataset_id}/documents/{document_id}/chunks/{chunk_id}",
-            put(update),
+            // PATCH is v0.27's name for the same update.
+            get(get_one).put(update).patch(update),
         )
         .with_state(state)
 }
@@ -104,4 +106,31 @@ async fn update(
     )
     .await?;
     Ok(ok_empty())
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id, chunk_id)): Path<(String, String, String)>,
+) -> ApiResult {
+    Ok(ok(chunks::v027::get_one(
+        &state,
+        &tenant,
+        &dataset_id,
+        &document_id,
+        &chunk_id,
+    )
+    .await?))
+}
+
+async fn set_available(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    chunks::v027::set_available(&state, &tenant, &dataset_id, &document_id, &req).await?;
+    Ok(ok(json!(true)))
 }

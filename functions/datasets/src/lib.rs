@@ -10,7 +10,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use lambdarag::contract::envelope::{
-    json_response, ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult,
+    json_response, ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult, RetCode,
 };
 use lambdarag::contract::http::{dataset_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
@@ -20,7 +20,14 @@ use lambdarag::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/datasets", post(create).get(list).delete(delete))
-        .route("/api/v1/datasets/{dataset_id}", axum::routing::put(update))
+        .route(
+            "/api/v1/datasets/{dataset_id}",
+            axum::routing::put(update).get(get_one),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/metadata/config",
+            get(metadata_config).put(put_metadata_config),
+        )
         .route(
             "/api/v1/datasets/{dataset_id}/knowledge_graph",
             get(knowledge_graph).delete(knowledge_graph),
@@ -70,9 +77,55 @@ async fn list(
     AuthTenant(tenant): AuthTenant,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let query = datasets::validate_list(&query_pairs(q.as_deref()))?;
-    let (rows, total) = datasets::list(&state, &tenant, &query).await?;
+    let pairs = query_pairs(q.as_deref());
+    let query = datasets::validate_list(&pairs)?;
+    let (mut rows, total) = datasets::list(&state, &tenant, &query).await?;
+    if datasets::v027::wants_parsing_status(&pairs) {
+        for row in &mut rows {
+            datasets::v027::add_parsing_status(&state, &tenant, row).await?;
+        }
+    }
     Ok(ok_with_total_datasets(Value::Array(rows), total))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(
+        datasets::v027::get_one(&state, &tenant, &dataset_id).await?
+    ))
+}
+
+async fn metadata_config(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(datasets::v027::get_metadata_config(
+        &state,
+        &tenant,
+        &dataset_id,
+    )
+    .await?))
+}
+
+async fn put_metadata_config(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body = dataset_json_body(&headers, &body)?;
+    Ok(ok(datasets::v027::put_metadata_config(
+        &state,
+        &tenant,
+        &dataset_id,
+        &body,
+    )
+    .await?))
 }
 
 async fn update(
@@ -95,9 +148,31 @@ async fn delete(
     body: Bytes,
 ) -> ApiResult {
     let body = dataset_json_body(&headers, &body)?;
-    let ids = datasets::validate_delete(&body)?;
+    let ids = match datasets::v027::validate_delete(&body)? {
+        datasets::v027::DeleteRequest::Pinned(ids) => ids,
+        datasets::v027::DeleteRequest::V027(ids) => {
+            // v0.27: no ids without `delete_all` deletes nothing; unknown ids are 102
+            // (pinned: 108); success counts what went.
+            if ids.as_ref().is_some_and(Vec::is_empty) {
+                return Ok(ok(json!({"success_count": 0})));
+            }
+            return match datasets::delete(&state, &tenant, ids).await {
+                Ok(DeleteOutcome::Done(n)) => Ok(ok(json!({"success_count": n}))),
+                Ok(DeleteOutcome::Partial {
+                    success_count,
+                    errors,
+                }) => Ok(ok(
+                    json!({"success_count": success_count, "errors": errors}),
+                )),
+                Err(e) if e.code == RetCode::PermissionError as i64 => {
+                    Err(ApiError::data(e.message))
+                }
+                Err(e) => Err(e),
+            };
+        }
+    };
     match datasets::delete(&state, &tenant, ids).await? {
-        DeleteOutcome::Done => Ok(ok_empty()),
+        DeleteOutcome::Done(_) => Ok(ok_empty()),
         DeleteOutcome::Partial {
             success_count,
             errors,

@@ -32,7 +32,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/datasets/{dataset_id}/documents/{document_id}",
-            put(update).get(download),
+            // PATCH is v0.27's name for the same update.
+            put(update).patch(update).get(download),
         )
         .route(
             "/api/v1/datasets/{dataset_id}/chunks",
@@ -246,9 +247,12 @@ async fn delete(
     body: Bytes,
 ) -> ApiResult {
     let req = loose_json_body(&headers, &body)?;
-    Ok(batch_reply(
-        documents::delete(&state, &tenant, &dataset_id, &req).await?,
-    ))
+    Ok(
+        match documents::delete(&state, &tenant, &dataset_id, &req).await? {
+            documents::DeleteReply::Batch(outcome) => batch_reply(outcome),
+            documents::DeleteReply::Deleted(n) => ok(json!({"deleted": n})),
+        },
+    )
 }
 
 async fn parse(

@@ -232,6 +232,7 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
             positions: d.positions.clone(),
             image_id: String::new(),
             doc_type: d.doc_type.clone(),
+            tag_kwd: vec![],
             position: i as i64,
             token_count: d.token_count as i64,
             create_time: now,

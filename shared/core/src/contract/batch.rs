@@ -43,3 +43,68 @@ pub fn batch_result(success_count: u64, dup_errors: Vec<String>) -> Result<Batch
         errors: dup_errors,
     })
 }
+
+/// The `delete_all` key of a v0.27 batch-delete body read as pydantic reads a `bool` field
+/// (lax mode): `None` when the key is absent, which selects the pinned rules for the
+/// request. Used by the routes whose v0.27 model is pydantic (datasets, documents).
+pub fn delete_all_flag(
+    req: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<bool>, ApiError> {
+    use serde_json::Value;
+    let Some(v) = req.get("delete_all") else {
+        return Ok(None);
+    };
+    let parsed = match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
+            _ => None,
+        },
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "0" | "off" | "f" | "false" | "n" | "no" => Some(false),
+            "1" | "on" | "t" | "true" | "y" | "yes" => Some(true),
+            _ => None,
+        },
+        _ => None,
+    };
+    parsed.map(Some).ok_or_else(|| {
+        let msg = if matches!(v, Value::String(_)) {
+            "Input should be a valid boolean, unable to interpret input"
+        } else {
+            "Input should be a valid boolean"
+        };
+        ApiError::argument(crate::contract::validation::format_errors(&[
+            crate::contract::validation::FieldError::new("delete_all", msg, v),
+        ]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flag(v: serde_json::Value) -> Result<Option<bool>, String> {
+        delete_all_flag(v.as_object().unwrap_or(&Default::default())).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn delete_all_reads_like_a_pydantic_bool() {
+        assert_eq!(flag(json!({})), Ok(None));
+        assert_eq!(flag(json!({"delete_all": false})), Ok(Some(false)));
+        assert_eq!(flag(json!({"delete_all": "yes"})), Ok(Some(true)));
+        assert_eq!(flag(json!({"delete_all": 1})), Ok(Some(true)));
+        assert_eq!(
+            flag(json!({"delete_all": null})),
+            Err(
+                "Field: <delete_all> - Message: <Input should be a valid boolean> - Value: <None>"
+                    .into()
+            )
+        );
+        assert_eq!(
+            flag(json!({"delete_all": "maybe"})),
+            Err("Field: <delete_all> - Message: <Input should be a valid boolean, unable to interpret input> - Value: <maybe>".into())
+        );
+    }
+}

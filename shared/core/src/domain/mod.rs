@@ -143,6 +143,9 @@ pub struct Dataset {
     pub mindmap_task_id: Option<String>,
     pub mindmap_task_finish_at: Option<String>,
     pub status: String,
+    /// v0.27's auto-metadata configuration; absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_metadata_config: Option<Value>,
     pub create_time: i64,
     pub update_time: i64,
 }
@@ -155,7 +158,7 @@ impl Dataset {
 
     /// The dataset object as the API renders it (section 6.1 of the contract).
     pub fn to_api(&self) -> Value {
-        json!({
+        let mut row = json!({
             "id": self.id,
             "avatar": self.avatar,
             "tenant_id": self.tenant_id,
@@ -185,7 +188,13 @@ impl Dataset {
             "create_date": rfc1123(self.create_time),
             "update_time": self.update_time,
             "update_date": rfc1123(self.update_time),
-        })
+        });
+        // Only datasets configured through v0.27's key carry it, so pinned replies keep
+        // their exact key set.
+        if let (Some(cfg), Value::Object(m)) = (&self.auto_metadata_config, &mut row) {
+            m.insert("auto_metadata_config".into(), cfg.clone());
+        }
+        row
     }
 }
 
@@ -535,6 +544,10 @@ pub struct ChunkRecord {
     /// `image`, `table` or empty.
     #[serde(default)]
     pub doc_type: String,
+    /// Tags set by hand (v0.27 `tag_kwd`). Not written when empty, so the stored JSON of an
+    /// untagged chunk is what it was before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag_kwd: Vec<String>,
     /// Order within the document.
     pub position: i64,
     pub token_count: i64,

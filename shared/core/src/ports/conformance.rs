@@ -56,6 +56,7 @@ pub fn sample_dataset(tenant_id: &str, name: &str) -> Dataset {
         mindmap_task_id: None,
         mindmap_task_finish_at: None,
         status: "1".into(),
+        auto_metadata_config: None,
         create_time: now,
         update_time: now,
     }

@@ -44,6 +44,7 @@ pub fn sample_chunk(
         positions: vec![[1, 10, 200, 30, 60]],
         image_id: String::new(),
         doc_type: String::new(),
+        tag_kwd: vec![],
         position,
         token_count: content.split_whitespace().count() as i64,
         create_time: now_ms(),
@@ -140,6 +141,8 @@ async fn crud(index: &dyn ChunkIndex) {
     a.positions = vec![[1, 2, 3, 4, 5], [2, 6, 7, 8, 9]];
     a.image_id = format!("{ds}-img");
     a.doc_type = "table".into();
+    // v0.27 tags travel in the stored record of every adapter.
+    a.tag_kwd = vec!["red".into(), "blue".into()];
     a.token_count = 42;
     a.generation = 5;
     let a = with_vector(a, &E1);

@@ -554,12 +554,16 @@ pub(super) fn schemas() -> Map<String, Value> {
             "properties": {
                 "id": str_, "content": str_, "document_id": str_, "dataset_id": str_,
                 "important_keywords": str_list, "questions": str_list,
-                "available": {"type": "boolean"},
+                "available": {"type": "boolean"}, "tag_kwd": str_list,
             },
         },
         "ChunkCreate": {
             "type": "object", "required": ["content"],
-            "properties": {"content": {"type": "string", "minLength": 1}, "important_keywords": str_list, "questions": str_list},
+            "properties": {
+                "content": {"type": "string", "minLength": 1}, "important_keywords": str_list, "questions": str_list,
+                "tag_kwd": str_list,
+                "image_base64": {"type": "string", "description": "an image for the chunk (base64 or data URI); sets image_id"},
+            },
         },
         "ChunkUpdate": {
             "type": "object",
@@ -567,6 +571,8 @@ pub(super) fn schemas() -> Map<String, Value> {
                 "content": {"type": ["string", "null"]}, "important_keywords": str_list,
                 "questions": str_list, "available": {"type": "boolean"},
                 "positions": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+                "tag_kwd": str_list,
+                "image_base64": {"type": "string", "description": "an image for the chunk (base64 or data URI); sets image_id"},
             },
         },
         "RetrievalRequest": {

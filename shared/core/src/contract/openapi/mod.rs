@@ -8,6 +8,7 @@
 
 mod chat;
 mod knowledge;
+mod v027;
 
 use std::sync::OnceLock;
 
@@ -60,6 +61,7 @@ fn build() -> Value {
     for (path, method, op) in knowledge::operations()
         .into_iter()
         .chain(chat::operations())
+        .chain(v027::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {

@@ -5,6 +5,7 @@ mod parser_config;
 mod request;
 #[cfg(test)]
 mod tests;
+pub mod v027;
 
 use parser_config::*;
 pub use parser_config::{deep_merge, method_defaults, parser_config_for, ParserConfigInput};
@@ -137,6 +138,7 @@ pub async fn create(
         mindmap_task_id: None,
         mindmap_task_finish_at: None,
         status: "1".into(),
+        auto_metadata_config: fields.auto_metadata_config.clone(),
         create_time: now,
         update_time: now,
     };
@@ -312,7 +314,7 @@ pub async fn delete(
         }
     }
     if errors.is_empty() {
-        return Ok(DeleteOutcome::Done);
+        return Ok(DeleteOutcome::Done(success));
     }
     let joined: String = errors.join("; ").chars().take(128).collect();
     let message = format!(
@@ -362,7 +364,8 @@ pub async fn render(state: &AppState, d: &Dataset) -> Result<Value, ApiError> {
 
 #[derive(Debug, PartialEq)]
 pub enum DeleteOutcome {
-    Done,
+    /// Everything asked for went; how many datasets that was.
+    Done(u64),
     Partial {
         success_count: u64,
         errors: Vec<String>,

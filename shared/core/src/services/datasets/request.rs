@@ -15,6 +15,8 @@ pub struct DatasetFields {
     pub pipeline_id: Option<Option<String>>,
     pub parser_config: Option<Option<ParserConfigInput>>,
     pub pagerank: Option<i64>,
+    /// v0.27's `auto_metadata_config` (create only), validated and normalised.
+    pub auto_metadata_config: Option<Value>,
 }
 
 impl DatasetFields {
@@ -172,6 +174,13 @@ pub(super) fn check_fields(
         // Nested errors belong at this field's position in the error list.
         c.errors.append(&mut nested);
     }
+    if mode == Mode::Create {
+        if let Some(v) = c.field("auto_metadata_config").filter(|v| !v.is_null()) {
+            out.auto_metadata_config =
+                super::v027::check_auto_metadata(&mut nested, "auto_metadata_config", v);
+            c.errors.append(&mut nested);
+        }
+    }
     let mut normalised_id = None;
     if mode == Mode::Update {
         if let Some(v) = c.field("dataset_id") {
@@ -312,7 +321,9 @@ pub fn validate_list(pairs: &[(String, String)]) -> Result<DatasetListQuery, Api
         }
     }
     for (k, v) in &seen {
-        if !["id", "name", "page", "page_size", "orderby", "desc"].contains(k) {
+        // `include_parsing_status` is v0.27's (read by the handler).
+        let known = ["id", "name", "page", "page_size", "orderby", "desc"];
+        if !known.contains(k) && *k != "include_parsing_status" {
             errors.push(FieldError::new(*k, MSG_EXTRA, &json!(v)));
         }
     }

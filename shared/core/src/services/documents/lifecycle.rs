@@ -1,7 +1,7 @@
 //! F5, F6, F7: deleting documents, queueing parses, stopping them.
 
 use super::*;
-use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
+use crate::contract::batch::{batch_result, dedupe_ids, delete_all_flag, BatchOutcome};
 
 pub(super) fn id_list(
     req: &Map<String, Value>,
@@ -24,17 +24,39 @@ pub(super) fn id_list(
     }
 }
 
-/// F5: delete documents (absent / null / [] = all of the dataset's).
+/// F5: delete documents (absent / null / [] = all of the dataset's). A body with
+/// `delete_all` follows the v0.27 rules instead (`delete_v027`).
 pub async fn delete(
     state: &AppState,
     tenant_id: &str,
     dataset_id: &str,
     req: &Map<String, Value>,
-) -> Result<BatchOutcome, ApiError> {
+) -> Result<DeleteReply, ApiError> {
     owned_dataset(state, tenant_id, dataset_id, || {
         ApiError::data(format!("You don't own the dataset {dataset_id}. "))
     })
     .await?;
+    if let Some(delete_all) = delete_all_flag(req)? {
+        return delete_v027(state, tenant_id, dataset_id, req, delete_all).await;
+    }
+    pinned_delete(state, tenant_id, dataset_id, req)
+        .await
+        .map(DeleteReply::Batch)
+}
+
+/// How F5 answers: the pinned batch ending, or v0.27's count (`data: {"deleted": n}`).
+pub enum DeleteReply {
+    Batch(BatchOutcome),
+    Deleted(u64),
+}
+
+async fn pinned_delete(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+) -> Result<BatchOutcome, ApiError> {
+    {}
     let requested = id_list(req, "ids")?.filter(|l| !l.is_empty());
     let (ids, dup_errors) = match requested {
         None => {
@@ -62,6 +84,85 @@ pub async fn delete(
         )));
     }
     batch_result(success, dup_errors)
+}
+
+/// F5 under the v0.27 rules (the body has `delete_all`): no ids and no `delete_all: true`
+/// is an error rather than "all", ids and `delete_all: true` together are refused, an
+/// unknown id deletes nothing. The reply counts what went (`data: {"deleted": n}`).
+async fn delete_v027(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+    delete_all: bool,
+) -> Result<DeleteReply, ApiError> {
+    let ids = id_list(req, "ids")?.unwrap_or_default();
+    let ids = match (ids.is_empty(), delete_all) {
+        (false, true) => {
+            return Err(ApiError::data(format!(
+                "should not provide both doc ids and delete_all(true), dataset: {dataset_id}. "
+            )))
+        }
+        (true, false) => {
+            return Err(ApiError::data(format!(
+                "should either provide doc ids or set delete_all(true), dataset: {dataset_id}. "
+            )))
+        }
+        (true, true) => {
+            let (docs, _) = state
+                .docs
+                .list_documents(tenant_id, dataset_id, &DocumentListQuery::all())
+                .await?;
+            docs.into_iter().map(|d| d.id).collect()
+        }
+        (false, false) => {
+            let (_, dups) = dedupe_ids(&ids, "document");
+            if !dups.is_empty() {
+                let mut seen: Vec<&String> = Vec::new();
+                let mut repeated: Vec<&str> = Vec::new();
+                for id in &ids {
+                    if seen.contains(&id) && !repeated.contains(&id.as_str()) {
+                        repeated.push(id);
+                    }
+                    seen.push(id);
+                }
+                return Err(ApiError::argument(
+                    crate::contract::validation::format_errors(&[
+                        crate::contract::validation::FieldError::new(
+                            "ids",
+                            format!("Value error, Duplicate ids: '{}'", repeated.join(", ")),
+                            &Value::Array(ids.iter().cloned().map(Value::String).collect()),
+                        ),
+                    ]),
+                ));
+            }
+            let mut missing = Vec::new();
+            for id in &ids {
+                if state
+                    .docs
+                    .get_document(tenant_id, dataset_id, id)
+                    .await?
+                    .is_none()
+                {
+                    missing.push(id.as_str());
+                }
+            }
+            if !missing.is_empty() {
+                return Err(ApiError::data(format!(
+                    "These documents do not belong to dataset {dataset_id} or Document not found: {}",
+                    missing.join(", ")
+                )));
+            }
+            ids
+        }
+    };
+    let mut deleted = 0u64;
+    for id in &ids {
+        if remove_document(state, tenant_id, dataset_id, id).await? {
+            deleted += 1;
+        }
+    }
+    Ok(DeleteReply::Deleted(deleted))
 }
 
 /// Remove one document with its chunks and bytes. False if it did not exist.

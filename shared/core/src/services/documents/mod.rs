@@ -9,7 +9,7 @@ mod tests;
 mod update;
 mod upload;
 
-pub use lifecycle::{delete, parse, remove_document, stop};
+pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
 pub use listing::{ids_matching_metadata, list, validate_list};
 pub use metadata::{metadata_summary, metadata_update};
 pub use update::update;

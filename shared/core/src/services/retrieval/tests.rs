@@ -47,6 +47,7 @@ fn cand(id: &str, doc: &str, term: f32, vector: f32) -> ScoredChunk {
             positions: vec![],
             image_id: String::new(),
             doc_type: String::new(),
+            tag_kwd: vec![],
             position: 0,
             token_count: 4,
             create_time: 0,

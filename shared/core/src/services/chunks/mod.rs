@@ -1,5 +1,8 @@
 //! Chunks of a document (contract C1–C4): list, add, update, delete.
 //! Token counting is passed in by the caller (the ingest crate owns the tokenizer).
+//! The v0.27 additions (single read, bulk availability, tags, images) are in `v027`.
+
+pub mod v027;
 
 use serde_json::{json, Map, Value};
 
@@ -36,6 +39,9 @@ pub fn chunk_to_api(c: &ChunkRecord, highlighted: Option<String>) -> Value {
         "image_id": c.image_id,
         "available": c.available,
         "positions": c.positions,
+        // v0.27 keys, beside the pinned ones.
+        "tag_kwd": c.tag_kwd,
+        "doc_type_kwd": if c.doc_type.is_empty() { "text" } else { c.doc_type.as_str() },
     })
 }
 
@@ -295,10 +301,12 @@ pub async fn add(
         Items::TrimmedNonBlank,
     )?
     .unwrap_or_default();
+    let tags = v027::tag_kwd(req)?.unwrap_or_default();
+    let image = v027::image_bytes(req)?;
     let vector = embed_chunk(state, tenant_id, &ds, &doc.name, &content, &questions).await?;
     let now = now_ms();
     let tokens = count_tokens(&content) as i64;
-    let record = ChunkRecord {
+    let mut record = ChunkRecord {
         id: manual_chunk_id(&content, doc_id),
         tenant_id: tenant_id.to_string(),
         dataset_id: dataset_id.to_string(),
@@ -311,12 +319,16 @@ pub async fn add(
         positions: vec![],
         image_id: String::new(),
         doc_type: String::new(),
+        tag_kwd: tags.clone(),
         position: now,
         token_count: tokens,
         create_time: now,
         generation: doc.generation,
         vector,
     };
+    if let Some(bytes) = image {
+        v027::store_image(state, tenant_id, &mut record, bytes).await?;
+    }
     state
         .index
         .upsert(tenant_id, std::slice::from_ref(&record))
@@ -335,19 +347,26 @@ pub async fn add(
             },
         )
         .await?;
-    Ok(json!({"chunk": {
+    let mut reply = json!({
         "id": record.id,
         "content": content,
         "document_id": doc_id,
         "important_keywords": keywords,
         "questions": questions,
         "dataset_id": dataset_id,
+        "tag_kwd": tags,
         "create_time": plain_datetime(now),
         "create_timestamp": now as f64 / 1000.0,
-    }}))
+    });
+    // Only a chunk given an image (v0.27 `image_base64`) reports one.
+    if let (false, Value::Object(m)) = (record.image_id.is_empty(), &mut reply) {
+        m.insert("image_id".into(), json!(record.image_id));
+    }
+    Ok(json!({ "chunk": reply }))
 }
 
-/// C3: delete chunks (absent, null or [] = all of the document's).
+/// C3: delete chunks (absent, null or [] = all of the document's). With a `delete_all` key
+/// the v0.27 rules apply instead (see `v027::delete_scope`).
 ///
 /// Divergence: upstream rejects `null` with a leaked TypeError although its SDK sends
 /// `null` for "all"; lambdarag deletes all.
@@ -362,12 +381,20 @@ pub async fn delete(
         ApiError::data(format!("You don't own the dataset {dataset_id}."))
     })
     .await?;
+    let scope = v027::delete_scope(req);
     let doc = state
         .docs
         .get_document(tenant_id, dataset_id, doc_id)
         .await?
-        .ok_or_else(|| lookup_error("document", doc_id))?;
+        .ok_or_else(|| match scope {
+            v027::DeleteScope::Pinned => lookup_error("document", doc_id),
+            _ => ApiError::data(format!("you don't own the document {doc_id}")),
+        })?;
+    if scope == v027::DeleteScope::Nothing {
+        return Ok(BatchOutcome::Done);
+    }
     let requested: Option<Vec<String>> = match req.get("chunk_ids") {
+        _ if scope == v027::DeleteScope::All => None,
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.is_empty() => None,
         Some(Value::Array(a)) => Some(a.iter().map(crate::contract::pyfmt::py_str).collect()),
@@ -404,12 +431,11 @@ pub async fn delete(
             (n, dups, unique.len() as u64)
         }
     };
-    if expected == deleted
-        && dup_errors.is_empty()
-        && req
+    let everything = scope == v027::DeleteScope::All
+        || req
             .get("chunk_ids")
-            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
-    {
+            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty));
+    if expected == deleted && dup_errors.is_empty() && everything {
         // Everything went: the document has no chunks left.
         state
             .docs
@@ -507,6 +533,12 @@ pub async fn update(
     )? {
         text_changed |= q != chunk.questions;
         chunk.questions = q;
+    }
+    if let Some(tags) = v027::tag_kwd(req)? {
+        chunk.tag_kwd = tags;
+    }
+    if let Some(bytes) = v027::image_bytes(req)? {
+        v027::store_image(state, tenant_id, &mut chunk, bytes).await?;
     }
     if let Some(p) = req.get("positions") {
         let Some(list) = p.as_array() else {
