@@ -16,6 +16,8 @@ import pytest
 import requests
 from ragflow_sdk.modules.chat import Chat
 
+from helpers import SDK_026
+
 BUILTIN_HEADER = "(Built-in extractive answer — configure a chat model provider for generated answers.)"
 DEFAULT_MODEL = "extractive-answerer@Builtin"
 QUESTION = "How do solar panels with the Zephyrine coating work?"
@@ -247,7 +249,9 @@ class TestDeleteChats:
 
     def test_errors_and_partial_success(self, chat_env):
         a = chat_env.client.create_chat("p-a")
-        with pytest.raises(Exception, match=r"^Assistant\(nope\) not found\.$"):
+        # 0.26 always sends `delete_all`, which selects v0.27's rules and wording ("Chat(...)")
+        missing = r"^Chat\(nope\) not found\.$" if SDK_026 else r"^Assistant\(nope\) not found\.$"
+        with pytest.raises(Exception, match=missing):
             chat_env.client.delete_chats(ids=["nope"])
         res = chat_env.api.delete("/chats", json={"ids": [a.id, "nope"]}).json()
         assert res == {"code": 0, "data": {"success_count": 1, "errors": ["Assistant(nope) not found."]}}
