@@ -34,8 +34,14 @@ SSE_OPS = {
     ("POST", "/api/v1/chats/{chat_id}/completions"),
     ("POST", "/api/v1/sessions/ask"),
     ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions"),
+    # v0.27's renamed chat and OpenAI-compatible routes
+    ("POST", "/api/v1/chat/completions"),
+    ("POST", "/api/v1/openai/{chat_id}/chat/completions"),
 }
-OPENAI = ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions")
+OPENAI = {
+    ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions"),
+    ("POST", "/api/v1/openai/{chat_id}/chat/completions"),
+}
 DIFY = ("POST", "/api/v1/dify/retrieval")
 DOWNLOAD = ("GET", "/api/v1/datasets/{dataset_id}/documents/{document_id}")
 DOCUMENT = ("GET", "/api/v1/openapi.json")
@@ -174,7 +180,7 @@ def envelope(ctx, response, case):
         frames = _sse_frames(response.content.decode("utf-8"))
         assert frames, "an SSE reply without frames"
         for fr in frames:
-            ok = _is_envelope(fr) or (key == OPENAI and fr.get("object") == "chat.completion.chunk")
+            ok = _is_envelope(fr) or (key in OPENAI and fr.get("object") == "chat.completion.chunk")
             assert ok, f"SSE frame outside the contract's shapes: {str(fr)[:300]}"
         return True
     if ctype == "application/octet-stream":
@@ -188,7 +194,7 @@ def envelope(ctx, response, case):
     if key == DIFY and response.status_code == 200 and isinstance(body, dict) and "records" in body:
         assert isinstance(body["records"], list)
         return True
-    if key == OPENAI and isinstance(body, dict) and body.get("object") == "chat.completion":
+    if key in OPENAI and isinstance(body, dict) and body.get("object") == "chat.completion":
         assert isinstance(body.get("choices"), list)
         return True
     assert _is_envelope(body), f"reply outside the {{code, message, data}} envelope: {str(body)[:300]}"
