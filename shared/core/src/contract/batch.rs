@@ -44,6 +44,26 @@ pub fn batch_result(success_count: u64, dup_errors: Vec<String>) -> Result<Batch
     })
 }
 
+/// Upstream's ending for batch deletes that can miss ids (chats, sessions): misses beside
+/// some success → code 0 with counts and the misses; only misses → 102 joining them with
+/// `"; "`; no miss → [`batch_result`] over the duplicate-id messages.
+pub fn batch_result_with_misses(
+    success_count: u64,
+    misses: Vec<String>,
+    dup_errors: Vec<String>,
+) -> Result<BatchOutcome, ApiError> {
+    if misses.is_empty() {
+        return batch_result(success_count, dup_errors);
+    }
+    if success_count == 0 {
+        return Err(ApiError::data(misses.join("; ")));
+    }
+    Ok(BatchOutcome::Partial {
+        success_count,
+        errors: misses,
+    })
+}
+
 /// The `delete_all` key of a v0.27 batch-delete body read as pydantic reads a `bool` field
 /// (lax mode): `None` when the key is absent, which selects the pinned rules for the
 /// request. Used by the routes whose v0.27 model is pydantic (datasets, documents).

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
+use crate::contract::batch::{batch_result_with_misses, dedupe_ids, BatchOutcome};
 use crate::contract::envelope::ApiError;
 use crate::contract::error::StoreError;
 use crate::contract::http::first;
@@ -281,16 +281,7 @@ pub async fn delete(
             errors.push(format!("The chat doesn't own the session {id}"));
         }
     }
-    if !errors.is_empty() {
-        if success > 0 {
-            return Ok(BatchOutcome::Partial {
-                success_count: success,
-                errors,
-            });
-        }
-        return Err(ApiError::data(errors.join("; ")));
-    }
-    batch_result(success, dup_errors)
+    batch_result_with_misses(success, errors, dup_errors)
 }
 
 #[cfg(test)]

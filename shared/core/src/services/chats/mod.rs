@@ -35,7 +35,7 @@ pub fn no_authorization() -> ApiError {
 
 use serde_json::{json, Map, Value};
 
-use crate::contract::batch::{batch_result, dedupe_ids, BatchOutcome};
+use crate::contract::batch::{batch_result_with_misses, dedupe_ids, BatchOutcome};
 use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::error::StoreError;
 use crate::contract::http::first;

@@ -341,16 +341,7 @@ pub async fn delete(
             errors.push(format!("Assistant({id}) not found."));
         }
     }
-    if !errors.is_empty() {
-        if success > 0 {
-            return Ok(BatchOutcome::Partial {
-                success_count: success,
-                errors,
-            });
-        }
-        return Err(ApiError::data(errors.join("; ")));
-    }
-    batch_result(success, dup_errors)
+    batch_result_with_misses(success, errors, dup_errors)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -78,10 +78,7 @@ async fn pinned_delete(
         }
     }
     if !missing.is_empty() {
-        return Err(ApiError::data(format!(
-            "Documents not found: {}",
-            py_repr(&Value::Array(missing))
-        )));
+        return Err(documents_not_found(missing));
     }
     batch_result(success, dup_errors)
 }
@@ -262,10 +259,7 @@ pub async fn parse(
         ));
     }
     if !missing.is_empty() {
-        return Err(ApiError::data(format!(
-            "Documents not found: {}",
-            py_repr(&Value::Array(missing))
-        )));
+        return Err(documents_not_found(missing));
     }
     batch_result(success, dup_errors)
 }
@@ -364,4 +358,13 @@ pub async fn stop(
         success += 1;
     }
     batch_result(success, dup_errors)
+}
+
+/// Upstream's 102 for ids that name no document of the dataset (F5, F6), listed as a
+/// Python list.
+fn documents_not_found(missing: Vec<Value>) -> ApiError {
+    ApiError::data(format!(
+        "Documents not found: {}",
+        py_repr(&Value::Array(missing))
+    ))
 }
