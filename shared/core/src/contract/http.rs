@@ -23,6 +23,7 @@ pub fn finish(routes: Router) -> App {
     let router = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -33,6 +34,24 @@ pub fn finish(routes: Router) -> App {
 }
 
 use tower::Layer;
+
+/// Runs each request's handler as a task of its own. Without this, a client that hangs up
+/// mid-request makes hyper drop the handler between two writes (a document already moved to
+/// RUNNING whose parse task was never queued stays RUNNING forever); a request, once
+/// received, now runs to its end whoever is still listening. A handler that panics becomes
+/// the envelope's 500 instead of a dropped connection.
+async fn run_to_completion(req: Request, next: axum::middleware::Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler panicked");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({"code": 500, "message": "Internal server error", "data": null}),
+            )
+        }
+    }
+}
 
 /// The contract's reply for an unknown path (public so routes that answer only some methods,
 /// like the embedded console's pages, can keep every other method on it).
@@ -147,6 +166,64 @@ pub fn loose_json_body(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, 
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    /// A handler whose caller goes away (the request future is dropped, as hyper does when the
+    /// client disconnects) still runs to its end.
+    #[tokio::test]
+    async fn a_request_runs_to_its_end_after_the_client_leaves() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let finished = Arc::new(AtomicBool::new(false));
+        let (r, f) = (release.clone(), finished.clone());
+        let app = finish(Router::new().route(
+            "/api/v1/slow",
+            axum::routing::post(move || async move {
+                r.notified().await;
+                f.store(true, Ordering::SeqCst);
+                "done"
+            }),
+        ));
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/slow")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let call = app.oneshot(req);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), call)
+                .await
+                .is_err()
+        );
+        release.notify_one();
+        for _ in 0..100 {
+            if finished.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the handler was dropped with its caller");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = finish(Router::new().route("/api/v1/boom", axum::routing::get(boom)));
+        let req = Request::builder()
+            .uri("/api/v1/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["code"], 500);
+    }
 
     fn json_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
