@@ -403,7 +403,8 @@ impl DocumentStore for SqliteStore {
                              '$.chunk_count', COALESCE(?10, body ->> '$.chunk_count'),
                              '$.token_count', COALESCE(?11, body ->> '$.token_count'),
                              '$.update_time', max(update_time, ?12))
-                     WHERE tenant_id = ?1 AND dataset_id = ?2 AND id = ?3 AND generation = ?4",
+                     WHERE tenant_id = ?1 AND dataset_id = ?2 AND id = ?3 AND generation = ?4
+                       AND run IS NOT ?13",
                     params![
                         t,
                         ds,
@@ -416,11 +417,23 @@ impl DocumentStore for SqliteStore {
                         u.process_duration,
                         u.chunk_count,
                         u.token_count,
-                        now
+                        now,
+                        RunStatus::Done.digit()
                     ],
                 )
                 .map_err(backend)?;
-            Ok(n > 0)
+            if n > 0 {
+                return Ok(true);
+            }
+            // Nothing written: either the generation moved on (not applied) or it is DONE,
+            // which later updates leave as it is (applied, see the port).
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM documents
+                     WHERE tenant_id = ?1 AND dataset_id = ?2 AND id = ?3 AND generation = ?4)",
+                params![t, ds, id, generation],
+                |r| r.get::<_, bool>(0),
+            )
+            .map_err(backend)
         })
         .await
     }

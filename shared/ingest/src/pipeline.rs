@@ -242,6 +242,11 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
         .collect();
     let tokens: i64 = records.iter().map(|r| r.token_count).sum();
 
+    // A duplicate delivery that finds its generation already DONE (or stopped) leaves the
+    // chunks as they are: rewriting them would make them vanish for a moment.
+    if retry_on_err!(run.current().await).is_none() {
+        return Outcome::Stale;
+    }
     // Replace whatever an earlier attempt or generation left.
     retry_on_err!(
         state

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use tokio::task::JoinSet;
 
 use lambdarag::contract::time::now_ms;
-use lambdarag::domain::{Document, DocumentListQuery, ProgressUpdate};
+use lambdarag::domain::{Document, DocumentListQuery, ProgressUpdate, RunStatus};
 use lambdarag::ports::{DatasetStats, DocumentStore};
 use lambdarag::StoreError;
 
@@ -368,6 +368,10 @@ impl DocumentStore for DynamoStore {
             };
             if cur.doc.generation != generation {
                 return Ok(false);
+            }
+            if cur.doc.run == RunStatus::Done {
+                // DONE is final for its generation (see the port): applied, nothing to write.
+                return Ok(true);
             }
             let mut next = cur.doc.clone();
             apply(&mut next, update);

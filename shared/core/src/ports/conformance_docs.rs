@@ -635,6 +635,21 @@ async fn progress(store: &dyn DocumentStore) {
         4,
         "stats see progress updates"
     );
+    // A duplicate delivery of the same task, still running after the first one finished.
+    assert!(
+        store
+            .apply_progress(&t, &ds, &a.id, 3, &step("duplicate", 7))
+            .await
+            .expect("after done"),
+        "an update after DONE counts as applied (its chunks stay)"
+    );
+    assert_eq!(
+        get(store, &a)
+            .await
+            .map(|d| (d.run, d.progress, d.progress_msg, d.chunk_count)),
+        Some((RunStatus::Done, 1.0, "one\ntwo".to_string(), 4)),
+        "DONE is final for its generation"
+    );
     assert!(
         !store
             .apply_progress(&t, &ds, &new_id(), 3, &step("ghost", 1))

@@ -133,6 +133,10 @@ pub trait DocumentStore: Send + Sync {
     async fn update_document(&self, doc: &Document) -> Result<(), StoreError>;
     /// Apply a worker's progress only if the document is still at `generation`; returns
     /// whether it was applied (false: the document was re-parsed, stopped or deleted).
+    /// DONE is final for its generation: a later update (a duplicate delivery of the same
+    /// task still running) changes nothing but still counts as applied, since the
+    /// generation's chunks are current and a "not applied" would make its worker take
+    /// them back.
     async fn apply_progress(
         &self,
         tenant_id: &str,
