@@ -84,6 +84,9 @@ eval "$stack_env"
 
 step "python tests (ragflow-sdk, openai) against the local AWS stack"
 LAMBDARAG_TARGET=aws tests/python/run.sh
+
+step "python tests with ragflow-sdk 0.26.0 against the local AWS stack"
+LAMBDARAG_SDK=0.26 LAMBDARAG_TARGET=aws tests/python/run.sh
 scripts/local-aws.sh down
 
 echo "all tests passed in $(( $(date +%s) - started ))s"

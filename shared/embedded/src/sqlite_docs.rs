@@ -404,7 +404,7 @@ impl DocumentStore for SqliteStore {
                              '$.token_count', COALESCE(?11, body ->> '$.token_count'),
                              '$.update_time', max(update_time, ?12))
                      WHERE tenant_id = ?1 AND dataset_id = ?2 AND id = ?3 AND generation = ?4
-                       AND run IS NOT ?13",
+                       AND (run IS NOT ?13 OR (?5 IS NULL AND ?6 IS NULL))",
                     params![
                         t,
                         ds,

@@ -369,7 +369,8 @@ impl DocumentStore for DynamoStore {
             if cur.doc.generation != generation {
                 return Ok(false);
             }
-            if cur.doc.run == RunStatus::Done {
+            if cur.doc.run == RunStatus::Done && (update.run.is_some() || update.progress.is_some())
+            {
                 // DONE is final for its generation (see the port): applied, nothing to write.
                 return Ok(true);
             }

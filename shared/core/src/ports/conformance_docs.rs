@@ -650,6 +650,22 @@ async fn progress(store: &dyn DocumentStore) {
         Some((RunStatus::Done, 1.0, "one\ntwo".to_string(), 4)),
         "DONE is final for its generation"
     );
+    let by_hand = ProgressUpdate {
+        chunk_count: Some(5),
+        token_count: Some(50),
+        ..Default::default()
+    };
+    assert!(store
+        .apply_progress(&t, &ds, &a.id, 3, &by_hand)
+        .await
+        .expect("counts"));
+    assert_eq!(
+        get(store, &a)
+            .await
+            .map(|d| (d.run, d.chunk_count, d.token_count)),
+        Some((RunStatus::Done, 5, 50)),
+        "a count-only update (a chunk added by hand) applies to a DONE document"
+    );
     assert!(
         !store
             .apply_progress(&t, &ds, &new_id(), 3, &step("ghost", 1))

@@ -133,10 +133,11 @@ pub trait DocumentStore: Send + Sync {
     async fn update_document(&self, doc: &Document) -> Result<(), StoreError>;
     /// Apply a worker's progress only if the document is still at `generation`; returns
     /// whether it was applied (false: the document was re-parsed, stopped or deleted).
-    /// DONE is final for its generation: a later update (a duplicate delivery of the same
-    /// task still running) changes nothing but still counts as applied, since the
-    /// generation's chunks are current and a "not applied" would make its worker take
-    /// them back.
+    /// DONE is final for its generation as far as workers go: a later update that sets
+    /// `run` or `progress` (a duplicate delivery of the same task, still running) changes
+    /// nothing but counts as applied, since the generation's chunks are current and a "not
+    /// applied" would make its worker take them back. Count-only updates (chunks added or
+    /// removed by hand) still apply.
     async fn apply_progress(
         &self,
         tenant_id: &str,
