@@ -26,6 +26,7 @@ import requests
 from ragflow_sdk import RAGFlow
 
 from deployments import ON_AWS, TARGET, sdk_skip_reason, skip_reason
+from helpers import SDK_026
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LAMBDARAG_BIN") or REPO / "target" / "debug" / "lambdarag")
@@ -307,14 +308,20 @@ def other_tenant_id(deployment) -> str:
     return deployment.tenant_b.id
 
 
-@pytest.fixture(scope="session")
-def client(base_url, api_key) -> RAGFlow:
-    return RAGFlow(api_key=api_key, base_url=base_url)
+def sdk_key(deployment, tenant: Tenant) -> str:
+    """The key the installed SDK drives `tenant` with: its own (pinned) key for 0.23.1, a
+    second key set to the v0.27 generation for 0.26 (raw-HTTP fixtures keep the pinned key)."""
+    return v027_key_for(deployment.server.data_dir, tenant) if SDK_026 else tenant.api_key
 
 
 @pytest.fixture(scope="session")
-def other_client(base_url, other_api_key) -> RAGFlow:
-    return RAGFlow(api_key=other_api_key, base_url=base_url)
+def client(deployment, base_url) -> RAGFlow:
+    return RAGFlow(api_key=sdk_key(deployment, deployment.tenant_a), base_url=base_url)
+
+
+@pytest.fixture(scope="session")
+def other_client(deployment, base_url) -> RAGFlow:
+    return RAGFlow(api_key=sdk_key(deployment, deployment.tenant_b), base_url=base_url)
 
 
 @pytest.fixture(scope="session")
@@ -441,9 +448,21 @@ class ChatEnv:
     doc_ids: dict
 
 
+def v027_key_for(data_dir, tenant: Tenant) -> str:
+    """A second key of `tenant`, set to the v0.27 client generation (`key generation`): the
+    key ragflow-sdk 0.26 needs for the list shapes the generations disagree on (GET /chats)."""
+    import hashlib
+
+    key = run_cli(data_dir, "key", "create", "--tenant", tenant.id).stdout.strip()
+    key_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+    run_cli(data_dir, "key", "generation", key_id, "--generation", "v027", "--tenant", tenant.id)
+    return key
+
+
 def make_chat_env(deployment, name: str) -> ChatEnv:
     tenant = create_tenant(deployment.server.data_dir, name)
-    client = RAGFlow(api_key=tenant.api_key, base_url=deployment.server.base_url)
+    # The SDK uses a key of its own generation; `api` (raw HTTP) keeps the pinned default.
+    client = RAGFlow(api_key=sdk_key(deployment, tenant), base_url=deployment.server.base_url)
     ds = client.create_dataset(name=f"{name}-kb")
     docs = ds.upload_documents([{"display_name": n, "blob": t.encode()} for n, t in CHAT_DOCS.items()])
     deadline = time.monotonic() + 300

@@ -62,43 +62,7 @@ NOT_ON_EMBEDDED: dict[str, str] = {
 # Tests that fail with ragflow-sdk 0.26.0 (LAMBDARAG_SDK=0.26) because the server does not
 # yet answer that client's shape for their group. Same key forms as above. Remove an entry
 # once its group serves both clients (issue 10).
-NOT_WITH_SDK_026: dict[str, str] = {
-    # chats / sessions (test_chats_sdk.py): the chats group does not serve 0.26 yet.
-    "test_chats_sdk.py::TestCreateChat::test_defaults_of_an_sdk_chat": (
-        "0.26 chats use icon/llm_id/llm_setting/prompt_config (v027-delta §2.5 / §4.1 C5) and have no Chat.LLM / Chat.Prompt classes the test builds"
-    ),
-    "test_chats_sdk.py::TestListChats::test_order_filters_and_pages": (
-        "GET /chats answers a bare list (0.23.1); 0.26 reads data['chats'] (v027-delta §4.1 C1)"
-    ),
-    "test_chats_sdk.py::TestListChats::test_list_form": (
-        "GET /chats answers a bare list (0.23.1); 0.26 reads data['chats'] (v027-delta §4.1 C1)"
-    ),
-    "test_chats_sdk.py::TestListChats::test_tenant_isolation": (
-        "GET /chats answers a bare list (0.23.1); 0.26 reads data['chats'] (v027-delta §4.1 C1)"
-    ),
-    "test_chats_sdk.py::TestUpdateChat::test_update_merges_prompt_and_llm": (
-        "0.26 updates chats/sessions with PATCH /chats/{id}[/sessions/{id}], not served yet (v027-delta §4.2)"
-    ),
-    "test_chats_sdk.py::TestUpdateChat::test_omitting_dataset_ids_unlinks_all": (
-        "0.26 updates chats/sessions with PATCH /chats/{id}[/sessions/{id}], not served yet (v027-delta §4.2)"
-    ),
-    "test_chats_sdk.py::TestUpdateChat::test_update_errors": (
-        "0.26 updates chats/sessions with PATCH /chats/{id}[/sessions/{id}], not served yet (v027-delta §4.2)"
-    ),
-    "test_chats_sdk.py::TestDeleteChats::test_delete_all": (
-        "GET /chats answers a bare list (0.23.1); 0.26 reads data['chats'] (v027-delta §4.1 C1)"
-    ),
-    "test_chats_sdk.py::TestSessions::test_crud": (
-        "0.26 updates chats/sessions with PATCH /chats/{id}[/sessions/{id}], not served yet (v027-delta §4.2)"
-    ),
-    "test_chats_sdk.py::TestAskBuiltin::test_empty_response_short_circuit": (
-        "0.26 updates chats/sessions with PATCH /chats/{id}[/sessions/{id}], not served yet (v027-delta §4.2)"
-    ),
-    # every test of the class (all four fail at Chat.LLM)
-    "test_chats_sdk.py::TestProviderModel": (
-        "0.26 chats use icon/llm_id/llm_setting/prompt_config (v027-delta §2.5 / §4.1 C5) and have no Chat.LLM / Chat.Prompt classes the test builds"
-    ),
-}
+NOT_WITH_SDK_026: dict[str, str] = {}
 
 
 def sdk_skip_reason(nodeid: str) -> str | None:

@@ -37,6 +37,21 @@ def _clean_chats(request):
             assert res.get("code") in (0, 102), res
 
 
+def sdk_llm(client, **llm) -> dict:
+    """create_chat's keywords for a chat model in the installed client's vocabulary: 0.23.1's
+    `llm=Chat.LLM(...)`, 0.26.0's `llm_id` + `llm_setting` (v027-delta §2.5)."""
+    if SDK_026:
+        model = llm.pop("model_name")
+        return {"llm_id": model, **({"llm_setting": llm} if llm else {})}
+    return {"llm": Chat.LLM(client, llm)}
+
+
+# What a chat created through the SDK without prompt settings reports: 0.23.1 sends its
+# Chat.Prompt defaults (keywords weight 0.7 stored as the vector weight, reported 1 − 0.7;
+# top_n 8); 0.26.0 sends none, so the server's defaults show (vector weight 0.3; top_n 6).
+SDK_CHAT_KEYWORDS_WEIGHT, SDK_CHAT_TOP_N = (0.7, 6) if SDK_026 else (0.3, 8)
+
+
 def sse_frames(resp: requests.Response) -> list:
     """Parse a streamed reply into JSON frames, checking the `data:` form."""
     frames = []
@@ -63,9 +78,9 @@ class TestCreateChat:
         assert chat.dataset_ids == [chat_env.dataset_id]
         assert chat.llm.model_name == DEFAULT_MODEL
         assert chat.llm.max_tokens == 512
-        assert chat.prompt.keywords_similarity_weight == pytest.approx(0.3), "stored 0.7, reported 1 − 0.7"
+        assert chat.prompt.keywords_similarity_weight == pytest.approx(SDK_CHAT_KEYWORDS_WEIGHT)
         assert chat.prompt.similarity_threshold == pytest.approx(0.2)
-        assert chat.prompt.top_n == 8
+        assert chat.prompt.top_n == SDK_CHAT_TOP_N
         assert chat.prompt.rerank_model == ""
         assert chat.prompt.opener == "Hi! I'm your assistant. What can I do for you?"
         assert "{knowledge}" in chat.prompt.prompt
@@ -167,7 +182,7 @@ class TestListChats:
         # Pinned list items have `datasets`; the union adds v0.27's `dataset_ids` (live ids).
         assert item["dataset_ids"] == [chat_env.dataset_id]
         assert item["top_k"] == 1024
-        assert item["prompt"]["keywords_similarity_weight"] == pytest.approx(0.3)
+        assert item["prompt"]["keywords_similarity_weight"] == pytest.approx(SDK_CHAT_KEYWORDS_WEIGHT)
         (kb,) = item["datasets"]
         assert kb["id"] == chat_env.dataset_id
         assert kb["embd_id"] == "all-MiniLM-L6-v2@Builtin"
@@ -178,16 +193,22 @@ class TestListChats:
     def test_unknown_filters(self, chat_env):
         for params in ({"name": "nope"}, {"id": uuid.uuid1().hex}):
             assert chat_env.api.get("/chats", params=params).json() == {"code": 102, "message": "The chat doesn't exist"}
-        with pytest.raises(Exception, match="The chat doesn't exist"):
-            chat_env.client.list_chats(name="nope")
+        if SDK_026:  # v0.27's list: no match is an empty page, not an error
+            assert chat_env.client.list_chats(name="nope") == []
+        else:
+            with pytest.raises(Exception, match="The chat doesn't exist"):
+                chat_env.client.list_chats(name="nope")
         assert chat_env.api.get("/chats").json() == {"code": 0, "data": []}
         assert chat_env.api.get("/chats", params={"page": "a"}).json()["code"] == 100
 
     def test_tenant_isolation(self, chat_env, client):
         chat_env.client.create_chat("mine")
         assert "mine" not in [c.name for c in client.list_chats()]
-        with pytest.raises(Exception, match="The chat doesn't exist"):
-            client.list_chats(name="mine")
+        if SDK_026:
+            assert client.list_chats(name="mine") == []
+        else:
+            with pytest.raises(Exception, match="The chat doesn't exist"):
+                client.list_chats(name="mine")
 
 
 # ---------------------------------------------------------------------------------------
@@ -214,7 +235,10 @@ class TestUpdateChat:
         chat = chat_env.client.create_chat("unlink", dataset_ids=[chat_env.dataset_id])
         chat.update({"description": "changed"})
         got = chat_env.client.list_chats(id=chat.id)[0]
-        assert got.datasets == [] and got.description == "changed"
+        # 0.23.1's PUT replaces the links (none sent: none kept); 0.26.0's PATCH changes only
+        # what it sends.
+        linked = [chat_env.dataset_id] if SDK_026 else []
+        assert [d["id"] for d in got.datasets] == linked and got.description == "changed"
 
     def test_update_errors(self, chat_env):
         a = chat_env.client.create_chat("ua")
@@ -243,8 +267,11 @@ class TestDeleteChats:
     def test_delete_and_reuse_name(self, chat_env):
         a = chat_env.client.create_chat("del-a")
         chat_env.client.delete_chats(ids=[a.id])
-        with pytest.raises(Exception, match="The chat doesn't exist"):
-            chat_env.client.list_chats(id=a.id)
+        if SDK_026:
+            assert chat_env.client.list_chats(id=a.id) == []
+        else:
+            with pytest.raises(Exception, match="The chat doesn't exist"):
+                chat_env.client.list_chats(id=a.id)
         chat_env.client.create_chat("del-a")  # a deleted chat's name is free
 
     def test_errors_and_partial_success(self, chat_env):
@@ -262,7 +289,8 @@ class TestDeleteChats:
     def test_delete_all(self, chat_env):
         chat_env.client.create_chat("all-1")
         chat_env.client.create_chat("all-2")
-        chat_env.client.delete_chats(ids=None)
+        # 0.26.0 sends `delete_all`, and v0.27 deletes everything only when it is true.
+        chat_env.client.delete_chats(**({"delete_all": True} if SDK_026 else {"ids": None}))
         assert chat_env.client.list_chats() == []
         assert chat_env.api.delete("/chats", data="\"x\"", headers={"Content-Type": "application/json"}).json() == {
             "code": 100, "message": "AttributeError(\"'str' object has no attribute 'get'\")", "data": None}
@@ -287,18 +315,26 @@ class TestSessions:
         assert [x.id for x in chat.list_sessions(id=s.id)] == [s.id]
         assert [x.name for x in chat.list_sessions(page=2, page_size=1)] == ["first"]
         s.update({"name": "renamed", "user_id": "u-1"})
-        got = chat_env.api.get(f"/chats/{chat.id}/sessions", params={"user_id": "u-1"}).json()["data"]
-        assert [x["name"] for x in got] == ["renamed"]
-        for body, msg in [({"messages": []}, "`message` can not be change"),
-                          ({"message": []}, "`message` can not be change"),
-                          ({"reference": []}, "`reference` can not be change"),
-                          ({"name": ""}, "`name` can not be empty.")]:
+        # v0.27's PATCH (0.26.0) ignores `user_id`; the pinned PUT (0.23.1) stores it.
+        got = chat_env.api.get(f"/chats/{chat.id}/sessions", params={"id": s.id}).json()["data"]
+        assert [(x["name"], x["user_id"]) for x in got] == [("renamed", "" if SDK_026 else "u-1")]
+        if SDK_026:  # v0.27's PATCH wording
+            refusals = [({"messages": []}, "`messages` cannot be changed"),
+                        ({"message": []}, "`messages` cannot be changed"),
+                        ({"reference": []}, "`reference` cannot be changed"),
+                        ({"name": ""}, "`name` can not be empty")]
+        else:
+            refusals = [({"messages": []}, "`message` can not be change"),
+                        ({"message": []}, "`message` can not be change"),
+                        ({"reference": []}, "`reference` can not be change"),
+                        ({"name": ""}, "`name` can not be empty.")]
+        for body, msg in refusals:
             with pytest.raises(Exception) as e:
                 s.update(body)
             assert str(e.value) == msg
         chat.delete_sessions(ids=[s.id])
         assert [x.id for x in chat.list_sessions()] == [s2.id]
-        chat.delete_sessions()
+        chat.delete_sessions(**({"delete_all": True} if SDK_026 else {}))
         assert chat.list_sessions() == []
 
     def test_errors(self, chat_env, api):
@@ -422,8 +458,11 @@ class TestAskBuiltin:
         assert res["code"] == 0 and res["data"]["answer"].startswith("Hi!")
 
     def test_empty_response_short_circuit(self, chat_env):
-        chat = chat_env.client.create_chat("empty", dataset_ids=[chat_env.dataset_id],
-                                           prompt=Chat.Prompt(chat_env.client, {"similarity_threshold": 1.5, "empty_response": "Nothing here."}))
+        if SDK_026:
+            settings = {"similarity_threshold": 1.5, "prompt_config": {"empty_response": "Nothing here."}}
+        else:
+            settings = {"prompt": Chat.Prompt(chat_env.client, {"similarity_threshold": 1.5, "empty_response": "Nothing here."})}
+        chat = chat_env.client.create_chat("empty", dataset_ids=[chat_env.dataset_id], **settings)
         session = chat.create_session()
         resp = chat_env.api.post(f"/chats/{chat.id}/completions", json={"question": QUESTION, "session_id": session.id}, stream=True)
         frames = sse_frames(resp)
@@ -512,7 +551,7 @@ class TestProviderModel:
     def test_context_reaches_the_model_and_streams(self, provider_chat_env, fake_llm_server):
         env = provider_chat_env
         chat = env.client.create_chat("echo", dataset_ids=[env.dataset_id],
-                                      llm=Chat.LLM(env.client, {"model_name": "echo-model@OpenAI-API-Compatible", "temperature": 0.2}))
+                                      **sdk_llm(env.client, model_name="echo-model@OpenAI-API-Compatible", temperature=0.2))
         assert chat.llm.model_name == "echo-model@OpenAI-API-Compatible"
         session = chat.create_session()
         messages = list(session.ask(QUESTION, stream=True))
@@ -534,7 +573,7 @@ class TestProviderModel:
     def test_reasoning_frames(self, provider_chat_env):
         env = provider_chat_env
         chat = env.client.create_chat("think", dataset_ids=[env.dataset_id],
-                                      llm=Chat.LLM(env.client, {"model_name": "echo-think@OpenAI-API-Compatible"}))
+                                      **sdk_llm(env.client, model_name="echo-think@OpenAI-API-Compatible"))
         session = chat.create_session()
         frames = sse_frames(env.api.post(f"/chats/{chat.id}/completions", json={"question": QUESTION, "session_id": session.id}, stream=True))
         flags = [k for f in frames[:-1] for k in ("start_to_think", "end_to_think") if f["data"].get(k)]
@@ -545,7 +584,7 @@ class TestProviderModel:
     def test_provider_down_is_a_clear_error(self, provider_chat_env):
         env = provider_chat_env
         chat = env.client.create_chat("down", dataset_ids=[env.dataset_id],
-                                      llm=Chat.LLM(env.client, {"model_name": "down-model@VLLM"}))
+                                      **sdk_llm(env.client, model_name="down-model@VLLM"))
         session = chat.create_session()
         frames = sse_frames(env.api.post(f"/chats/{chat.id}/completions", json={"question": QUESTION, "session_id": session.id}, stream=True))
         assert frames[-1] == {"code": 0, "data": True}
@@ -559,5 +598,6 @@ class TestProviderModel:
         assert len(listed.messages) == 1, "a failed turn is not stored"
 
     def test_unconfigured_model_rejected(self, provider_chat_env):
-        with pytest.raises(Exception, match="`model_name` other@OpenAI-API-Compatible doesn't exist"):
-            provider_chat_env.client.create_chat("x", llm=Chat.LLM(provider_chat_env.client, {"model_name": "other@OpenAI-API-Compatible"}))
+        field = "llm_id" if SDK_026 else "model_name"  # the key each client sent
+        with pytest.raises(Exception, match=f"`{field}` other@OpenAI-API-Compatible doesn't exist"):
+            provider_chat_env.client.create_chat("x", **sdk_llm(provider_chat_env.client, model_name="other@OpenAI-API-Compatible"))
