@@ -275,3 +275,42 @@ def test_malformed_metadata_condition_is_a_bad_request(dify, ds, condition, mess
     res = dify({"knowledge_id": ds.id, "query": "battery", "metadata_condition": condition})
     assert res.status_code == 400, res.text
     assert res.json() == {"code": 400, "message": message}
+
+
+# ---------------------------------------------------------------------------------------
+# v0.27: the GET form (the same request from the query string) and the health probe
+# ---------------------------------------------------------------------------------------
+
+
+def dify_get(base_url, key, **params) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return requests.get(f"{base_url}/api/v1/dify/retrieval", params=params, headers=headers, timeout=30)
+
+
+def test_get_answers_like_post(dify, base_url, retrieval_tenant, ds):
+    question = RETRIEVAL_DOCS["battery.txt"][0]
+    body = {"knowledge_id": ds.id, "query": question, "retrieval_setting": {"top_k": 3, "score_threshold": 0.1}}
+    posted = records(dify, body)
+    res = dify_get(base_url, retrieval_tenant.api_key, knowledge_id=ds.id, query=question, top_k=3, score_threshold=0.1)
+    assert res.status_code == 200, res.text
+    assert res.json() == {"records": posted}
+    assert posted, "the question is a document's opening: something is found"
+
+
+def test_get_errors(base_url, retrieval_tenant, other_api_key, ds):
+    key = retrieval_tenant.api_key
+    res = dify_get(base_url, key, knowledge_id=ds.id)
+    assert (res.status_code, res.json()) == (200, {"code": 101, "message": "required argument are missing: query; ", "data": None})
+    res = dify_get(base_url, key, knowledge_id=ds.id, query="q", top_k="many")
+    assert res.status_code == 400
+    assert res.json()["code"] == 101 and res.json()["message"].startswith("invalid or malformed arguments: top_k")
+    # Another tenant's dataset is unknown to the caller.
+    res = dify_get(base_url, other_api_key, knowledge_id=ds.id, query="q")
+    assert (res.status_code, res.json()["message"]) == (404, "Knowledgebase not found!")
+    res = dify_get(base_url, "not-a-key", knowledge_id=ds.id, query="q")
+    assert res.status_code == 403
+
+
+def test_health_needs_no_key(base_url):
+    res = requests.get(f"{base_url}/api/v1/dify/retrieval/health", timeout=10)
+    assert (res.status_code, res.json()) == (200, {"code": 0, "message": "success", "data": True})

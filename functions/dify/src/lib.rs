@@ -1,26 +1,31 @@
-//! `POST /api/v1/dify/retrieval`: Dify's external knowledge API (contract DF1).
+//! `POST /api/v1/dify/retrieval`: Dify's external knowledge API (contract DF1), and v0.27's
+//! GET form of it plus `GET /api/v1/dify/retrieval/health`.
 //!
 //! Replies are bare `{"records": [...]}` on success; errors use HTTP statuses Dify
 //! understands (403 bad key, 404 unknown knowledge base, 500 failures) with upstream's
 //! `{code, message}` bodies.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use lambdarag::contract::envelope::{json_response, ApiError, RetCode};
-use lambdarag::contract::http::loose_json_body;
+use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::auth::DifyTenant;
 use lambdarag::services::retrieval::{self, RetrievalRequest};
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1/dify/retrieval", post(dify_retrieval))
+        .route(
+            "/api/v1/dify/retrieval",
+            post(dify_retrieval).get(dify_retrieval_get),
+        )
+        .route("/api/v1/dify/retrieval/health", get(health))
         .with_state(state)
 }
 
@@ -30,19 +35,38 @@ async fn dify_retrieval(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&state, &tenant, &headers, &body).await {
+    let req = loose_json_body(&headers, &body).unwrap_or_default();
+    reply(run(&state, &tenant, req).await)
+}
+
+/// v0.27's GET form: the same request from the query string.
+async fn dify_retrieval_get(
+    State(state): State<AppState>,
+    DifyTenant(tenant): DifyTenant,
+    RawQuery(q): RawQuery,
+) -> Response {
+    match lambdarag::services::dify::request_from_query(&query_pairs(q.as_deref())) {
+        Ok(req) => reply(run(&state, &tenant, req).await),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// v0.27's liveness probe for Dify's settings page (no key needed).
+async fn health() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"code": 0, "message": "success", "data": true}),
+    )
+}
+
+fn reply(result: Result<Value, ApiError>) -> Response {
+    match result {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => e.into_response(),
     }
 }
 
-async fn run(
-    state: &AppState,
-    tenant: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Value, ApiError> {
-    let req = loose_json_body(headers, body).unwrap_or_default();
+async fn run(state: &AppState, tenant: &str, req: Map<String, Value>) -> Result<Value, ApiError> {
     let missing: Vec<&str> = ["knowledge_id", "query"]
         .into_iter()
         .filter(|k| req.get(*k).is_none_or(Value::is_null))

@@ -154,8 +154,8 @@ async fn list(
     Path(dataset_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let (query, condition) = documents::validate_list(&query_pairs(q.as_deref()))?;
-    let (docs, total) = documents::list(&state, &tenant, &dataset_id, query, condition).await?;
+    let (query, filters) = documents::validate_list(&query_pairs(q.as_deref()))?;
+    let (docs, total) = documents::list(&state, &tenant, &dataset_id, query, filters).await?;
     Ok(ok(json!({
         "total": total,
         "docs": docs.iter().map(|d| d.to_list_api()).collect::<Vec<_>>(),

@@ -35,6 +35,20 @@ pub fn finish(routes: Router) -> App {
 
 use tower::Layer;
 
+/// v0.27's cap on an id list given to a list route.
+pub const MAX_LIST_IDS: usize = 100;
+
+/// Values of a repeatable query key, each also split on commas (v0.27's list parameters).
+pub fn repeated_csv(pairs: &[(String, String)], keys: &[&str]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// Runs each request's handler as a task of its own. Without this, a client that hangs up
 /// mid-request makes hyper drop the handler between two writes (a document already moved to
 /// RUNNING whose parse task was never queued stays RUNNING forever); a request, once

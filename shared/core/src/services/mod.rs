@@ -7,6 +7,7 @@ pub mod chats;
 pub mod chunks;
 pub mod completion;
 pub mod datasets;
+pub mod dify;
 pub mod documents;
 pub mod metadata_filter;
 pub mod openai_compat;

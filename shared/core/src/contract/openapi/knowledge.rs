@@ -398,6 +398,51 @@ fn retrieval() -> Vec<Op> {
                 }),
             ),
         ),
+        (
+            "/api/v1/dify/retrieval",
+            "get",
+            operation(
+                "retrieval",
+                "difyRetrievalGet",
+                "Dify's external knowledge API from the query string (v0.27)",
+                vec![
+                    query("knowledge_id", "the dataset id", json!({"type": "string"})),
+                    query("query", "the question", json!({"type": "string"})),
+                    query(
+                        "use_kg",
+                        "`true` to use the knowledge graph",
+                        json!({"type": "string"}),
+                    ),
+                    query("top_k", "how many records", json!({"type": "number"})),
+                    query(
+                        "score_threshold",
+                        "the lowest similarity kept",
+                        json!({"type": "number"}),
+                    ),
+                ],
+                None,
+                json!({
+                    "200": {"description": "the records, or code 101 for missing arguments",
+                        "content": {"application/json": {"schema": {"anyOf": [schema_ref("DifyRecords"), schema_ref("Envelope")]}}}},
+                    "400": {"description": "a number that does not parse", "content": {"application/json": {"schema": schema_ref("Envelope")}}},
+                    "403": {"description": "invalid API key", "content": {"application/json": {"schema": schema_ref("Envelope")}}},
+                    "404": {"description": "unknown knowledge base, or no chunks", "content": {"application/json": {"schema": schema_ref("Envelope")}}},
+                    "500": {"description": "retrieval failed", "content": {"application/json": {"schema": schema_ref("Envelope")}}},
+                }),
+            ),
+        ),
+        ("/api/v1/dify/retrieval/health", "get", {
+            let mut op = operation(
+                "retrieval",
+                "difyHealth",
+                "Liveness of the Dify endpoint (v0.27; no key needed)",
+                vec![],
+                None,
+                envelope_reply("true", json!({"type": "boolean"})),
+            );
+            op["security"] = json!([]);
+            op
+        }),
     ]
 }
 

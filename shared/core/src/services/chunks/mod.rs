@@ -164,15 +164,31 @@ pub async fn list(
     } else {
         (page, page_size)
     };
-    let query = ChunkListQuery {
-        keywords: keywords.clone(),
-        page,
-        page_size,
+    let filters = v027::ListFilters::from_query(pairs)?;
+    let (chunks, total) = if filters.is_empty() {
+        let query = ChunkListQuery {
+            keywords: keywords.clone(),
+            page,
+            page_size,
+        };
+        state
+            .index
+            .list_document(tenant_id, dataset_id, doc_id, &query)
+            .await?
+    } else {
+        // v0.27's filters select among one document's chunks: the whole (keyword-matched)
+        // list is read in its order, filtered, then paged here.
+        let query = ChunkListQuery {
+            keywords: keywords.clone(),
+            page: 1,
+            page_size: 0,
+        };
+        let (all, _) = state
+            .index
+            .list_document(tenant_id, dataset_id, doc_id, &query)
+            .await?;
+        filters.page(all, page, page_size)
     };
-    let (chunks, total) = state
-        .index
-        .list_document(tenant_id, dataset_id, doc_id, &query)
-        .await?;
     let rows: Vec<Value> = chunks
         .iter()
         .map(|c| chunk_to_api(c, keywords.as_deref().map(|k| highlight(&c.content, k))))

@@ -203,12 +203,113 @@ pub fn delete_scope(req: &Map<String, Value>) -> DeleteScope {
     }
 }
 
+/// v0.27's chunk-list filters (`chunk_ids`, `available`), which the pinned list lacks.
+#[derive(Debug, Default, PartialEq)]
+pub struct ListFilters {
+    chunk_ids: Option<Vec<String>>,
+    available: Option<bool>,
+}
+
+impl ListFilters {
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        use crate::contract::http::{repeated_csv, MAX_LIST_IDS};
+        let ids = repeated_csv(pairs, &["chunk_ids"]);
+        if ids.len() > MAX_LIST_IDS {
+            return Err(ApiError::argument(format!(
+                "chunk_ids must contain at most {MAX_LIST_IDS} IDs"
+            )));
+        }
+        let available = crate::contract::http::first(pairs, "available")
+            .filter(|v| !v.is_empty())
+            .map(|v| v.trim().eq_ignore_ascii_case("true"));
+        Ok(ListFilters {
+            chunk_ids: (!ids.is_empty()).then_some(ids),
+            available,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chunk_ids.is_none() && self.available.is_none()
+    }
+
+    /// One page of the chunks that pass, and how many pass.
+    pub fn page(
+        &self,
+        chunks: Vec<ChunkRecord>,
+        page: u64,
+        page_size: u64,
+    ) -> (Vec<ChunkRecord>, u64) {
+        let passing: Vec<ChunkRecord> = chunks
+            .into_iter()
+            .filter(|c| {
+                self.chunk_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&c.id))
+            })
+            .filter(|c| self.available.is_none_or(|a| c.available == a))
+            .collect();
+        let total = passing.len() as u64;
+        let skip =
+            usize::try_from(page.saturating_sub(1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+        let take = usize::try_from(page_size).unwrap_or(usize::MAX);
+        (passing.into_iter().skip(skip).take(take).collect(), total)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn body(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn list_filters_select_then_page() {
+        use crate::ports::conformance_index::sample_chunk;
+        let p = |s: &str| crate::contract::http::query_pairs(Some(s));
+        let chunks: Vec<ChunkRecord> = (0..5)
+            .map(|i| {
+                let mut c = sample_chunk("t", "d", "doc", i, "text");
+                c.available = i % 2 == 0;
+                c
+            })
+            .collect();
+        let ids: Vec<String> = chunks.iter().map(|c| c.id.clone()).collect();
+        assert!(ListFilters::from_query(&p("keywords=x"))
+            .unwrap()
+            .is_empty());
+
+        let f = ListFilters::from_query(&p("available=TRUE")).unwrap();
+        let (page, total) = f.page(chunks.clone(), 1, 2);
+        assert_eq!(total, 3);
+        assert_eq!(
+            page.iter().map(|c| c.position).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        let f = ListFilters::from_query(&p("available=0")).unwrap();
+        assert_eq!(
+            f.page(chunks.clone(), 1, 0).1,
+            2,
+            "anything but true selects disabled ones"
+        );
+
+        let q = format!("chunk_ids={},{}&chunk_ids={}", ids[4], ids[1], ids[3]);
+        let f = ListFilters::from_query(&p(&q)).unwrap();
+        let (page, total) = f.page(chunks.clone(), 2, 2);
+        assert_eq!(total, 3);
+        assert_eq!(
+            page.iter().map(|c| c.position).collect::<Vec<_>>(),
+            vec![4],
+            "the list's order, paged"
+        );
+
+        let many: Vec<String> = (0..101).map(|i| format!("chunk_ids=c{i}")).collect();
+        let e = ListFilters::from_query(&p(&many.join("&"))).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (101, "chunk_ids must contain at most 100 IDs")
+        );
     }
 
     #[test]

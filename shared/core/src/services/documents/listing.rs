@@ -12,10 +12,31 @@ pub(super) fn py_int(key_value: &str) -> Result<i64, ApiError> {
     })
 }
 
-/// F4 query string → a document query (the metadata filter is resolved by `list`).
+/// The filters of a document list that the store does not apply itself: `list` narrows the
+/// query's ids with them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ListFilters {
+    /// The pinned `metadata_condition` (a metadata_filter condition set).
+    pub condition: Option<Value>,
+    /// v0.27 `types`: any of these document types.
+    pub types: Vec<String>,
+    /// v0.27 `metadata`: `{key: value | [values]}`, any value within a key, every key.
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl ListFilters {
+    fn narrows(&self) -> bool {
+        self.condition.is_some() || !self.types.is_empty() || self.metadata.is_some()
+    }
+}
+
+/// Document types v0.27's `types` filter knows (upstream's file types).
+const DOC_TYPES: [&str; 6] = ["pdf", "doc", "visual", "aural", "virtual", "other"];
+
+/// F4 query string → a document query and the filters `list` resolves.
 pub fn validate_list(
     pairs: &[(String, String)],
-) -> Result<(DocumentListQuery, Option<Value>), ApiError> {
+) -> Result<(DocumentListQuery, ListFilters), ApiError> {
     let first = |k: &str| crate::contract::http::first(pairs, k);
     let all = |k: &str| -> Vec<String> {
         pairs
@@ -71,6 +92,55 @@ pub fn validate_list(
         .iter()
         .filter_map(|r| RunStatus::parse(r))
         .collect();
+    // v0.27's spelling; unlike the pinned `run`, an unknown state is an error.
+    for r in crate::contract::http::repeated_csv(pairs, &["run_status", "run_status[]", "run[]"]) {
+        match RunStatus::parse(&r.to_uppercase()) {
+            Some(s) if !q.runs.contains(&s) => q.runs.push(s),
+            Some(_) => {}
+            None => {
+                return Err(ApiError::data(format!(
+                    "Invalid filter run status conditions: {r}"
+                )))
+            }
+        }
+    }
+    let ids = crate::contract::http::repeated_csv(pairs, &["ids"]);
+    if ids.len() > crate::contract::http::MAX_LIST_IDS {
+        return Err(ApiError::argument(format!(
+            "ids must contain at most {} IDs",
+            crate::contract::http::MAX_LIST_IDS
+        )));
+    }
+    if !ids.is_empty() {
+        q.only_ids = Some(match q.only_ids.take() {
+            Some(prev) => prev,
+            None => ids,
+        });
+    }
+    let types: Vec<String> = crate::contract::http::repeated_csv(pairs, &["types"])
+        .into_iter()
+        .map(|t| t.to_lowercase())
+        .collect();
+    let unknown: Vec<&str> = types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !DOC_TYPES.contains(t))
+        .collect();
+    if !unknown.is_empty() {
+        let noun = if unknown.len() == 1 { "type" } else { "types" };
+        return Err(ApiError::data(format!(
+            "Invalid filter conditions: {} {noun}",
+            unknown.join(", ")
+        )));
+    }
+    let metadata = match first("metadata").filter(|s| !s.trim().is_empty()) {
+        None => None,
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => Some(m),
+            Ok(_) => return Err(ApiError::data("metadata must be an object.")),
+            Err(_) => return Err(ApiError::data("metadata must be valid JSON.")),
+        },
+    };
     for (key, slot) in [
         ("create_time_from", &mut q.create_time_from),
         ("create_time_to", &mut q.create_time_to),
@@ -93,31 +163,32 @@ pub fn validate_list(
             Some(v)
         }
     };
-    Ok((q, condition))
+    Ok((
+        q,
+        ListFilters {
+            condition,
+            types,
+            metadata,
+        },
+    ))
 }
 
-/// Ids of a dataset's documents whose `meta_fields` pass a filter.
-pub async fn ids_matching_metadata(
-    state: &AppState,
-    tenant_id: &str,
-    dataset_id: &str,
-    condition: &Value,
-) -> Result<Option<Vec<String>>, ApiError> {
-    let filter =
-        metadata_filter::parse(Some(condition)).map_err(|e| ApiError::data(e.to_string()))?;
-    let Some(filter) = filter else {
-        return Ok(None);
+/// Whether a document's `meta_fields` hold, for every key of `wanted`, one of its values
+/// (a list of values, or a list-valued field, matches on any common element).
+pub fn metadata_matches(meta_fields: &Value, wanted: &Map<String, Value>) -> bool {
+    let as_list = |v: &Value| -> Vec<Value> {
+        match v {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        }
     };
-    let (docs, _) = state
-        .docs
-        .list_documents(tenant_id, dataset_id, &DocumentListQuery::all())
-        .await?;
-    Ok(Some(
-        docs.into_iter()
-            .filter(|d| filter.matches(&d.meta_fields))
-            .map(|d| d.id)
-            .collect(),
-    ))
+    wanted.iter().all(|(key, want)| {
+        let Some(have) = meta_fields.get(key) else {
+            return false;
+        };
+        let have = as_list(have);
+        as_list(want).iter().any(|w| have.contains(w))
+    })
 }
 
 /// F4.
@@ -126,7 +197,7 @@ pub async fn list(
     tenant_id: &str,
     dataset_id: &str,
     mut q: DocumentListQuery,
-    condition: Option<Value>,
+    filters: ListFilters,
 ) -> Result<(Vec<Document>, u64), ApiError> {
     owned_dataset(state, tenant_id, dataset_id, || {
         ApiError::data(format!("You don't own the dataset {dataset_id}. "))
@@ -154,13 +225,41 @@ pub async fn list(
             )));
         }
     }
-    if let Some(cond) = condition {
-        if let Some(ids) = ids_matching_metadata(state, tenant_id, dataset_id, &cond).await? {
-            q.only_ids = Some(match q.only_ids.take() {
-                Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
-                None => ids,
-            });
-        }
+    if filters.narrows() {
+        let passing = ids_passing(state, tenant_id, dataset_id, &filters).await?;
+        q.only_ids = Some(match q.only_ids.take() {
+            Some(prev) => prev.into_iter().filter(|i| passing.contains(i)).collect(),
+            None => passing.into_iter().collect(),
+        });
     }
     Ok(state.docs.list_documents(tenant_id, dataset_id, &q).await?)
+}
+
+/// Ids of the dataset's documents that pass every filter the store does not apply.
+async fn ids_passing(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    filters: &ListFilters,
+) -> Result<std::collections::HashSet<String>, ApiError> {
+    let condition = match &filters.condition {
+        None => None,
+        Some(c) => metadata_filter::parse(Some(c)).map_err(|e| ApiError::data(e.to_string()))?,
+    };
+    let (docs, _) = state
+        .docs
+        .list_documents(tenant_id, dataset_id, &DocumentListQuery::all())
+        .await?;
+    Ok(docs
+        .into_iter()
+        .filter(|d| condition.as_ref().is_none_or(|f| f.matches(&d.meta_fields)))
+        .filter(|d| filters.types.is_empty() || filters.types.contains(&d.doc_type))
+        .filter(|d| {
+            filters
+                .metadata
+                .as_ref()
+                .is_none_or(|m| metadata_matches(&d.meta_fields, m))
+        })
+        .map(|d| d.id)
+        .collect())
 }

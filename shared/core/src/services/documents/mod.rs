@@ -10,7 +10,7 @@ mod update;
 mod upload;
 
 pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
-pub use listing::{ids_matching_metadata, list, validate_list};
+pub use listing::{list, metadata_matches, validate_list, ListFilters};
 pub use metadata::{metadata_summary, metadata_update};
 pub use update::update;
 pub use upload::{upload, UploadFile};

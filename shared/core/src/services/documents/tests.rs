@@ -44,3 +44,63 @@ fn duplicates_are_reported_once() {
     assert_eq!(u, vec!["a", "b"]);
     assert_eq!(e, vec!["Duplicate document ids: a"]);
 }
+
+#[test]
+fn v027_list_filters() {
+    let p = |s: &str| crate::contract::http::query_pairs(Some(s));
+    let (q, f) = validate_list(&p(
+        "run=DONE&run_status=fail,done&ids=a,b&ids=c&types=PDF,doc&metadata=%7B%22k%22%3A%5B1%2C2%5D%7D",
+    ))
+    .unwrap();
+    assert_eq!(q.runs, vec![RunStatus::Done, RunStatus::Fail]);
+    assert_eq!(q.only_ids, Some(vec!["a".into(), "b".into(), "c".into()]));
+    assert_eq!(f.types, vec!["pdf", "doc"]);
+    assert_eq!(f.metadata, json!({"k": [1, 2]}).as_object().cloned());
+
+    let e = validate_list(&p("run_status=SOON")).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (102, "Invalid filter run status conditions: SOON")
+    );
+    let e = validate_list(&p("types=pdf,scroll,tablet")).unwrap_err();
+    assert_eq!(e.message, "Invalid filter conditions: scroll, tablet types");
+    let e = validate_list(&p("types=scroll")).unwrap_err();
+    assert_eq!(e.message, "Invalid filter conditions: scroll type");
+    let many: Vec<String> = (0..101).map(|i| format!("ids={i}")).collect();
+    let e = validate_list(&p(&many.join("&"))).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (101, "ids must contain at most 100 IDs")
+    );
+    assert_eq!(
+        validate_list(&p("metadata=%5B%5D")).unwrap_err().message,
+        "metadata must be an object."
+    );
+    assert_eq!(
+        validate_list(&p("metadata=nope")).unwrap_err().message,
+        "metadata must be valid JSON."
+    );
+    // A page_size of 0 (no rows, pinned) still wins over `ids`.
+    let (q, _) = validate_list(&p("page_size=0&ids=a")).unwrap();
+    assert_eq!(q.only_ids, Some(vec![]));
+}
+
+#[test]
+fn metadata_filter_any_value_within_a_key_every_key() {
+    let m = |v: Value| v.as_object().cloned().unwrap();
+    let fields = json!({"author": "ann", "tags": ["x", "y"], "year": 2024});
+    assert!(metadata_matches(
+        &fields,
+        &m(json!({"author": ["bob", "ann"]}))
+    ));
+    assert!(metadata_matches(
+        &fields,
+        &m(json!({"tags": "y", "year": 2024}))
+    ));
+    assert!(!metadata_matches(
+        &fields,
+        &m(json!({"tags": "y", "year": 2023}))
+    ));
+    assert!(!metadata_matches(&fields, &m(json!({"missing": "x"}))));
+    assert!(metadata_matches(&fields, &m(json!({}))));
+}
