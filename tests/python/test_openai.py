@@ -186,3 +186,23 @@ class TestProvider:
         assert chunks[-1].choices[0].finish_reason == "stop"
         c = client.chat.completions.create(model="m", messages=[{"role": "user", "content": QUESTION}], stream=False)
         assert c.choices[0].message.content.startswith("**ERROR**: ") and "down-model@VLLM" in c.choices[0].message.content
+
+
+class TestContentParts:
+    """OpenAI clients may send `content` as an array of parts; v0.27 joins the text parts
+    with newlines, and lambdarag reads them so on both routes."""
+
+    @pytest.mark.parametrize("route", ["chats_openai/{id}", "openai/{id}"])
+    def test_text_parts_reach_the_model_joined(self, provider_chat_env, fake_llm_server, route):
+        env = provider_chat_env
+        chat_id = make_chat(env, "oa-parts", llm={"model_name": "echo-model@OpenAI-API-Compatible"})
+        client = OpenAI(api_key=env.tenant.api_key, base_url=f"{env.api.base_url}/api/v1/{route.format(id=chat_id)}",
+                        max_retries=0)
+        c = client.chat.completions.create(model="model", stream=False, messages=[{"role": "user", "content": [
+            {"type": "text", "text": "How do solar panels"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            {"type": "text", "text": "with the Zephyrine coating work?"}]}])
+        assert "Zephyrine coating" in c.choices[0].message.content
+        sent = fake_llm_server[0].requests[-1]["messages"]
+        assert "How do solar panels\nwith the Zephyrine coating work?" in sent[-1]["content"]
+        assert "base64" not in json.dumps(sent), "non-text parts are dropped"

@@ -85,8 +85,8 @@ fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest,
     // The literal object first, then the keys the OpenAI client flattens to the top level.
     let pick = |key: &str| extra.get(key).or_else(|| req.get(key)).cloned();
     let need_reference = pick("reference").is_some_and(|v| truthy(&v));
-    let messages = match req.get("messages") {
-        Some(Value::Array(a)) if !a.is_empty() => a.clone(),
+    let messages: Vec<Value> = match req.get("messages") {
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().cloned().map(text_content).collect(),
         _ => return Err(ApiError::data("You have to provide messages.")),
     };
     let last = messages.last().cloned().unwrap_or(Value::Null);
@@ -108,6 +108,20 @@ fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest,
         metadata_condition: pick("metadata_condition").filter(truthy),
         history: messages,
     })
+}
+
+/// A message whose `content` is an array of content parts (what OpenAI clients send, and
+/// v0.27 reads) with its text parts joined by newlines; other parts (images) are dropped.
+fn text_content(mut message: Value) -> Value {
+    if let Some(Value::Array(parts)) = message.get("content") {
+        let text: Vec<&str> = parts
+            .iter()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect();
+        message["content"] = json!(text.join("\n"));
+    }
+    message
 }
 
 /// O1: answer the conversation with the chat's settings.
@@ -442,6 +456,20 @@ mod tests {
             "extra_body must be an object."
         );
         assert_eq!(e(json!({"messages": []})), "You have to provide messages.");
+        let parts = json!([{"role": "user", "content": [
+            {"type": "text", "text": "first"},
+            {"type": "image_url", "image_url": {"url": "data:,"}},
+            {"type": "text", "text": "second"}]}]);
+        let r = parse(
+            &m(json!({"model": "x", "messages": parts})),
+            estimate_tokens,
+        )
+        .unwrap();
+        assert_eq!(
+            r.prompt, "first\nsecond",
+            "text parts joined, other parts dropped"
+        );
+        assert_eq!(r.history[0]["content"], json!("first\nsecond"));
         assert_eq!(
             e(json!({"messages": [{"role": "assistant", "content": "a"}]})),
             "The last content of this conversation is not from user."
