@@ -206,3 +206,36 @@ class TestContentParts:
         sent = fake_llm_server[0].requests[-1]["messages"]
         assert "How do solar panels\nwith the Zephyrine coating work?" in sent[-1]["content"]
         assert "base64" not in json.dumps(sent), "non-text parts are dropped"
+
+
+class TestReferenceMetadata:
+    """v0.27's `reference_metadata`: each reference chunk carries its document's metadata."""
+
+    def ask(self, env, chat_id, route, **extra):
+        res = env.api.post(f"/{route}/{chat_id}/chat/completions", json={
+            "model": "model", "stream": False, "messages": [{"role": "user", "content": QUESTION}],
+            "extra_body": {"reference": True, **extra}}).json()
+        return res
+
+    @pytest.mark.parametrize("route", ["chats_openai", "openai"])
+    def test_document_metadata_on_reference_chunks(self, chat_env, route):
+        chat_id = make_chat(chat_env, "oa-refmeta")
+        solar = chat_env.doc_ids["solar.txt"]
+        ok = chat_env.api.put(f"/datasets/{chat_env.dataset_id}/documents/{solar}",
+                              json={"meta_fields": {"topic": "energy", "year": 2024}}).json()
+        assert ok["code"] == 0, ok
+        refs = self.ask(chat_env, chat_id, route, reference_metadata={"include": True})["choices"][0]["message"]["reference"]
+        assert refs, "the question retrieves chunks"
+        by_doc = {r["document_id"]: r["document_metadata"] for r in refs}
+        assert by_doc[solar] == {"topic": "energy", "year": 2024}
+        refs = self.ask(chat_env, chat_id, route, reference_metadata={"include": True, "fields": ["year"]})["choices"][0]["message"]["reference"]
+        assert {r["document_id"]: r["document_metadata"] for r in refs}[solar] == {"year": 2024}
+        refs = self.ask(chat_env, chat_id, route, reference_metadata={"include": False})["choices"][0]["message"]["reference"]
+        assert all("document_metadata" not in r for r in refs)
+
+    def test_errors(self, chat_env):
+        chat_id = make_chat(chat_env, "oa-refmeta-err")
+        assert self.ask(chat_env, chat_id, "openai", reference_metadata="yes") == {
+            "code": 102, "message": "reference_metadata must be an object."}
+        assert self.ask(chat_env, chat_id, "openai", reference_metadata={"include": True, "fields": "year"}) == {
+            "code": 102, "message": "reference_metadata.fields must be an array."}

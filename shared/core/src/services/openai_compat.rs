@@ -54,6 +54,7 @@ pub enum OpenAiReply {
 }
 
 /// A validated O1 request.
+#[derive(Debug)]
 struct OpenAiRequest {
     model: Value,
     stream: bool,
@@ -64,6 +65,84 @@ struct OpenAiRequest {
     prompt: String,
     history: Vec<Value>,
     metadata_condition: Option<Value>,
+    reference_metadata: Option<ReferenceMetadata>,
+}
+
+/// v0.27's `reference_metadata`: document metadata on each reference chunk, optionally
+/// only some keys (`fields`; absent = all, empty = none).
+#[derive(Debug, Clone, PartialEq)]
+struct ReferenceMetadata {
+    fields: Option<Vec<String>>,
+}
+
+fn reference_metadata(v: Option<Value>) -> Result<Option<ReferenceMetadata>, ApiError> {
+    let m = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(ApiError::data("reference_metadata must be an object.")),
+    };
+    if !m.get("include").is_some_and(truthy) {
+        return Ok(None);
+    }
+    let fields = match m.get("fields") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(a.iter().map(py_str).collect()),
+        Some(_) => {
+            return Err(ApiError::data(
+                "reference_metadata.fields must be an array.",
+            ))
+        }
+    };
+    Ok(Some(ReferenceMetadata { fields }))
+}
+
+/// Add `document_metadata` (the document's `meta_fields`, narrowed to `fields`) to each
+/// reference chunk.
+async fn add_document_metadata(
+    state: &AppState,
+    tenant_id: &str,
+    chunks: &mut [Value],
+    wanted: &ReferenceMetadata,
+) -> Result<(), ApiError> {
+    let distinct = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = chunks
+            .iter()
+            .filter_map(|c| c.get(key).and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (ids, dataset_ids) = (distinct("document_id"), distinct("dataset_id"));
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let docs = state
+        .docs
+        .get_documents(tenant_id, &dataset_ids, &ids)
+        .await?;
+    let metas: std::collections::HashMap<&str, Map<String, Value>> = docs
+        .iter()
+        .map(|d| {
+            let all = d.meta_fields.as_object().cloned().unwrap_or_default();
+            let kept = match &wanted.fields {
+                None => all,
+                Some(f) => all.into_iter().filter(|(k, _)| f.contains(k)).collect(),
+            };
+            (d.id.as_str(), kept)
+        })
+        .collect();
+    for c in chunks.iter_mut() {
+        let meta = c
+            .get("document_id")
+            .and_then(Value::as_str)
+            .and_then(|id| metas.get(id))
+            .cloned()
+            .unwrap_or_default();
+        c["document_metadata"] = Value::Object(meta);
+    }
+    Ok(())
 }
 
 /// Which route a request came by: the pinned `/chats_openai/…` or v0.27's `/openai/…`
@@ -106,6 +185,7 @@ fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest,
         context_tokens: messages.iter().map(|m| count(&content_of(m))).sum(),
         prompt: content_of(&last),
         metadata_condition: pick("metadata_condition").filter(truthy),
+        reference_metadata: reference_metadata(pick("reference_metadata"))?,
         history: messages,
     })
 }
@@ -201,7 +281,12 @@ pub async fn chat_completion_on(
         ..Default::default()
     };
     let history = conversation(&parsed.history);
-    let plan = plan_turn(state, tenant_id, &chat, history, &options).await;
+    let mut plan = plan_turn(state, tenant_id, &chat, history, &options).await;
+    if let (Some(wanted), Ok(p)) = (&parsed.reference_metadata, plan.as_mut()) {
+        if let Some(reference) = p.reference.as_mut() {
+            add_document_metadata(state, tenant_id, &mut reference.chunks, wanted).await?;
+        }
+    }
     let run = OpenAiRun {
         id: format!("chatcmpl-{chat_id}"),
         created: chrono::Utc::now().timestamp(),
@@ -470,6 +555,43 @@ mod tests {
             "text parts joined, other parts dropped"
         );
         assert_eq!(r.history[0]["content"], json!("first\nsecond"));
+        let msgs = json!([{"role": "user", "content": "q"}]);
+        let rm = |v: Value| {
+            parse(
+                &m(
+                    json!({"model": "x", "messages": msgs, "extra_body": {"reference_metadata": v}}),
+                ),
+                estimate_tokens,
+            )
+        };
+        assert_eq!(
+            rm(json!({"include": true, "fields": ["a"]}))
+                .unwrap()
+                .reference_metadata,
+            Some(ReferenceMetadata {
+                fields: Some(vec!["a".into()])
+            })
+        );
+        assert_eq!(
+            rm(json!({"include": false, "fields": ["a"]}))
+                .unwrap()
+                .reference_metadata,
+            None
+        );
+        assert_eq!(
+            rm(json!({"include": true})).unwrap().reference_metadata,
+            Some(ReferenceMetadata { fields: None })
+        );
+        assert_eq!(
+            rm(json!("yes")).unwrap_err().message,
+            "reference_metadata must be an object."
+        );
+        assert_eq!(
+            rm(json!({"include": true, "fields": "a"}))
+                .unwrap_err()
+                .message,
+            "reference_metadata.fields must be an array."
+        );
         assert_eq!(
             e(json!({"messages": [{"role": "assistant", "content": "a"}]})),
             "The last content of this conversation is not from user."
