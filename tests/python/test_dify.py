@@ -314,3 +314,35 @@ def test_get_errors(base_url, retrieval_tenant, other_api_key, ds):
 def test_health_needs_no_key(base_url):
     res = requests.get(f"{base_url}/api/v1/dify/retrieval/health", timeout=10)
     assert (res.status_code, res.json()) == (200, {"code": 0, "message": "success", "data": True})
+
+
+# ---------------------------------------------------------------------------------------
+# v0.27: POST /retrieval with `reference_metadata` (or the older include_metadata +
+# metadata_fields) puts each chunk's document metadata under `document_metadata`
+# ---------------------------------------------------------------------------------------
+
+
+def retrieve(base_url, key, **body) -> dict:
+    res = requests.post(f"{base_url}/api/v1/retrieval", json=body, headers={"Authorization": f"Bearer {key}"},
+                        timeout=30).json()
+    return res
+
+
+def test_retrieval_reference_metadata(base_url, retrieval_tenant, ds, docs):
+    key = retrieval_tenant.api_key
+    question = RETRIEVAL_DOCS["battery.txt"][0]
+    base = {"dataset_ids": [ds.id], "question": question}
+    plain = retrieve(base_url, key, **base)["data"]["chunks"]
+    assert plain and all("document_metadata" not in c for c in plain)
+    names = {d.id: name for name, d in docs.items()}
+    for extra, keys in [({"reference_metadata": {"include": True}}, None),
+                        ({"reference_metadata": {"include": True, "fields": ["author", "year"]}}, ["author", "year"]),
+                        ({"include_metadata": True, "metadata_fields": ["region"]}, ["region"])]:
+        chunks = retrieve(base_url, key, **base, **extra)["data"]["chunks"]
+        assert chunks
+        for c in chunks:
+            meta = RETRIEVAL_META[names[c["document_id"]]]
+            want = meta if keys is None else {k: meta[k] for k in keys}
+            assert c["document_metadata"] == want
+    assert retrieve(base_url, key, **base, reference_metadata=[1]) == {
+        "code": 102, "message": "reference_metadata must be an object."}

@@ -28,5 +28,5 @@ async fn retrieve(
     let request = retrieval::validate(&req)?;
     let datasets = retrieval::load_datasets(&state, &tenant, &request.dataset_ids).await?;
     let result = retrieval::retrieve(&state, &tenant, &datasets, &request).await?;
-    Ok(ok(retrieval::to_api(&result)))
+    Ok(ok(retrieval::to_api_for(&result, &request)))
 }

@@ -23,6 +23,7 @@ use crate::services::answer::{
     collect_answer, Chunker, Piece, TokenCounter, Transcript, TurnPlan, MIN_FRAME_TOKENS,
 };
 use crate::services::completion::{plan_turn, TurnOptions};
+use crate::services::retrieval::document_metadata::{self, MetadataRequest};
 use crate::state::AppState;
 
 /// Upstream's `validate_request("model", "messages")`, which runs before authentication: a
@@ -65,44 +66,15 @@ struct OpenAiRequest {
     prompt: String,
     history: Vec<Value>,
     metadata_condition: Option<Value>,
-    reference_metadata: Option<ReferenceMetadata>,
+    reference_metadata: Option<MetadataRequest>,
 }
 
-/// v0.27's `reference_metadata`: document metadata on each reference chunk, optionally
-/// only some keys (`fields`; absent = all, empty = none).
-#[derive(Debug, Clone, PartialEq)]
-struct ReferenceMetadata {
-    fields: Option<Vec<String>>,
-}
-
-fn reference_metadata(v: Option<Value>) -> Result<Option<ReferenceMetadata>, ApiError> {
-    let m = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Object(m)) => m,
-        Some(_) => return Err(ApiError::data("reference_metadata must be an object.")),
-    };
-    if !m.get("include").is_some_and(truthy) {
-        return Ok(None);
-    }
-    let fields = match m.get("fields") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(a)) => Some(a.iter().map(py_str).collect()),
-        Some(_) => {
-            return Err(ApiError::data(
-                "reference_metadata.fields must be an array.",
-            ))
-        }
-    };
-    Ok(Some(ReferenceMetadata { fields }))
-}
-
-/// Add `document_metadata` (the document's `meta_fields`, narrowed to `fields`) to each
-/// reference chunk.
+/// Add `document_metadata` to each reference chunk (their documents looked up in one read).
 async fn add_document_metadata(
     state: &AppState,
     tenant_id: &str,
     chunks: &mut [Value],
-    wanted: &ReferenceMetadata,
+    wanted: &MetadataRequest,
 ) -> Result<(), ApiError> {
     let distinct = |key: &str| -> Vec<String> {
         let mut v: Vec<String> = chunks
@@ -122,26 +94,9 @@ async fn add_document_metadata(
         .docs
         .get_documents(tenant_id, &dataset_ids, &ids)
         .await?;
-    let metas: std::collections::HashMap<&str, Map<String, Value>> = docs
-        .iter()
-        .map(|d| {
-            let all = d.meta_fields.as_object().cloned().unwrap_or_default();
-            let kept = match &wanted.fields {
-                None => all,
-                Some(f) => all.into_iter().filter(|(k, _)| f.contains(k)).collect(),
-            };
-            (d.id.as_str(), kept)
-        })
-        .collect();
-    for c in chunks.iter_mut() {
-        let meta = c
-            .get("document_id")
-            .and_then(Value::as_str)
-            .and_then(|id| metas.get(id))
-            .cloned()
-            .unwrap_or_default();
-        c["document_metadata"] = Value::Object(meta);
-    }
+    let by_id: std::collections::HashMap<String, crate::domain::Document> =
+        docs.into_iter().map(|d| (d.id.clone(), d)).collect();
+    wanted.attach(chunks, &by_id);
     Ok(())
 }
 
@@ -185,7 +140,7 @@ fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest,
         context_tokens: messages.iter().map(|m| count(&content_of(m))).sum(),
         prompt: content_of(&last),
         metadata_condition: pick("metadata_condition").filter(truthy),
-        reference_metadata: reference_metadata(pick("reference_metadata"))?,
+        reference_metadata: document_metadata::parse(pick("reference_metadata").as_ref())?,
         history: messages,
     })
 }
@@ -568,7 +523,7 @@ mod tests {
             rm(json!({"include": true, "fields": ["a"]}))
                 .unwrap()
                 .reference_metadata,
-            Some(ReferenceMetadata {
+            Some(MetadataRequest {
                 fields: Some(vec!["a".into()])
             })
         );
@@ -580,7 +535,7 @@ mod tests {
         );
         assert_eq!(
             rm(json!({"include": true})).unwrap().reference_metadata,
-            Some(ReferenceMetadata { fields: None })
+            Some(MetadataRequest { fields: None })
         );
         assert_eq!(
             rm(json!("yes")).unwrap_err().message,

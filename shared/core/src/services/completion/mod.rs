@@ -169,6 +169,7 @@ pub async fn plan_turn(
                     rerank_id: chat_reranker(state, tenant_id, &chat.rerank_id).await,
                     keyword: false,
                     cross_languages: Vec::new(),
+                    document_metadata: None,
                 };
                 let found = retrieval::retrieve(state, tenant_id, &datasets, &req)
                     .await

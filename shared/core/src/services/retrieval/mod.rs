@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::py_type_name;
@@ -46,6 +46,8 @@ pub struct RetrievalRequest {
     pub keyword: bool,
     /// Also search the question's translations into these languages (chat model).
     pub cross_languages: Vec<String>,
+    /// v0.27's `reference_metadata`: attach each chunk's document metadata.
+    pub document_metadata: Option<document_metadata::MetadataRequest>,
 }
 
 impl Default for RetrievalRequest {
@@ -64,6 +66,7 @@ impl Default for RetrievalRequest {
             rerank_id: None,
             keyword: false,
             cross_languages: Vec::new(),
+            document_metadata: None,
         }
     }
 }
@@ -190,6 +193,7 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_string);
+    r.document_metadata = document_metadata::from_retrieval(req)?;
     Ok(r)
 }
 
@@ -740,58 +744,9 @@ pub fn rank(
     assemble(page, records, docs, req, total, doc_aggs)
 }
 
-/// Lower-cased word tokens, as the `content_ltks` field shows them.
-fn tokens(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The R1 reply's `data`.
-pub fn to_api(result: &RetrievalResult) -> Value {
-    let chunks: Vec<Value> = result
-        .hits
-        .iter()
-        .map(|h| {
-            let c = &h.scored.chunk;
-            let mut o = json!({
-                "id": c.id,
-                "content": c.content,
-                "content_ltks": tokens(&c.content),
-                "document_id": c.document_id,
-                "document_keyword": h.document_name,
-                "dataset_id": c.dataset_id,
-                "important_keywords": c.important_keywords,
-                "questions": c.questions,
-                "image_id": c.image_id,
-                "similarity": h.similarity,
-                "vector_similarity": h.scored.vector_score,
-                "term_similarity": h.term_similarity,
-                "positions": c.positions,
-                "doc_type_kwd": c.doc_type,
-                "mom_id": "",
-            });
-            if let (Some(hl), Some(m)) = (&h.highlight, o.as_object_mut()) {
-                m.insert("highlight".into(), json!(hl));
-            }
-            o
-        })
-        .collect();
-    let doc_aggs = if result.short_circuit {
-        json!({})
-    } else {
-        Value::Array(
-            result
-                .doc_aggs
-                .iter()
-                .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
-                .collect(),
-        )
-    };
-    json!({"total": result.total, "chunks": chunks, "doc_aggs": doc_aggs})
-}
+pub mod document_metadata;
+mod reply;
+pub use reply::{to_api, to_api_for};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::{ChunkRecord, RunStatus};
+use serde_json::json;
 
 fn doc(id: &str, status: &str) -> Document {
     Document {

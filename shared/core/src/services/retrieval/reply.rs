@@ -1,0 +1,67 @@
+//! The R1 reply: ranked hits as upstream renders them.
+
+use serde_json::{json, Value};
+
+use super::{RetrievalRequest, RetrievalResult};
+
+/// Lower-cased word tokens, as the `content_ltks` field shows them.
+fn tokens(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The R1 reply's `data`, with `document_metadata` on each chunk when the request asks.
+pub fn to_api_for(result: &RetrievalResult, req: &RetrievalRequest) -> Value {
+    let mut data = to_api(result);
+    if let (Some(wanted), Some(chunks)) = (&req.document_metadata, data["chunks"].as_array_mut()) {
+        wanted.attach(chunks, &result.documents);
+    }
+    data
+}
+
+/// The R1 reply's `data`.
+pub fn to_api(result: &RetrievalResult) -> Value {
+    let chunks: Vec<Value> = result
+        .hits
+        .iter()
+        .map(|h| {
+            let c = &h.scored.chunk;
+            let mut o = json!({
+                "id": c.id,
+                "content": c.content,
+                "content_ltks": tokens(&c.content),
+                "document_id": c.document_id,
+                "document_keyword": h.document_name,
+                "dataset_id": c.dataset_id,
+                "important_keywords": c.important_keywords,
+                "questions": c.questions,
+                "image_id": c.image_id,
+                "similarity": h.similarity,
+                "vector_similarity": h.scored.vector_score,
+                "term_similarity": h.term_similarity,
+                "positions": c.positions,
+                "doc_type_kwd": c.doc_type,
+                "mom_id": "",
+            });
+            if let (Some(hl), Some(m)) = (&h.highlight, o.as_object_mut()) {
+                m.insert("highlight".into(), json!(hl));
+            }
+            o
+        })
+        .collect();
+    let doc_aggs = if result.short_circuit {
+        json!({})
+    } else {
+        Value::Array(
+            result
+                .doc_aggs
+                .iter()
+                .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
+                .collect(),
+        )
+    };
+    json!({"total": result.total, "chunks": chunks, "doc_aggs": doc_aggs})
+}
