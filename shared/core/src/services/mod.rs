@@ -8,6 +8,7 @@ pub mod chunks;
 pub mod completion;
 pub mod datasets;
 pub mod documents;
+pub mod memories;
 pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;
