@@ -42,7 +42,8 @@ def norm(path: str) -> str:
     path = path.split("?", 1)[0].strip()
     if path.startswith("/api/v1"):
         path = path[len("/api/v1"):]
-    return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/") or "/")
+    # `{memory_id}:{message_id}` is one path segment: lambdarag routes it as one parameter.
+    return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/") or "/").replace("{}:{}", "{}")
 
 
 def split_methods(text: str) -> list[str]:

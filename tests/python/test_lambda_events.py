@@ -812,6 +812,94 @@ def test_parse_worker_sqs(world, dataset, document):
 
 
 # ---------------------------------------------------------------------------------------
+# MemoriesFunction, and the parse worker's memory extraction
+# ---------------------------------------------------------------------------------------
+
+
+def new_memory(w: World, types=("raw",)) -> str:
+    res = w.api.post("/memories", json={"name": f"le-memory-{uuid.uuid4().hex[:12]}", "memory_type": list(types),
+                                        "embd_id": "all-MiniLM-L6-v2@Builtin", "llm_id": "extractive-answerer@Builtin"}).json()
+    assert res["code"] == 0, res
+    return res["data"]["id"]
+
+
+def memory_messages(w: World, memory_id: str) -> list[dict]:
+    res = w.api.get(f"/memories/{memory_id}").json()
+    assert res["code"] == 0, res
+    return res["data"]["messages"]["message_list"]
+
+
+@pytest.fixture
+def memory(world) -> str:
+    memory_id = new_memory(world)
+    yield memory_id
+    world.api.delete(f"/memories/{memory_id}")
+
+
+def add_turn(w: World, memory_id: str) -> dict:
+    res = w.api.post("/messages", json={"memory_id": [memory_id], "agent_id": "le-agent", "session_id": "le-session",
+                                        "user_input": "Which lighthouse flashes green?", "agent_response": "Quillfeather."}).json()
+    assert res["code"] == 0, res
+    return memory_messages(w, memory_id)[0]
+
+
+@feeds("memories-create.json")
+def test_memories_create(world):
+    reply = http_event(world, "MemoriesFunction", "memories-create.json")
+    assert reply.json()["message"] is True
+    data = envelope(reply)
+    try:
+        assert (data["name"], data["memory_type"]) == ("lambda-events-memory", ["raw", "semantic"])
+        assert world.api.get(f"/memories/{data['id']}/config").json()["data"]["name"] == "lambda-events-memory"
+    finally:
+        world.api.delete(f"/memories/{data['id']}")
+
+
+@feeds("messages-add.json")
+def test_messages_add(world, memory):
+    reply = http_event(world, "MemoriesFunction", "messages-add.json", {"LAMBDARAG_MEMORY_ID": memory})
+    assert reply.json() == {"code": 0, "message": "All add to task.", "data": None}
+    [msg] = memory_messages(world, memory)
+    assert (msg["agent_id"], msg["session_id"], msg["user_id"]) == ("lambda-events-agent", "lambda-events-session", "lambda-events-user")
+
+
+@feeds("messages-search.json")
+def test_messages_search(world, memory):
+    msg = add_turn(world, memory)
+    data = envelope(http_event(world, "MemoriesFunction", "messages-search.json", {"LAMBDARAG_MEMORY_ID": memory}))
+    assert [m["message_id"] for m in data] == [msg["message_id"]]
+
+
+@feeds("messages-status.json")
+def test_messages_status(world, memory):
+    msg = add_turn(world, memory)
+    subs = {"LAMBDARAG_MEMORY_ID": memory, "LAMBDARAG_MESSAGE_ID": str(msg["message_id"])}
+    reply = http_event(world, "MemoriesFunction", "messages-status.json", subs)
+    assert reply.json() == {"code": 0, "message": True, "data": None}
+    assert memory_messages(world, memory)[0]["status"] is False
+
+
+@feeds("parse-worker-memory-sqs.json")
+def test_parse_worker_memory_sqs(world):
+    # Adding a turn to a semantic memory queues its extraction; the stack's SQS mapping
+    # delivers it to the worker too. Whichever delivery runs first, the built-in answerer
+    # cannot extract and the task ends saying so; the other is stale.
+    memory_id = new_memory(world, ("raw", "semantic"))
+    try:
+        msg = add_turn(world, memory_id)
+        subs = {"LAMBDARAG_TASK_ID": msg["task"]["id"], "LAMBDARAG_TENANT_ID": world.tenant.id,
+                "LAMBDARAG_MEMORY_ID": memory_id, "LAMBDARAG_MESSAGE_ID": str(msg["message_id"])}
+        assert sqs_event(world, "ParseWorkerFunction", "parse-worker-memory-sqs.json", subs) == {"batchItemFailures": []}
+        deadline = time.monotonic() + 120
+        while (task := memory_messages(world, memory_id)[0]["task"])["progress"] != -1.0:
+            assert time.monotonic() < deadline, task
+            time.sleep(0.3)
+        assert "cannot extract" in task["progress_msg"]
+    finally:
+        world.api.delete(f"/memories/{memory_id}")
+
+
+# ---------------------------------------------------------------------------------------
 # S3IngestFunction (S3 notifications, through SQS or direct)
 # ---------------------------------------------------------------------------------------
 

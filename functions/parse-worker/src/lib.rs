@@ -1,6 +1,7 @@
 //! The parse worker: an SQS-triggered Lambda running the parse pipeline.
 //!
-//! Each SQS record is one `ParseTask` (JSON). For each record, in order:
+//! Each SQS record is one queued task (JSON): a parse task, or a memory extraction
+//! (`kind: memory_extract`), dispatched by `pipeline::process_task`. For each record:
 //!
 //! | what happened | reply to SQS |
 //! |---|---|
@@ -20,7 +21,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use lambdarag::domain::{ParseTask, RunStatus};
+use lambdarag::domain::{ParseTask, QueuedTask, RunStatus};
 use lambdarag::AppState;
 use lambdarag_aws::sqs::SqsTaskQueue;
 use lambdarag_ingest::pipeline::{self, Outcome, PipelineConfig, MAX_ATTEMPTS};
@@ -30,7 +31,7 @@ pub const DEAD_LETTER_ARN_ENV: &str = "LAMBDARAG_DEAD_LETTER_QUEUE_ARN";
 /// Base of the retry backoff in seconds (default 30): attempt n waits base·2^(n−1).
 pub const RETRY_BACKOFF_ENV: &str = "LAMBDARAG_RETRY_BACKOFF_SECONDS";
 
-/// Why the dead-letter handler fails a document.
+/// Why the dead-letter handler fails a document (or a memory extraction).
 pub const DEAD_LETTER_REASON: &str = "the parse worker stopped (timeout or crash) on every attempt";
 
 /// What the handler needs besides the ports.
@@ -126,10 +127,10 @@ pub async fn handle_with(
 async fn handle_record(state: &AppState, worker: &Worker, msg: &SqsMessage) -> RecordResult {
     let message_id = msg.message_id.as_deref().unwrap_or("?");
     let body = msg.body.as_deref().unwrap_or_default();
-    let task: ParseTask = match serde_json::from_str(body) {
+    let task: QueuedTask = match serde_json::from_str(body) {
         Ok(t) => t,
         Err(e) => {
-            tracing::error!(message_id, error = %e, "dropping an SQS message that is not a parse task");
+            tracing::error!(message_id, error = %e, "dropping an SQS message that is not a queued task");
             return RecordResult::Malformed(e.to_string());
         }
     };
@@ -139,16 +140,34 @@ async fn handle_record(state: &AppState, worker: &Worker, msg: &SqsMessage) -> R
         .as_deref()
         .is_some_and(|arn| msg.event_source_arn.as_deref() == Some(arn));
     if from_dead_letters {
-        let ended = end_dead_lettered(state, &task).await;
-        tracing::warn!(document = %task.document_id, generation = task.generation, ended, "dead-lettered parse task");
+        let ended = match &task {
+            QueuedTask::Parse(t) => end_dead_lettered(state, t).await,
+            other => {
+                pipeline::give_up_task(state, other, DEAD_LETTER_REASON).await;
+                true
+            }
+        };
+        tracing::warn!(
+            kind = task.kind(),
+            subject = pipeline::subject(&task),
+            ended,
+            "dead-lettered task"
+        );
         return RecordResult::DeadLettered(ended);
     }
 
-    let outcome = pipeline::process(state, &task, &worker.pipeline).await;
-    tracing::info!(message_id, document = %task.document_id, generation = task.generation, attempts, ?outcome, "parse task finished");
+    let outcome = pipeline::process_task(state, &task, &worker.pipeline).await;
+    tracing::info!(
+        message_id,
+        kind = task.kind(),
+        subject = pipeline::subject(&task),
+        attempts,
+        ?outcome,
+        "task finished"
+    );
     match outcome {
         Outcome::Retry(reason) if attempts >= MAX_ATTEMPTS => {
-            pipeline::give_up(state, &task, &reason).await;
+            pipeline::give_up_task(state, &task, &reason).await;
             RecordResult::GaveUp(reason)
         }
         Outcome::Retry(reason) => {

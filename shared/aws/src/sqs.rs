@@ -21,7 +21,7 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use aws_sdk_sqs::Client;
 
-use lambdarag::domain::ParseTask;
+use lambdarag::domain::QueuedTask;
 use lambdarag::ports::{Lease, PollingQueue, TaskQueue};
 use lambdarag::StoreError;
 
@@ -119,7 +119,7 @@ impl SqsTaskQueue {
 
 #[async_trait]
 impl TaskQueue for SqsTaskQueue {
-    async fn enqueue(&self, task: &ParseTask) -> Result<(), StoreError> {
+    async fn enqueue_task(&self, task: &QueuedTask) -> Result<(), StoreError> {
         self.client
             .send_message()
             .queue_url(&self.url)
@@ -150,9 +150,9 @@ impl PollingQueue for SqsTaskQueue {
         };
         let receipt = msg.receipt_handle().unwrap_or_default().to_string();
         let body = msg.body().unwrap_or_default();
-        let task: ParseTask = serde_json::from_str(body).map_err(|e| {
+        let task: QueuedTask = serde_json::from_str(body).map_err(|e| {
             StoreError::Corrupt(format!(
-                "SQS message {} is not a parse task: {e}",
+                "SQS message {} is not a queued task: {e}",
                 msg.message_id().unwrap_or("?")
             ))
         })?;

@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::contract::error::StoreError;
-use crate::domain::{ChunkRecord, Document, DocumentListQuery, ParseTask, ProgressUpdate, Tenant};
+use crate::domain::{ChunkRecord, Document, DocumentListQuery, ProgressUpdate, QueuedTask, Tenant};
 use crate::ports::chat::{
     Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
 };
+use crate::ports::memory::{Memory, MemoryListQuery, MemoryMessage, MemoryStore, MessagePatch};
 use crate::ports::{
     BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
     MetadataStore, ModelError, Reranker, RerankerRegistry, ScoredChunk, SearchRequest, TaskQueue,
@@ -29,6 +30,7 @@ pub struct AppState {
     pub chats: Arc<dyn ChatStore>,
     pub chat_models: Arc<dyn ChatModelRegistry>,
     pub rerankers: Arc<dyn RerankerRegistry>,
+    pub memories: Arc<dyn MemoryStore>,
 }
 
 impl AppState {
@@ -44,7 +46,8 @@ impl AppState {
             embedders: none.clone(),
             chats: none.clone(),
             chat_models: none.clone(),
-            rerankers: none,
+            rerankers: none.clone(),
+            memories: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -77,6 +80,10 @@ impl AppState {
     }
     pub fn with_rerankers(mut self, rerankers: Arc<dyn RerankerRegistry>) -> Self {
         self.rerankers = rerankers;
+        self
+    }
+    pub fn with_memories(mut self, memories: Arc<dyn MemoryStore>) -> Self {
+        self.memories = memories;
         self
     }
 }
@@ -159,7 +166,7 @@ impl BlobStore for Unconfigured {
 
 #[async_trait]
 impl TaskQueue for Unconfigured {
-    async fn enqueue(&self, _: &ParseTask) -> Result<(), StoreError> {
+    async fn enqueue_task(&self, _: &QueuedTask) -> Result<(), StoreError> {
         Err(unconfigured("task queue"))
     }
 }
@@ -273,5 +280,60 @@ impl ChatModelRegistry for Unconfigured {
             model_id.to_string(),
             "no chat models are configured in this function".into(),
         ))
+    }
+}
+
+#[async_trait]
+impl MemoryStore for Unconfigured {
+    async fn insert_memory(&self, _: &Memory) -> Result<(), StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn get_memory(&self, _: &str, _: &str) -> Result<Option<Memory>, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn find_memory_by_name(&self, _: &str, _: &str) -> Result<Option<Memory>, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn list_memories(
+        &self,
+        _: &str,
+        _: &MemoryListQuery,
+    ) -> Result<(Vec<Memory>, u64), StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn update_memory(&self, _: &Memory) -> Result<(), StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn delete_memory(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn reserve_message_ids(&self, _: &str, _: &str, _: u64) -> Result<i64, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn put_messages(&self, _: &str, _: &str, _: &[MemoryMessage]) -> Result<(), StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn get_message(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+    ) -> Result<Option<MemoryMessage>, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn list_messages(&self, _: &str, _: &str) -> Result<Vec<MemoryMessage>, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn patch_message(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: &MessagePatch,
+    ) -> Result<bool, StoreError> {
+        Err(unconfigured("memory store"))
+    }
+    async fn delete_messages(&self, _: &str, _: &str, _: &[i64]) -> Result<u64, StoreError> {
+        Err(unconfigured("memory store"))
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use lambdarag::domain::ParseTask;
+use lambdarag::domain::QueuedTask;
 use lambdarag::ports::{Lease, PollingQueue, TaskQueue};
 use lambdarag::StoreError;
 
@@ -97,7 +97,7 @@ impl SqliteQueue {
 
 #[async_trait]
 impl TaskQueue for SqliteQueue {
-    async fn enqueue(&self, task: &ParseTask) -> Result<(), StoreError> {
+    async fn enqueue_task(&self, task: &QueuedTask) -> Result<(), StoreError> {
         let body = serde_json::to_string(task)?;
         self.with(move |c| {
             let now = now_ms();

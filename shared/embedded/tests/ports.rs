@@ -74,7 +74,7 @@ async fn queue_survives_a_restart_and_a_dead_consumer() {
             .await
             .expect("receive")
             .expect("task");
-        assert_eq!(lease.task, leased);
+        assert_eq!(lease.task, leased.clone().into());
     }
     let queue = SqliteQueue::open(&path).expect("reopen");
     assert_eq!(queue.pending().await.expect("pending"), 2);
@@ -83,14 +83,14 @@ async fn queue_survives_a_restart_and_a_dead_consumer() {
         .await
         .expect("receive")
         .expect("the unleased task is there after the restart");
-    assert_eq!((next.task.clone(), next.attempts), (kept, 1));
+    assert_eq!((next.task.clone(), next.attempts), (kept.into(), 1));
     tokio::time::sleep(Duration::from_millis(800)).await;
     let again = queue
         .receive(Duration::from_secs(60))
         .await
         .expect("receive")
         .expect("the dead consumer's task comes back after its timeout");
-    assert_eq!((again.task.clone(), again.attempts), (leased, 2));
+    assert_eq!((again.task.clone(), again.attempts), (leased.into(), 2));
     queue.ack(&next.receipt).await.expect("ack");
     queue.ack(&again.receipt).await.expect("ack");
     assert_eq!(queue.pending().await.expect("pending"), 0);

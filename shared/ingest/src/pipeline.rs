@@ -10,8 +10,9 @@
 use std::time::Instant;
 
 use lambdarag::contract::time::now_ms;
-use lambdarag::domain::{ChunkRecord, Document, ParseTask, ProgressUpdate, RunStatus};
+use lambdarag::domain::{ChunkRecord, Document, ParseTask, ProgressUpdate, QueuedTask, RunStatus};
 use lambdarag::ports::PollingQueue;
+use lambdarag::services::memories::extract::{self, ExtractOutcome};
 use lambdarag::state::AppState;
 use lambdarag::StoreError;
 
@@ -433,6 +434,36 @@ pub async fn give_up(state: &AppState, task: &ParseTask, reason: &str) {
         .await;
 }
 
+/// Process any queued task: the worker's dispatch by kind. Extraction outcomes map onto
+/// the parse outcomes so both workers ack, retry and give up the same way.
+pub async fn process_task(state: &AppState, task: &QueuedTask, cfg: &PipelineConfig) -> Outcome {
+    match task {
+        QueuedTask::Parse(t) => process(state, t, cfg).await,
+        QueuedTask::Memory(t) => match extract::run(state, t).await {
+            ExtractOutcome::Done(n) => Outcome::Done { chunks: n },
+            ExtractOutcome::Stale => Outcome::Stale,
+            ExtractOutcome::Failed(m) => Outcome::Failed(m),
+            ExtractOutcome::Retry(m) => Outcome::Retry(m),
+        },
+    }
+}
+
+/// After the last attempt of any task: record the failure where its kind keeps progress.
+pub async fn give_up_task(state: &AppState, task: &QueuedTask, reason: &str) {
+    match task {
+        QueuedTask::Parse(t) => give_up(state, t, reason).await,
+        QueuedTask::Memory(t) => extract::give_up(state, t, reason).await,
+    }
+}
+
+/// What a task is about, for logs.
+pub fn subject(task: &QueuedTask) -> &str {
+    match task {
+        QueuedTask::Parse(t) => &t.document_id,
+        QueuedTask::Memory(t) => &t.memory_id,
+    }
+}
+
 /// The embedded worker loop: poll, process with a heartbeat, ack or leave for retry.
 /// Runs until `shutdown` resolves; an interrupted task simply becomes visible again.
 pub async fn run_worker(
@@ -475,12 +506,18 @@ pub async fn run_worker(
                 }
             })
         };
-        let outcome = process(&state, &lease.task, &cfg).await;
+        let outcome = process_task(&state, &lease.task, &cfg).await;
         heartbeat.abort();
-        tracing::info!(document = %lease.task.document_id, attempts = lease.attempts, ?outcome, "parse task finished");
+        tracing::info!(
+            kind = lease.task.kind(),
+            subject = subject(&lease.task),
+            attempts = lease.attempts,
+            ?outcome,
+            "task finished"
+        );
         let ack = match &outcome {
             Outcome::Retry(reason) if lease.attempts >= MAX_ATTEMPTS => {
-                give_up(&state, &lease.task, reason).await;
+                give_up_task(&state, &lease.task, reason).await;
                 true
             }
             o => o.finished(),

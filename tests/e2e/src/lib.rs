@@ -159,7 +159,8 @@ impl FullApi {
             .await
             .expect("receive")
         {
-            let out = lambdarag_ingest::pipeline::process(&self.api.state, &lease.task, &cfg).await;
+            let out =
+                lambdarag_ingest::pipeline::process_task(&self.api.state, &lease.task, &cfg).await;
             assert!(out.finished(), "task should finish: {out:?}");
             self.queue.ack(&lease.receipt).await.expect("ack");
         }

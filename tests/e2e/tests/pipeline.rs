@@ -46,13 +46,23 @@ async fn redelivered_task_never_duplicates_chunks() {
         .unwrap()
         .expect("a task");
     let cfg = PipelineConfig::default();
-    let first = process(&api.state, &lease.task, &cfg).await;
+    let first = process(
+        &api.state,
+        lease.task.as_parse().expect("a parse task"),
+        &cfg,
+    )
+    .await;
     let Outcome::Done { chunks } = first else {
         panic!("{first:?}")
     };
     assert!(chunks > 1);
     // The same task again (an at-least-once redelivery): stale now, nothing changes.
-    let again = process(&api.state, &lease.task, &cfg).await;
+    let again = process(
+        &api.state,
+        lease.task.as_parse().expect("a parse task"),
+        &cfg,
+    )
+    .await;
     assert_eq!(again, Outcome::Stale);
     let r = api
         .call(
@@ -175,7 +185,12 @@ async fn stop_wins_over_a_running_worker() {
         )
         .await;
     assert_eq!(r.json, json!({"code": 0}));
-    let out = process(&api.state, &lease.task, &PipelineConfig::default()).await;
+    let out = process(
+        &api.state,
+        lease.task.as_parse().expect("a parse task"),
+        &PipelineConfig::default(),
+    )
+    .await;
     assert_eq!(out, Outcome::Stale);
     full.queue.ack(&lease.receipt).await.unwrap();
     let r = api
@@ -220,7 +235,7 @@ async fn stop_wins_over_a_running_worker() {
         .await;
     assert_eq!(r.json["data"]["docs"][0]["run"], RunStatus::Done.text());
     assert!(full.queue.pending().await.unwrap() == 0);
-    let _ = full.queue.enqueue(&lease.task).await; // a late duplicate of the old task
+    let _ = full.queue.enqueue_task(&lease.task).await; // a late duplicate of the old task
     full.drain().await; // is recognised as stale and dropped
     let r = api
         .call(

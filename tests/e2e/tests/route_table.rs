@@ -21,7 +21,8 @@ fn normalise(path: &str) -> String {
             _ => {}
         }
     }
-    out
+    // `{memory_id}:{message_id}` is one path segment, routed as one parameter.
+    out.replace("{}:{}", "{}")
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! shape here is the one source of truth for what a record holds.
 
 pub mod models;
+mod tasks;
+
+pub use tasks::{MemoryTask, QueuedTask};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::contract::error::StoreError;
 use crate::contract::ids::new_id;
-use crate::domain::ParseTask;
+use crate::domain::{MemoryTask, ParseTask, QueuedTask};
 use crate::ports::PollingQueue;
 
 /// Long enough that a lease never lapses during the suite.
@@ -35,6 +35,7 @@ pub async fn run_all(queue: &dyn PollingQueue) {
 pub async fn run_all_except_stale_receipts(queue: &dyn PollingQueue, lapse: Duration) {
     empty(queue).await;
     fifo_and_ack(queue).await;
+    kinds(queue).await;
     visibility(queue, lapse).await;
     extend(queue, lapse).await;
     unknown_receipts(queue).await;
@@ -81,7 +82,8 @@ async fn fifo_and_ack(queue: &dyn PollingQueue) {
             .expect("receive")
             .expect("a task is visible");
         assert_eq!(
-            &lease.task, want,
+            lease.task,
+            QueuedTask::Parse(want.clone()),
             "tasks come out whole and in enqueue order (task {i})"
         );
         assert_eq!(lease.attempts, 1, "a first receive counts one attempt");
@@ -110,6 +112,28 @@ async fn fifo_and_ack(queue: &dyn PollingQueue) {
     assert!(queue.receive(LONG).await.expect("receive").is_none());
 }
 
+/// Every kind of task comes out as the kind it went in as.
+async fn kinds(queue: &dyn PollingQueue) {
+    let memory = QueuedTask::Memory(MemoryTask {
+        task_id: new_id(),
+        tenant_id: new_id(),
+        memory_id: new_id(),
+        message_id: 42,
+    });
+    let parse = QueuedTask::Parse(sample_task(9));
+    queue.enqueue_task(&memory).await.expect("enqueue memory");
+    queue.enqueue_task(&parse).await.expect("enqueue parse");
+    for want in [memory, parse] {
+        let lease = queue
+            .receive(LONG)
+            .await
+            .expect("receive")
+            .expect("a task is visible");
+        assert_eq!(lease.task, want, "a {} task keeps its kind", want.kind());
+        queue.ack(&lease.receipt).await.expect("ack");
+    }
+}
+
 async fn visibility(queue: &dyn PollingQueue, lapse: Duration) {
     let task = sample_task(7);
     queue.enqueue(&task).await.expect("enqueue");
@@ -128,7 +152,11 @@ async fn visibility(queue: &dyn PollingQueue, lapse: Duration) {
         .await
         .expect("receive")
         .expect("a lapsed lease makes the task visible again");
-    assert_eq!(second.task, task, "the same task comes back");
+    assert_eq!(
+        second.task,
+        QueuedTask::Parse(task.clone()),
+        "the same task comes back"
+    );
     assert_eq!(second.attempts, 2, "a redelivery counts one more attempt");
     assert_ne!(
         second.receipt, first.receipt,
@@ -160,7 +188,7 @@ async fn extend(queue: &dyn PollingQueue, lapse: Duration) {
         .await
         .expect("receive")
         .expect("visible after the shortened lease lapses");
-    assert_eq!((again.task, again.attempts), (task, 2));
+    assert_eq!((again.task, again.attempts), (QueuedTask::Parse(task), 2));
     queue.ack(&again.receipt).await.expect("ack");
 }
 

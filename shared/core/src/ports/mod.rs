@@ -14,7 +14,7 @@ use bytes::Bytes;
 use crate::contract::error::StoreError;
 use crate::domain::{
     ApiKeyRecord, ChunkRecord, ClientGeneration, Dataset, DatasetListQuery, Document,
-    DocumentListQuery, ParseTask, ProgressUpdate, Tenant,
+    DocumentListQuery, ParseTask, ProgressUpdate, QueuedTask, Tenant,
 };
 
 pub mod chat;
@@ -24,6 +24,9 @@ pub mod conformance_chats;
 pub mod conformance_docs;
 pub mod conformance_index;
 pub mod conformance_queue;
+// Memories and messages (M1–M12).
+pub mod conformance_memories;
+pub mod memory;
 
 pub use chat::{
     Chat, ChatDelta, ChatListQuery, ChatMessage, ChatModel, ChatModelRegistry, ChatStore,
@@ -195,16 +198,21 @@ pub trait BlobStore: Send + Sync {
     async fn delete_prefix(&self, tenant_id: &str, prefix: &str) -> Result<u64, StoreError>;
 }
 
-/// Where parse tasks go. Delivery is at-least-once; consumers must tolerate repeats.
+/// Where queued work goes (parse tasks, memory extraction, ...). Delivery is
+/// at-least-once; consumers must tolerate repeats.
 #[async_trait]
 pub trait TaskQueue: Send + Sync {
-    async fn enqueue(&self, task: &ParseTask) -> Result<(), StoreError>;
+    async fn enqueue_task(&self, task: &QueuedTask) -> Result<(), StoreError>;
+    /// A parse task (what most callers queue).
+    async fn enqueue(&self, task: &ParseTask) -> Result<(), StoreError> {
+        self.enqueue_task(&QueuedTask::Parse(task.clone())).await
+    }
 }
 
 /// A received task: hidden from other consumers until acked or its visibility lapses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lease {
-    pub task: ParseTask,
+    pub task: QueuedTask,
     pub receipt: String,
     /// How many times this task has been received, this time included.
     pub attempts: u32,

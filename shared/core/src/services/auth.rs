@@ -187,6 +187,52 @@ impl FromRequestParts<AppState> for DifyTenant {
     }
 }
 
+// --- login_required (memories and messages) ----------------------------------------------
+
+/// The reply of upstream's `login_required` to a missing or unknown credential: HTTP 401.
+pub fn login_unauthorized() -> ApiError {
+    ApiError::new(RetCode::Unauthorized, "<Unauthorized '401: Unauthorized'>")
+        .with_data(serde_json::Value::Null)
+        .with_status(401)
+}
+
+/// `login_required`: the key is the value after a `Bearer ` prefix (any case), or the whole
+/// header value; a missing or unknown key is HTTP 401. (Upstream also takes web-session
+/// tokens, which lambdarag does not issue.)
+pub async fn authenticate_login(
+    store: &dyn MetadataStore,
+    headers: &HeaderMap,
+) -> Result<ApiKeyRecord, ApiError> {
+    let raw = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+        .unwrap_or_default();
+    let token = match raw.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("bearer ") => raw[7..].trim(),
+        _ => raw.as_str(),
+    };
+    if token.is_empty() {
+        return Err(login_unauthorized());
+    }
+    store
+        .key_for_hash(&hash_key(token))
+        .await?
+        .ok_or_else(login_unauthorized)
+}
+
+/// Extractor: the authenticated key of a `login_required` route (memories, messages).
+pub struct LoginKey(pub ApiKeyRecord);
+
+impl FromRequestParts<AppState> for LoginKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate_login(state.meta.as_ref(), &parts.headers)
+            .await
+            .map(LoginKey)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod completion;
 pub mod datasets;
 pub mod dify;
 pub mod documents;
+pub mod memories;
 pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;

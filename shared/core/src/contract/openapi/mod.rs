@@ -8,6 +8,7 @@
 
 mod chat;
 mod knowledge;
+mod memories;
 mod v027;
 
 use std::sync::OnceLock;
@@ -62,6 +63,7 @@ fn build() -> Value {
         .into_iter()
         .chain(chat::operations())
         .chain(v027::operations())
+        .chain(memories::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -71,6 +73,7 @@ fn build() -> Value {
     let mut schemas = common_schemas();
     schemas.extend(knowledge::schemas());
     schemas.extend(chat::schemas());
+    schemas.extend(memories::schemas());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -94,6 +97,8 @@ fn build() -> Value {
             {"name": "sessions", "description": "Chat sessions and completions"},
             {"name": "openai", "description": "OpenAI-compatible chat completions"},
             {"name": "meta", "description": "This document and its browsable page"},
+            {"name": "memories", "description": "Agent memories (HTTP 401 on a bad key)"},
+            {"name": "messages", "description": "Messages of memories: add, search, recall, forget"},
         ],
         "security": [{"ApiKey": []}],
         "paths": paths,
