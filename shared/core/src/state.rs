@@ -29,6 +29,8 @@ pub struct AppState {
     pub chats: Arc<dyn ChatStore>,
     pub chat_models: Arc<dyn ChatModelRegistry>,
     pub rerankers: Arc<dyn RerankerRegistry>,
+    /// The personal file manager (`/file/*`, `/files*`).
+    pub files: Arc<dyn crate::ports::files::FileStore>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             chats: none.clone(),
             chat_models: none.clone(),
             rerankers: none,
+            files: Arc::new(crate::ports::files::UnconfiguredFiles),
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -77,6 +80,10 @@ impl AppState {
     }
     pub fn with_rerankers(mut self, rerankers: Arc<dyn RerankerRegistry>) -> Self {
         self.rerankers = rerankers;
+        self
+    }
+    pub fn with_files(mut self, files: Arc<dyn crate::ports::files::FileStore>) -> Self {
+        self.files = files;
         self
     }
 }

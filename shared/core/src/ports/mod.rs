@@ -22,8 +22,10 @@ pub mod conformance;
 pub mod conformance_blobs;
 pub mod conformance_chats;
 pub mod conformance_docs;
+pub mod conformance_files;
 pub mod conformance_index;
 pub mod conformance_queue;
+pub mod files;
 
 pub use chat::{
     Chat, ChatDelta, ChatListQuery, ChatMessage, ChatModel, ChatModelRegistry, ChatStore,

@@ -8,6 +8,7 @@ pub mod chunks;
 pub mod completion;
 pub mod datasets;
 pub mod documents;
+pub mod files;
 pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;
