@@ -204,6 +204,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     }
     // Chats and sessions live on the table alone, so every function gets them.
     app = app.with_chats(Arc::new(dynamo.clone()));
+    // The file manager's rows live on the table too (its bytes need the bucket).
+    app = app.with_files(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url
