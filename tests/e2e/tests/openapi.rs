@@ -160,6 +160,7 @@ fn group_router(code_uri: &str, state: AppState) -> Router {
         "functions/chats" => fn_chats::router(state),
         "functions/sessions" => fn_sessions::router(state),
         "functions/openai" => fn_openai::router(state),
+        "functions/files" => fn_files::router(state),
         other => panic!("template.yaml: HttpApi events on an unknown function {other}"),
     }
 }

@@ -7,6 +7,7 @@
 //! compares the document with what the routers really serve and with template.yaml's routes.
 
 mod chat;
+mod files;
 mod knowledge;
 mod v027;
 
@@ -62,6 +63,7 @@ fn build() -> Value {
         .into_iter()
         .chain(chat::operations())
         .chain(v027::operations())
+        .chain(files::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -71,6 +73,7 @@ fn build() -> Value {
     let mut schemas = common_schemas();
     schemas.extend(knowledge::schemas());
     schemas.extend(chat::schemas());
+    schemas.extend(files::schemas());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -93,6 +96,7 @@ fn build() -> Value {
             {"name": "chats", "description": "Chat assistants"},
             {"name": "sessions", "description": "Chat sessions and completions"},
             {"name": "openai", "description": "OpenAI-compatible chat completions"},
+            {"name": "files", "description": "The personal file manager (`/file/*` and v0.27's `/files*`)"},
             {"name": "meta", "description": "This document and its browsable page"},
         ],
         "security": [{"ApiKey": []}],
