@@ -249,8 +249,13 @@ pub(crate) async fn link(
 ) -> ApiResult {
     let req = loose_json_body(headers, body)?;
     validate_request(&req, &["file_ids", "kb_ids"])?;
-    let bad =
-        |k: &str| FileError::BadRequest(format!("`{k}` must be a list of strings.")).into_api(gen);
+    let bad = |k: &str| {
+        let m = format!("`{k}` must be a list of strings.");
+        match gen {
+            Gen::Pinned => FileError::BadRequest(m).into_api(gen),
+            Gen::V027 => ApiError::argument(m),
+        }
+    };
     let file_ids = req
         .get("file_ids")
         .and_then(str_list)

@@ -46,7 +46,7 @@ impl Gen {
 /// A file-manager failure, by kind; the message is the client's text.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    /// Bad input (pinned 400, v0.27 101).
+    /// A refused request (pinned 400, v0.27 102).
     #[error("{0}")]
     BadRequest(String),
     /// A missing row, folder or dataset (pinned 404, v0.27 102).
@@ -93,10 +93,15 @@ impl FileError {
             (Gen::Pinned, FileError::Server(m)) => {
                 ApiError::new(RetCode::ServerError, m).with_data(Value::Null)
             }
-            (Gen::V027, FileError::BadRequest(m)) => ApiError::argument(m),
-            (Gen::V027, FileError::NotFound(m) | FileError::Conflict(m) | FileError::Server(m)) => {
-                ApiError::data(m)
-            }
+            // v0.27's service failures all go through `get_error_data_result`; only the
+            // request validation in the handlers answers 101.
+            (
+                Gen::V027,
+                FileError::BadRequest(m)
+                | FileError::NotFound(m)
+                | FileError::Conflict(m)
+                | FileError::Server(m),
+            ) => ApiError::data(m),
         }
     }
 }

@@ -161,7 +161,7 @@ fn errors_map_once_per_generation() {
         serde_json::json!({"code": 409, "message": "dup", "data": false})
     );
     let b = FileError::BadRequest("x".into()).into_api(Gen::V027).body();
-    assert_eq!(b, serde_json::json!({"code": 101, "message": "x"}));
+    assert_eq!(b, serde_json::json!({"code": 102, "message": "x"}));
     let b = FileError::Conflict("dup".into()).into_api(Gen::V027).body();
     assert_eq!(b, serde_json::json!({"code": 102, "message": "dup"}));
 }
