@@ -1,7 +1,6 @@
 //! Request parsing shared by both generations: multipart uploads, body fields, and the
 //! download reply.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -181,7 +180,7 @@ pub fn download_reply(d: Download) -> Response {
     let ct = d
         .content_type
         .unwrap_or_else(|| "application/octet-stream".into());
-    let mut resp = Bytes::from(d.bytes).into_response();
+    let mut resp = d.bytes.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&ct)

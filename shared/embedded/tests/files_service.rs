@@ -15,6 +15,11 @@ fn up(name: &str, body: &str) -> UploadFile {
     }
 }
 
+/// A one-id batch.
+fn one(id: &str) -> Vec<String> {
+    vec![id.to_string()]
+}
+
 fn msg(e: FileError) -> String {
     e.to_string()
 }
@@ -85,7 +90,7 @@ async fn tree_naming_moves_and_deletes() {
         .expect("rename");
 
     // Move: into a folder; a folder not into its own subtree; taken names refused.
-    files::move_files(&s, t, &[got[0].id.clone()], Some(&y.id), None, Gen::V027)
+    files::move_files(&s, t, &one(&got[0].id), Some(&y.id), None, Gen::V027)
         .await
         .expect("move");
     assert_eq!(
@@ -97,7 +102,7 @@ async fn tree_naming_moves_and_deletes() {
             .parent_id,
         y.id
     );
-    let e = files::move_files(&s, t, &[x.id.clone()], Some(&y.id), None, Gen::V027)
+    let e = files::move_files(&s, t, &one(&x.id), Some(&y.id), None, Gen::V027)
         .await
         .unwrap_err();
     assert!(matches!(e, FileError::BadRequest(_)));
@@ -105,14 +110,14 @@ async fn tree_naming_moves_and_deletes() {
         .await
         .unwrap_err();
     assert_eq!(msg(e), "File or Folder not found!");
-    let e = files::move_files(&s, t, &[got[1].id.clone()], Some("nope"), None, Gen::V027)
+    let e = files::move_files(&s, t, &one(&got[1].id), Some("nope"), None, Gen::V027)
         .await
         .unwrap_err();
     assert_eq!(msg(e), "Parent folder not found!");
     files::rename(&s, t, &got[1].id, "b.txt")
         .await
         .expect("same name elsewhere is fine");
-    let e = files::move_files(&s, t, &[got[1].id.clone()], Some(&y.id), None, Gen::V027)
+    let e = files::move_files(&s, t, &one(&got[1].id), Some(&y.id), None, Gen::V027)
         .await
         .unwrap_err();
     assert_eq!(msg(e), "Duplicated file name in the same folder.");
@@ -130,7 +135,7 @@ async fn tree_naming_moves_and_deletes() {
     // Delete a folder: its subtree and blobs go.
     let z = nested[0].clone();
     assert!(s.blobs.get(t, &z.location).await.unwrap().is_some());
-    let n = files::delete_files(&s, t, &[x.id.clone()])
+    let n = files::delete_files(&s, t, &one(&x.id))
         .await
         .expect("delete");
     assert_eq!(n, 1);
@@ -149,7 +154,7 @@ async fn tree_naming_moves_and_deletes() {
         s.files.get_file(t, &got[1].id).await.unwrap().is_some(),
         "nothing is deleted when one id is unknown"
     );
-    let e = files::delete_files(&s, t, &[root.id.clone()])
+    let e = files::delete_files(&s, t, &one(&root.id))
         .await
         .unwrap_err();
     assert!(matches!(e, FileError::BadRequest(_)));
@@ -158,7 +163,7 @@ async fn tree_naming_moves_and_deletes() {
     let other = "tenant-b";
     let e = files::download(&s, other, &got[1].id).await.unwrap_err();
     assert_eq!(msg(e), "Document not found!");
-    let e = files::delete_files(&s, other, &[got[1].id.clone()])
+    let e = files::delete_files(&s, other, &one(&got[1].id))
         .await
         .unwrap_err();
     assert_eq!(msg(e), "File or Folder not found!");
@@ -192,7 +197,7 @@ async fn link_to_datasets_creates_and_replaces_documents() {
         .unwrap()
         .unwrap();
 
-    let links = files::link_to_datasets(&s, t, &[folder.id.clone()], &[ds.id.clone()])
+    let links = files::link_to_datasets(&s, t, &one(&folder.id), &one(&ds.id))
         .await
         .expect("link");
     assert_eq!(links.len(), 2, "a folder expands to its files");
@@ -211,7 +216,7 @@ async fn link_to_datasets_creates_and_replaces_documents() {
     );
 
     // Re-linking replaces the earlier document.
-    let again = files::link_to_datasets(&s, t, &[up1[0].id.clone()], &[ds.id.clone()])
+    let again = files::link_to_datasets(&s, t, &one(&up1[0].id), &one(&ds.id))
         .await
         .expect("relink");
     assert_eq!(again.len(), 1);
@@ -246,7 +251,7 @@ async fn link_to_datasets_creates_and_replaces_documents() {
             .name,
         "uno.txt"
     );
-    files::delete_files(&s, t, &[up1[0].id.clone()])
+    files::delete_files(&s, t, &one(&up1[0].id))
         .await
         .expect("delete");
     assert!(s
@@ -257,15 +262,15 @@ async fn link_to_datasets_creates_and_replaces_documents() {
         .is_none());
 
     // Unknown ids and another tenant's ids are refused before anything changes.
-    let e = files::link_to_datasets(&s, t, &["nope".into()], &[ds.id.clone()])
+    let e = files::link_to_datasets(&s, t, &["nope".into()], &one(&ds.id))
         .await
         .unwrap_err();
     assert_eq!(msg(e), "File not found!");
-    let e = files::link_to_datasets(&s, t, &[up1[1].id.clone()], &["nope".into()])
+    let e = files::link_to_datasets(&s, t, &one(&up1[1].id), &["nope".into()])
         .await
         .unwrap_err();
     assert_eq!(msg(e), "Can't find this dataset!");
-    let e = files::link_to_datasets(&s, "tenant-b", &[up1[1].id.clone()], &[ds.id.clone()])
+    let e = files::link_to_datasets(&s, "tenant-b", &one(&up1[1].id), &one(&ds.id))
         .await
         .unwrap_err();
     assert_eq!(msg(e), "File not found!");
