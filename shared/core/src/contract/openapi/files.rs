@@ -71,7 +71,7 @@ fn bytes_reply() -> Value {
         "description": "the file's bytes (`image/<ext>` for images, else `application/<ext>`), \
             or the envelope with an error",
         "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "*/*": {"schema": {"type": "string", "format": "binary"}},
             "application/json": {"schema": schema_ref("Envelope")},
         },
     }})
