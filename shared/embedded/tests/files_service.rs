@@ -122,6 +122,31 @@ async fn tree_naming_moves_and_deletes() {
         .unwrap_err();
     assert_eq!(msg(e), "Duplicated file name in the same folder.");
 
+    // A batch move with one taken name moves nothing, not even the sources before it.
+    let free = files::upload(&s, t, None, vec![up("free.txt", "f")])
+        .await
+        .expect("free");
+    let c = files::upload(&s, t, None, vec![up("c.txt", "c")])
+        .await
+        .expect("c");
+    files::upload(&s, t, Some(&y.id), vec![up("c.txt", "c2")])
+        .await
+        .expect("c2");
+    let batch = [free[0].id.clone(), c[0].id.clone()];
+    let e = files::move_files(&s, t, &batch, Some(&y.id), None, Gen::V027)
+        .await
+        .unwrap_err();
+    assert_eq!(msg(e), "Duplicated file name in the same folder.");
+    assert_eq!(
+        s.files
+            .get_file(t, &free[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .parent_id,
+        root.id
+    );
+
     // Ancestors: the file first, the root last.
     let v = files::parents(&s, t, &got[0].id).await.expect("parents");
     let names: Vec<&str> = v["parent_folders"]
@@ -236,6 +261,26 @@ async fn link_to_datasets_creates_and_replaces_documents() {
             .name,
         "one.txt",
         "no `(1)`: the old document is gone first"
+    );
+
+    // An unsupported type is refused before the earlier link is replaced.
+    let exe = files::upload(&s, t, None, vec![up("tool.exe", "MZ")])
+        .await
+        .expect("upload exe");
+    let e = files::link_to_datasets(&s, t, &[up1[0].id.clone(), exe[0].id.clone()], &one(&ds.id))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        msg(e),
+        "tool.exe: This type of file has not been supported yet!"
+    );
+    assert!(
+        s.docs
+            .get_document(t, &ds.id, &new_doc)
+            .await
+            .unwrap()
+            .is_some(),
+        "nothing was replaced"
     );
 
     // Renaming the file renames its document; deleting it deletes the document.

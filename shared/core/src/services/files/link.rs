@@ -11,7 +11,7 @@ use crate::contract::ids::new_id;
 use crate::contract::time::{now_ms, rfc1123};
 use crate::domain::Dataset;
 use crate::ports::files::{FileLink, FileRecord};
-use crate::services::documents::{self, UploadFile};
+use crate::services::documents::{self, file_type, UploadFile};
 use crate::state::AppState;
 
 /// The link rows made, as upstream's `file2document` rows render.
@@ -69,6 +69,13 @@ pub async fn link_to_datasets(
                 files.push(r);
             }
         }
+    }
+    // Types are checked before any earlier link is replaced, with the upload's message.
+    if let Some(f) = files.iter().find(|f| file_type(&f.name) == "other") {
+        return Err(FileError::Server(format!(
+            "{}: This type of file has not been supported yet!",
+            f.name
+        )));
     }
     let mut out = Vec::new();
     for f in files {

@@ -547,6 +547,18 @@ pub async fn move_files(
                 ));
             }
         }
+        // Every name is checked before the first row moves, so a refused batch changes
+        // nothing (the store still guards against a concurrent writer).
+        if new_name.is_none() {
+            for f in &sources {
+                let taken = state.files.find_child(tenant_id, &d.id, &f.name).await?;
+                if taken.is_some_and(|t| t.id != f.id) {
+                    return Err(FileError::Conflict(
+                        "Duplicated file name in the same folder.".into(),
+                    ));
+                }
+            }
+        }
     }
     for mut f in sources {
         let renamed = new_name.is_some_and(|n| n != f.name);
