@@ -103,6 +103,13 @@ class TestPinnedUploadCreate:
         [y] = listing(api, x["id"])["files"]
         assert y["name"] == "y" and rows[2]["parent_id"] == y["id"]
 
+    def test_upload_past_the_default_body_limit(self, api, home):
+        # 3 MB: past axum's 2 MB default, under Lambda's 6 MB payload limit.
+        blob = bytes(range(256)) * (3 * 4096)
+        [row] = upload(api, home["id"], ("big.bin.txt", blob))
+        assert row["size"] == len(blob)
+        assert api.get(f"/files/{row['id']}").content == blob
+
     def test_upload_errors(self, api, home):
         assert body(api.post("/file/upload", data={"parent_id": home["id"]})) == pinned_err(400, "No file part!", False)
         assert body(api.post("/file/upload", files=[("other", ("a.txt", b"x"))])) == pinned_err(400, "No file part!", False)

@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/file/mv", post(mv))
         .route("/api/v1/file/convert", post(convert))
         .merge(v027::routes())
+        // axum's 2 MB default would refuse files the platform accepts (6 MB on Lambda).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FILE_BYTES))
         .with_state(state)
 }
 
