@@ -29,6 +29,8 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
 # Planned by an open issue rather than forgotten (shown in the "lambdarag" column).
 PLANNED = [
     (re.compile(r"^/(agents|agents_openai|agentbots|webhook|webhook_test|webhook_trace)\b"), "issue 12"),
+    # FL10 serves agent attachments (v0.27 moved it under /agents/attachments).
+    (re.compile(r"^/file/download/"), "issue 12 (agent attachments)"),
     (re.compile(r"^/(memories|messages|files?|searches|searchbots|system|chat/|openai/|documents/)"), "issue 10"),
     (re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag|run_raptor|trace_raptor|graph|index)$"), "issue 11"),
 ]

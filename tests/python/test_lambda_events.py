@@ -951,3 +951,49 @@ def test_s3_ingest_s3(world, dataset):
     # A direct S3 event (no SQS): the function answers null, or fails for Lambda to retry.
     assert sqs_event(world, "S3IngestFunction", "s3-ingest-s3.json", subs) is None
     ingested(world, dataset, name, content)
+
+
+# ---------------------------------------------------------------------------------------
+# FilesFunction (the personal file manager)
+# ---------------------------------------------------------------------------------------
+
+# What events/files-upload.json carries: one file under a folder path.
+FILE_UPLOADED_TEXT = (
+    "Lighthouse log, copied into the file manager.\n"
+    "The Quillfeather lamp was cleaned on the first of the month.\n"
+)
+
+
+def root_child(w: World, name: str) -> dict | None:
+    rows = ok(w.api.get("/files", params={"keywords": name}))["files"]
+    return next((r for r in rows if r["name"] == name), None)
+
+
+@feeds("files-upload.json")
+def test_files_upload(world):
+    data = envelope(http_event(world, "FilesFunction", "files-upload.json"))
+    try:
+        [row] = data
+        assert (row["name"], row["size"], row["type"]) == (
+            "lambda-events-file.txt", len(FILE_UPLOADED_TEXT.encode()), "doc")
+        logbook = root_child(world, "logbook")
+        assert logbook and logbook["type"] == "folder" and row["parent_id"] == logbook["id"]
+        assert world.api.get(f"/files/{row['id']}").content == FILE_UPLOADED_TEXT.encode()
+    finally:
+        if (logbook := root_child(world, "logbook")) is not None:
+            world.api.delete("/files", json={"ids": [logbook["id"]]})
+
+
+@feeds("files-link.json")
+def test_files_link(world, dataset):
+    name = f"le-link-{uuid.uuid4().hex[:8]}.txt"
+    [row] = ok(world.api.post("/files", files={"file": (name, FILE_UPLOADED_TEXT.encode())}))
+    try:
+        subs = {"LAMBDARAG_FILE_ID": row["id"], "LAMBDARAG_DATASET_ID": dataset}
+        [link] = envelope(http_event(world, "FilesFunction", "files-link.json", subs))
+        assert link["file_id"] == row["id"]
+        [doc] = docs_of(world, dataset)
+        assert (doc["id"], doc["name"], doc["run"]) == (link["document_id"], name, "UNSTART")
+        assert world.api.get(f"/datasets/{dataset}/documents/{doc['id']}").content == FILE_UPLOADED_TEXT.encode()
+    finally:
+        world.api.delete("/files", json={"ids": [row["id"]]})

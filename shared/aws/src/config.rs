@@ -206,6 +206,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     app = app.with_chats(Arc::new(dynamo.clone()));
     // So are memories and their messages.
     app = app.with_memories(Arc::new(dynamo.clone()));
+    // The file manager's rows live on the table too (its bytes need the bucket).
+    app = app.with_files(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url

@@ -31,6 +31,8 @@ pub struct AppState {
     pub chat_models: Arc<dyn ChatModelRegistry>,
     pub rerankers: Arc<dyn RerankerRegistry>,
     pub memories: Arc<dyn MemoryStore>,
+    /// The personal file manager (`/file/*`, `/files*`).
+    pub files: Arc<dyn crate::ports::files::FileStore>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             chat_models: none.clone(),
             rerankers: none.clone(),
             memories: none,
+            files: Arc::new(crate::ports::files::UnconfiguredFiles),
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -84,6 +87,10 @@ impl AppState {
     }
     pub fn with_memories(mut self, memories: Arc<dyn MemoryStore>) -> Self {
         self.memories = memories;
+        self
+    }
+    pub fn with_files(mut self, files: Arc<dyn crate::ports::files::FileStore>) -> Self {
+        self.files = files;
         self
     }
 }

@@ -8,6 +8,7 @@ pub mod sqlite;
 mod sqlite_chats;
 mod sqlite_docs;
 mod sqlite_memories;
+mod sqlite_files;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn open_metadata(data_dir: &Path) -> Result<AppState, lambdarag::StoreError>
     Ok(AppState::new(meta.clone())
         .with_docs(meta.clone())
         .with_memories(meta.clone())
+        .with_files(meta.clone())
         .with_chats(meta))
 }
 
@@ -51,6 +53,7 @@ pub fn open(data_dir: &Path) -> Result<Embedded, lambdarag::StoreError> {
     let state = AppState::new(meta.clone())
         .with_docs(meta.clone())
         .with_memories(meta.clone())
+        .with_files(meta.clone())
         .with_chats(meta)
         .with_blobs(blobs)
         .with_queue(queue.clone())

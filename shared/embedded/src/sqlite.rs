@@ -79,6 +79,8 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.execute_batch(crate::sqlite_memories::SCHEMA)
             .map_err(backend)?;
+        conn.execute_batch(crate::sqlite_files::SCHEMA)
+            .map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -161,6 +161,7 @@ fn group_router(code_uri: &str, state: AppState) -> Router {
         "functions/sessions" => fn_sessions::router(state),
         "functions/openai" => fn_openai::router(state),
         "functions/memories" => fn_memories::router(state),
+        "functions/files" => fn_files::router(state),
         other => panic!("template.yaml: HttpApi events on an unknown function {other}"),
     }
 }

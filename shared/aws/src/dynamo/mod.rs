@@ -13,6 +13,7 @@
 //! | document | `TENANT#{tenant}#DATASET#{dataset}` | `DOC#{id}` | `body`, `name_key`, `rev` |
 //! | document name lock | `TENANT#{tenant}#DATASET#{dataset}` | `DOCNAME#{lowercased name}` | `document_id` |
 //! | memory, its name lock, id counter, messages | see `memories.rs` | | |
+//! | file manager rows, name locks, links | `TENANT#{tenant}#FILES` | see `files.rs` | |
 //! | ingested S3 object | `S3OBJ#{bucket}/{key}` | `S3OBJ#{sequencer or ETag}` | `state`, `claimed_at`, `document_id`, `tenant_id`, `dataset_id`, `expires_at` (TTL) |
 //!
 //! Documents get a partition per dataset so a large tenant's load spreads over many keys.
@@ -54,6 +55,7 @@ use lambdarag::StoreError;
 
 mod chats;
 mod documents;
+mod files;
 mod ingest;
 mod memories;
 

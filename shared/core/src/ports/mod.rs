@@ -22,11 +22,13 @@ pub mod conformance;
 pub mod conformance_blobs;
 pub mod conformance_chats;
 pub mod conformance_docs;
+pub mod conformance_files;
 pub mod conformance_index;
 pub mod conformance_queue;
 // Memories and messages (M1–M12).
 pub mod conformance_memories;
 pub mod memory;
+pub mod files;
 
 pub use chat::{
     Chat, ChatDelta, ChatListQuery, ChatMessage, ChatModel, ChatModelRegistry, ChatStore,

@@ -10,6 +10,7 @@ pub mod datasets;
 pub mod dify;
 pub mod documents;
 pub mod memories;
+pub mod files;
 pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;

@@ -7,6 +7,7 @@
 //! compares the document with what the routers really serve and with template.yaml's routes.
 
 mod chat;
+mod files;
 mod knowledge;
 mod memories;
 mod v027;
@@ -64,6 +65,7 @@ fn build() -> Value {
         .chain(chat::operations())
         .chain(v027::operations())
         .chain(memories::operations())
+        .chain(files::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -74,6 +76,7 @@ fn build() -> Value {
     schemas.extend(knowledge::schemas());
     schemas.extend(chat::schemas());
     schemas.extend(memories::schemas());
+    schemas.extend(files::schemas());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -96,6 +99,7 @@ fn build() -> Value {
             {"name": "chats", "description": "Chat assistants"},
             {"name": "sessions", "description": "Chat sessions and completions"},
             {"name": "openai", "description": "OpenAI-compatible chat completions"},
+            {"name": "files", "description": "The personal file manager (`/file/*` and v0.27's `/files*`)"},
             {"name": "meta", "description": "This document and its browsable page"},
             {"name": "memories", "description": "Agent memories (HTTP 401 on a bad key)"},
             {"name": "messages", "description": "Messages of memories: add, search, recall, forget"},
