@@ -204,6 +204,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     }
     // Chats and sessions live on the table alone, so every function gets them.
     app = app.with_chats(Arc::new(dynamo.clone()));
+    // Search apps too.
+    app = app.with_searches(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url

@@ -13,6 +13,7 @@ use crate::domain::{ChunkRecord, Document, DocumentListQuery, ParseTask, Progres
 use crate::ports::chat::{
     Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
 };
+use crate::ports::search::{SearchApp, SearchStore};
 use crate::ports::{
     BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
     MetadataStore, ModelError, Reranker, RerankerRegistry, ScoredChunk, SearchRequest, TaskQueue,
@@ -29,6 +30,8 @@ pub struct AppState {
     pub chats: Arc<dyn ChatStore>,
     pub chat_models: Arc<dyn ChatModelRegistry>,
     pub rerankers: Arc<dyn RerankerRegistry>,
+    /// Search apps (`/searches`).
+    pub searches: Arc<dyn SearchStore>,
 }
 
 impl AppState {
@@ -44,7 +47,8 @@ impl AppState {
             embedders: none.clone(),
             chats: none.clone(),
             chat_models: none.clone(),
-            rerankers: none,
+            rerankers: none.clone(),
+            searches: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -77,6 +81,10 @@ impl AppState {
     }
     pub fn with_rerankers(mut self, rerankers: Arc<dyn RerankerRegistry>) -> Self {
         self.rerankers = rerankers;
+        self
+    }
+    pub fn with_searches(mut self, searches: Arc<dyn SearchStore>) -> Self {
+        self.searches = searches;
         self
     }
 }
@@ -160,6 +168,9 @@ impl BlobStore for Unconfigured {
 #[async_trait]
 impl TaskQueue for Unconfigured {
     async fn enqueue(&self, _: &ParseTask) -> Result<(), StoreError> {
+        Err(unconfigured("task queue"))
+    }
+    async fn health(&self) -> Result<(), StoreError> {
         Err(unconfigured("task queue"))
     }
 }
@@ -273,5 +284,24 @@ impl ChatModelRegistry for Unconfigured {
             model_id.to_string(),
             "no chat models are configured in this function".into(),
         ))
+    }
+}
+
+#[async_trait]
+impl SearchStore for Unconfigured {
+    async fn insert_search(&self, _: &SearchApp) -> Result<(), StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn get_search(&self, _: &str, _: &str) -> Result<Option<SearchApp>, StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn list_searches(&self, _: &str) -> Result<Vec<SearchApp>, StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn update_search(&self, _: &SearchApp) -> Result<(), StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn delete_search(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("search store"))
     }
 }

@@ -7,6 +7,7 @@ pub mod queue;
 pub mod sqlite;
 mod sqlite_chats;
 mod sqlite_docs;
+mod sqlite_searches;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub fn open_metadata(data_dir: &Path) -> Result<AppState, lambdarag::StoreError>
     let meta = Arc::new(metadata(data_dir)?);
     Ok(AppState::new(meta.clone())
         .with_docs(meta.clone())
+        .with_searches(meta.clone())
         .with_chats(meta))
 }
 
@@ -48,6 +50,7 @@ pub fn open(data_dir: &Path) -> Result<Embedded, lambdarag::StoreError> {
     let index = Arc::new(TantivyIndex::open(&data_dir.join("index"))?);
     let state = AppState::new(meta.clone())
         .with_docs(meta.clone())
+        .with_searches(meta.clone())
         .with_chats(meta)
         .with_blobs(blobs)
         .with_queue(queue.clone())

@@ -54,6 +54,7 @@ use lambdarag::StoreError;
 mod chats;
 mod documents;
 mod ingest;
+mod searches;
 
 pub use ingest::{Claim, SourceKey};
 
