@@ -11,6 +11,8 @@ pub mod documents;
 pub mod metadata_filter;
 pub mod openai_compat;
 pub mod retrieval;
+pub mod searches;
 pub mod sessions;
 pub mod sessions_v027;
 pub mod source;
+pub mod system;
