@@ -20,7 +20,9 @@ pub fn routes(state: AppState) -> Router {
         .merge(fn_dify::router(state.clone()))
         .merge(fn_chats::router(state.clone()))
         .merge(fn_sessions::router(state.clone()))
-        .merge(fn_openai::router(state))
+        .merge(fn_openai::router(state.clone()))
+        .merge(fn_searches::router(state.clone()))
+        .merge(fn_system::router(state))
         .merge(lambdarag_console::router())
         .layer(axum::extract::DefaultBodyLimit::max(
             fn_documents::MAX_FILE_BYTES,

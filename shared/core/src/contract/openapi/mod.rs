@@ -8,6 +8,7 @@
 
 mod chat;
 mod knowledge;
+mod searches;
 mod v027;
 
 use std::sync::OnceLock;
@@ -62,6 +63,7 @@ fn build() -> Value {
         .into_iter()
         .chain(chat::operations())
         .chain(v027::operations())
+        .chain(searches::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -94,6 +96,8 @@ fn build() -> Value {
             {"name": "sessions", "description": "Chat sessions and completions"},
             {"name": "openai", "description": "OpenAI-compatible chat completions"},
             {"name": "meta", "description": "This document and its browsable page"},
+            {"name": "searches", "description": "Search apps: saved retrieval settings plus an answer (v0.27)"},
+            {"name": "system", "description": "Health, liveness and version (no key)"},
         ],
         "security": [{"ApiKey": []}],
         "paths": paths,
