@@ -76,6 +76,9 @@ HTTP_REQUESTS = {
         f"/api/v1/chats_openai/{ID}/chat/completions",
         "ANY /api/v1/chats_openai/{chat_id}/chat/completions",
     ),
+    "searches": ("GET", "/api/v1/searches", "ANY /api/v1/searches"),
+    # The version needs no store (the health check would probe them all).
+    "system": ("GET", "/api/v1/system/version", "GET /api/v1/system/version"),
 }
 # The reply each request must get (API Gateway response: status and the JSON body).
 TOKEN_AUTH = (200, {"code": 0, "message": "`Authorization` can't be empty", "data": False})
@@ -83,6 +86,12 @@ TOKEN_AUTH = (200, {"code": 0, "message": "`Authorization` can't be empty", "dat
 # exception for a missing header (see shared/core/src/services/auth.rs): that is the correct reply.
 DIFY_AUTH = (200, {"code": 100, "message": "AttributeError(\"'NoneType' object has no attribute 'split'\")", "data": None})
 WORKER_REPLY = {"batchItemFailures": []}
+
+
+def version_reply(body) -> str | None:
+    """GET /system/version: the envelope with a version string (no key needed)."""
+    ok = isinstance(body, dict) and body.get("code") == 0 and isinstance(body.get("data"), str)
+    return None if ok else f"body {body!r}"
 
 
 def ms(seconds: float) -> float:
@@ -433,6 +442,8 @@ def backend_free_request(binary: str) -> tuple[dict, object]:
             body = json.dumps({"model": "model", "messages": [{"role": "user", "content": "hi"}]})
         elif method == "POST":
             body = "{}"
+        if binary == "system":
+            return apigw_event(method, path, route, body), (200, version_reply)
         return apigw_event(method, path, route, body), (DIFY_AUTH if binary == "dify" else TOKEN_AUTH)
     if binary in ("parse-worker", "s3-ingest"):
         return sqs_event(f"lambdarag-bench-{binary}"), WORKER_REPLY

@@ -82,7 +82,9 @@ def v027_routes(delta: str) -> dict[tuple[str, str], tuple[str, str]]:
         base = ""
         seen = table_paths
         # "GET /a, GET /b", "POST /a, /b" (method carried over), "/x, /y" (files compat rows)
-        for part in re.split(r",\s*", cells[0]):
+        # "POST /a/x and /y": two sibling paths (the searches table's completion row).
+        first_cell = re.sub(r"^([A-Z/]+ /\S+) and (/\S+)", r"\1, \2", cells[0])
+        for part in re.split(r",\s*", first_cell):
             part = part.strip().strip("`")
             head = part.split(" ", 1)
             if len(head) == 2 and split_methods(head[0]):
@@ -152,7 +154,7 @@ def served_ops(source: str) -> dict[tuple[str, str], str]:
     for path, item in doc["paths"].items():
         for method in item:
             if method.upper() in METHODS:
-                ops[(method.upper(), norm(path))] = path[len("/api/v1"):]
+                ops[(method.upper(), norm(path))] = path.removeprefix("/api/v1")
     return ops
 
 
@@ -200,7 +202,9 @@ def main() -> int:
             gen_current = "–"
         else:
             gen_current = "removed" if (method, path) in removed else "(not listed)"
-        rows.append(f"| {method} | `/api/v1{shown}` | {gen_pinned} | {gen_current} | "
+        # `/v1/...`: upstream's aliases outside /api/v1 (e.g. /v1/system/healthz).
+        full = shown if shown.startswith("/v1/") else f"/api/v1{shown}"
+        rows.append(f"| {method} | `{full}` | {gen_pinned} | {gen_current} | "
                     f"{note_for(path, (method, path) in served)} |")
     counts = (sum((k in served) for k in pinned), len(pinned),
               sum((k in served) for k in current), len(current))

@@ -37,6 +37,9 @@ SSE_OPS = {
     # v0.27's renamed chat and OpenAI-compatible routes
     ("POST", "/api/v1/chat/completions"),
     ("POST", "/api/v1/openai/{chat_id}/chat/completions"),
+    # search apps (v0.27)
+    ("POST", "/api/v1/searches/{search_id}/completion"),
+    ("POST", "/api/v1/searches/{search_id}/completions"),
 }
 OPENAI = {
     ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions"),
@@ -48,6 +51,9 @@ DOCUMENT = ("GET", "/api/v1/openapi.json")
 PAGE = ("GET", "/api/v1/docs")
 # The file manager's downloads: the bytes with upstream's `application/<ext>` / `image/<ext>`.
 FILE_DOWNLOADS = {("GET", "/api/v1/file/get/{file_id}"), ("GET", "/api/v1/files/{file_id}")}
+PING = ("GET", "/api/v1/system/ping")
+# The health check's body is upstream's component map, not an envelope.
+HEALTH = {("GET", "/api/v1/system/healthz"), ("GET", "/v1/system/healthz")}
 
 
 def _key(case) -> tuple[str, str]:
@@ -176,6 +182,13 @@ def envelope(ctx, response, case):
     ctype = (response.headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
     if key == PAGE:
         assert ctype == "text/html", f"docs page served as {ctype!r}"
+        return True
+    if key == PING:
+        assert ctype == "text/plain" and response.content == b"pong", f"ping: {response.content[:100]!r}"
+        return True
+    if key in HEALTH:
+        body = json.loads(response.content)
+        assert body.get("status") == "ok" and response.status_code == 200, f"unhealthy: {body}"
         return True
     if ctype == "text/event-stream":
         assert key in SSE_OPS, f"SSE reply from {key}"

@@ -61,7 +61,10 @@ def seed(api: Api, name: str) -> dict:
     # One turn, so the session has messages and references.
     api.call("POST", f"/chats/{chat['id']}/completions",
              json={"question": "What is a chunk?", "session_id": session["id"], "stream": False})
+    search = api.ok("POST", "/searches", json={"name": f"fuzz-search-{name}",
+                                               "search_config": {"kb_ids": [ds["id"]]}})
     return {
+        "search_id": search["search_id"],
         "dataset_id": ds["id"],
         "document_id": doc["id"],
         "chunk_id": chunks[0]["id"] if chunks else "",
@@ -89,6 +92,9 @@ def snapshot(api: Api) -> dict:
     for chat in api.ok("GET", "/chats", params={"page_size": 1000}):
         sessions = api.ok("GET", f"/chats/{chat['id']}/sessions", params={"page_size": 1000})
         out["chats"].append({"chat": chat, "sessions": sessions})
+    # Search apps (listing, then each in full: its search_config is only in the detail).
+    for app in api.ok("GET", "/searches")["search_apps"]:
+        out.setdefault("searches", []).append(api.ok("GET", f"/searches/{app['id']}"))
     return out
 
 

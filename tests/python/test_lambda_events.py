@@ -782,6 +782,46 @@ def test_openai_stream_completion(world, session_chat):
 
 
 # ---------------------------------------------------------------------------------------
+# SearchesFunction, SearchesStreamFunction, SystemFunction
+# ---------------------------------------------------------------------------------------
+
+
+@feeds("searches-create.json")
+def test_searches_create(world, corpus):
+    reply = http_event(world, "SearchesFunction", "searches-create.json", {"LAMBDARAG_DATASET_ID": corpus.dataset_id})
+    data = envelope(reply)
+    app = ok(world.api.get(f"/searches/{data['search_id']}"))
+    assert app["name"] == "lighthouse search" and app["search_config"]["kb_ids"] == [corpus.dataset_id]
+    assert app["search_config"]["top_k"] == 64
+    assert world.api.delete(f"/searches/{data['search_id']}").json()["data"] is True
+
+
+@feeds("searches-stream-completion.json")
+def test_searches_stream_completion(world, corpus):
+    sid = ok(world.api.post("/searches", json={"name": "le-stream", "search_config": {"kb_ids": [corpus.dataset_id]}}))["search_id"]
+    try:
+        prelude, body = streaming_event(world, "SearchesStreamFunction", "searches-stream-completion.json",
+                                        {"LAMBDARAG_SEARCH_ID": sid})
+        check_stream_prelude(prelude)
+        frames = sse_frames(body)
+        assert frames[-1] == {"code": 0, "message": "", "data": True}, frames
+        assert all(f["code"] == 0 and f["message"] == "" for f in frames), frames
+        answer = "".join(f["data"]["answer"] for f in frames[:-1])
+        assert "writes the tide height in the logbook" in answer, answer
+        final = [f["data"] for f in frames[:-1] if f["data"].get("final")]
+        assert final and [c["document_id"] for c in final[0]["reference"]["chunks"]][:1] == [corpus.doc_id]
+    finally:
+        world.api.delete(f"/searches/{sid}")
+
+
+@feeds("system-healthz.json")
+def test_system_healthz(world):
+    reply = http_event(world, "SystemFunction", "system-healthz.json")
+    assert reply.status == 200, reply.body
+    assert reply.json() == {"db": "ok", "redis": "ok", "doc_engine": "ok", "storage": "ok", "queue": "ok", "status": "ok"}
+
+
+# ---------------------------------------------------------------------------------------
 # ParseWorkerFunction (SQS)
 # ---------------------------------------------------------------------------------------
 

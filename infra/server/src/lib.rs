@@ -22,7 +22,9 @@ pub fn routes(state: AppState) -> Router {
         .merge(fn_sessions::router(state.clone()))
         .merge(fn_openai::router(state.clone()))
         .merge(fn_memories::router(state.clone()))
-        .merge(fn_files::router(state))
+        .merge(fn_files::router(state.clone()))
+        .merge(fn_searches::router(state.clone()))
+        .merge(fn_system::router(state))
         .merge(lambdarag_console::router())
         .layer(axum::extract::DefaultBodyLimit::max(
             fn_documents::MAX_FILE_BYTES,

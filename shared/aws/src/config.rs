@@ -208,6 +208,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     app = app.with_memories(Arc::new(dynamo.clone()));
     // The file manager's rows live on the table too (its bytes need the bucket).
     app = app.with_files(Arc::new(dynamo.clone()));
+    // Search apps too.
+    app = app.with_searches(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url

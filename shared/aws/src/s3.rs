@@ -294,6 +294,17 @@ impl BlobStore for S3BlobStore {
             }
         }
     }
+
+    /// HeadBucket: the bucket exists and the function may use it.
+    async fn health(&self) -> Result<(), StoreError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| self.err("HeadBucket", "", e))?;
+        Ok(())
+    }
 }
 
 impl S3BlobStore {

@@ -129,6 +129,18 @@ impl TaskQueue for SqsTaskQueue {
             .map_err(|e| self.err("SendMessage", e))?;
         Ok(())
     }
+
+    /// GetQueueAttributes (one attribute): the queue exists and answers.
+    async fn health(&self) -> Result<(), StoreError> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(|e| self.err("GetQueueAttributes", e))?;
+        Ok(())
+    }
 }
 
 #[async_trait]

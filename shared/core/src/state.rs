@@ -14,6 +14,7 @@ use crate::ports::chat::{
     Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
 };
 use crate::ports::memory::{Memory, MemoryListQuery, MemoryMessage, MemoryStore, MessagePatch};
+use crate::ports::search::{SearchApp, SearchStore};
 use crate::ports::{
     BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
     MetadataStore, ModelError, Reranker, RerankerRegistry, ScoredChunk, SearchRequest, TaskQueue,
@@ -33,6 +34,8 @@ pub struct AppState {
     pub memories: Arc<dyn MemoryStore>,
     /// The personal file manager (`/file/*`, `/files*`).
     pub files: Arc<dyn crate::ports::files::FileStore>,
+    /// Search apps (`/searches`).
+    pub searches: Arc<dyn SearchStore>,
 }
 
 impl AppState {
@@ -49,8 +52,9 @@ impl AppState {
             chats: none.clone(),
             chat_models: none.clone(),
             rerankers: none.clone(),
-            memories: none,
+            memories: none.clone(),
             files: Arc::new(crate::ports::files::UnconfiguredFiles),
+            searches: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -91,6 +95,10 @@ impl AppState {
     }
     pub fn with_files(mut self, files: Arc<dyn crate::ports::files::FileStore>) -> Self {
         self.files = files;
+        self
+    }
+    pub fn with_searches(mut self, searches: Arc<dyn SearchStore>) -> Self {
+        self.searches = searches;
         self
     }
 }
@@ -174,6 +182,9 @@ impl BlobStore for Unconfigured {
 #[async_trait]
 impl TaskQueue for Unconfigured {
     async fn enqueue_task(&self, _: &QueuedTask) -> Result<(), StoreError> {
+        Err(unconfigured("task queue"))
+    }
+    async fn health(&self) -> Result<(), StoreError> {
         Err(unconfigured("task queue"))
     }
 }
@@ -342,5 +353,24 @@ impl MemoryStore for Unconfigured {
     }
     async fn delete_messages(&self, _: &str, _: &str, _: &[i64]) -> Result<u64, StoreError> {
         Err(unconfigured("memory store"))
+    }
+}
+
+#[async_trait]
+impl SearchStore for Unconfigured {
+    async fn insert_search(&self, _: &SearchApp) -> Result<(), StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn get_search(&self, _: &str, _: &str) -> Result<Option<SearchApp>, StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn list_searches(&self, _: &str) -> Result<Vec<SearchApp>, StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn update_search(&self, _: &SearchApp) -> Result<(), StoreError> {
+        Err(unconfigured("search store"))
+    }
+    async fn delete_search(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("search store"))
     }
 }

@@ -172,6 +172,18 @@ fn delete_entry(path: &Path) -> Result<u64, StoreError> {
 
 #[async_trait]
 impl BlobStore for FolderBlobStore {
+    /// The root folder is still there and is a folder.
+    async fn health(&self) -> Result<(), StoreError> {
+        match tokio::fs::metadata(&self.root).await {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(StoreError::Backend(format!(
+                "{} is not a folder",
+                self.root.display()
+            ))),
+            Err(e) => Err(io_err("cannot read", &self.root, e)),
+        }
+    }
+
     async fn put(&self, tenant_id: &str, key: &str, bytes: Bytes) -> Result<(), StoreError> {
         let path = self.path_under(tenant_id, key, "key")?;
         Self::blocking(move || write_atomically(&path, &bytes)).await

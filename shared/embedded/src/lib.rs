@@ -7,8 +7,9 @@ pub mod queue;
 pub mod sqlite;
 mod sqlite_chats;
 mod sqlite_docs;
-mod sqlite_memories;
 mod sqlite_files;
+mod sqlite_memories;
+mod sqlite_searches;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub fn open_metadata(data_dir: &Path) -> Result<AppState, lambdarag::StoreError>
         .with_docs(meta.clone())
         .with_memories(meta.clone())
         .with_files(meta.clone())
+        .with_searches(meta.clone())
         .with_chats(meta))
 }
 
@@ -54,6 +56,7 @@ pub fn open(data_dir: &Path) -> Result<Embedded, lambdarag::StoreError> {
         .with_docs(meta.clone())
         .with_memories(meta.clone())
         .with_files(meta.clone())
+        .with_searches(meta.clone())
         .with_chats(meta)
         .with_blobs(blobs)
         .with_queue(queue.clone())

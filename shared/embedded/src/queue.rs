@@ -97,6 +97,11 @@ impl SqliteQueue {
 
 #[async_trait]
 impl TaskQueue for SqliteQueue {
+    /// A count of the queue's rows: the queue database answers.
+    async fn health(&self) -> Result<(), StoreError> {
+        PollingQueue::pending(self).await.map(|_| ())
+    }
+
     async fn enqueue_task(&self, task: &QueuedTask) -> Result<(), StoreError> {
         let body = serde_json::to_string(task)?;
         self.with(move |c| {

@@ -176,3 +176,24 @@ async fn a_second_writer_on_the_same_index_is_refused() {
         "tantivy allows one writer per index: a second process must fail clearly"
     );
 }
+
+#[tokio::test]
+async fn health_probes_answer_and_a_vanished_blob_folder_is_reported() {
+    use lambdarag::ports::{BlobStore, TenantStore};
+    let dir = tempdir();
+    let meta = SqliteStore::open(&dir.path().join("meta.sqlite3")).expect("open");
+    TenantStore::health(&meta).await.expect("sqlite answers");
+    let queue = SqliteQueue::open(&dir.path().join("queue.sqlite3")).expect("queue");
+    TaskQueue::health(&queue).await.expect("the queue answers");
+    let index = TantivyIndex::open(&dir.path().join("index")).expect("index");
+    ChunkIndex::health(&index).await.expect("the index answers");
+    let blobs = FolderBlobStore::open(&dir.path().join("blobs")).expect("blobs");
+    BlobStore::health(&blobs)
+        .await
+        .expect("the folder is there");
+    std::fs::remove_dir_all(dir.path().join("blobs")).expect("remove");
+    assert!(
+        BlobStore::health(&blobs).await.is_err(),
+        "a vanished folder is reported"
+    );
+}

@@ -58,6 +58,7 @@ mod documents;
 mod files;
 mod ingest;
 mod memories;
+mod searches;
 
 pub use ingest::{Claim, SourceKey};
 

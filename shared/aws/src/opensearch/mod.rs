@@ -722,6 +722,21 @@ impl OpenSearchIndex {
 
 #[async_trait]
 impl ChunkIndex for OpenSearchIndex {
+    /// GET /_cluster/health: the cluster answers and is not red.
+    async fn health(&self) -> Result<(), StoreError> {
+        let reply = self
+            .call(Method::GET, "/_cluster/health", Payload::Empty)
+            .await?;
+        let status = reply.body["status"].as_str().unwrap_or_default();
+        if reply.status != 200 || status == "red" || status.is_empty() {
+            return Err(StoreError::Backend(format!(
+                "OpenSearch cluster health: HTTP {} status {status:?}",
+                reply.status
+            )));
+        }
+        Ok(())
+    }
+
     async fn upsert(&self, tenant_id: &str, chunks: &[ChunkRecord]) -> Result<(), StoreError> {
         if chunks.is_empty() {
             return Ok(());

@@ -27,13 +27,20 @@ pub mod conformance_index;
 pub mod conformance_queue;
 // Memories and messages (M1–M12).
 pub mod conformance_memories;
-pub mod memory;
+pub mod conformance_search;
 pub mod files;
+pub mod memory;
+pub mod search;
 
 pub use chat::{
     Chat, ChatDelta, ChatListQuery, ChatMessage, ChatModel, ChatModelRegistry, ChatStore,
     DeltaStream, GenOptions, Session, SessionListQuery,
 };
+pub use search::{SearchApp, SearchStore};
+
+/// The tenant id / key the default health probes read: no record ever has it, so a probe
+/// is a real round trip to the store that finds nothing.
+pub const HEALTH_PROBE_ID: &str = "lambdarag-health-probe";
 
 /// Tenants and their model configuration.
 #[async_trait]
@@ -44,6 +51,11 @@ pub trait TenantStore: Send + Sync {
     /// Replace a tenant's record (defaults and providers); `NotFound` if absent.
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// A cheap real call proving the store answers (`GET /system/healthz`). The default
+    /// reads a tenant that never exists; adapters may override with their engine's ping.
+    async fn health(&self) -> Result<(), StoreError> {
+        self.get_tenant(HEALTH_PROBE_ID).await.map(|_| ())
+    }
 }
 
 /// API keys, stored only as hashes.
@@ -198,6 +210,11 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, tenant_id: &str, key: &str) -> Result<(), StoreError>;
     /// Delete every key under `prefix`; returns how many went.
     async fn delete_prefix(&self, tenant_id: &str, prefix: &str) -> Result<u64, StoreError>;
+    /// A cheap real call proving the store answers (`GET /system/healthz`); the default
+    /// reads a key that never exists.
+    async fn health(&self) -> Result<(), StoreError> {
+        self.get(HEALTH_PROBE_ID, HEALTH_PROBE_ID).await.map(|_| ())
+    }
 }
 
 /// Where queued work goes (parse tasks, memory extraction, ...). Delivery is
@@ -208,6 +225,14 @@ pub trait TaskQueue: Send + Sync {
     /// A parse task (what most callers queue).
     async fn enqueue(&self, task: &ParseTask) -> Result<(), StoreError> {
         self.enqueue_task(&QueuedTask::Parse(task.clone())).await
+    }
+    /// A cheap real call proving the queue answers (`GET /system/healthz`). A queue cannot
+    /// be read without side effects through `enqueue`, so adapters must override this; the
+    /// default reports that there is no probe (health then says `nok`, never a false `ok`).
+    async fn health(&self) -> Result<(), StoreError> {
+        Err(StoreError::Backend(
+            "this task queue has no health probe".into(),
+        ))
     }
 }
 
@@ -314,6 +339,13 @@ pub trait ChunkIndex: Send + Sync {
         chunk_ids: &[String],
     ) -> Result<u64, StoreError>;
     async fn delete_dataset(&self, tenant_id: &str, dataset_id: &str) -> Result<(), StoreError>;
+    /// A cheap real call proving the index answers (`GET /system/healthz`); the default
+    /// reads a chunk that never exists, adapters may override with their engine's health.
+    async fn health(&self) -> Result<(), StoreError> {
+        self.get(HEALTH_PROBE_ID, HEALTH_PROBE_ID, HEALTH_PROBE_ID)
+            .await
+            .map(|_| ())
+    }
     async fn search(
         &self,
         tenant_id: &str,

@@ -10,6 +10,7 @@ mod chat;
 mod files;
 mod knowledge;
 mod memories;
+mod searches;
 mod v027;
 
 use std::sync::OnceLock;
@@ -66,6 +67,7 @@ fn build() -> Value {
         .chain(v027::operations())
         .chain(memories::operations())
         .chain(files::operations())
+        .chain(searches::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -103,6 +105,8 @@ fn build() -> Value {
             {"name": "meta", "description": "This document and its browsable page"},
             {"name": "memories", "description": "Agent memories (HTTP 401 on a bad key)"},
             {"name": "messages", "description": "Messages of memories: add, search, recall, forget"},
+            {"name": "searches", "description": "Search apps: saved retrieval settings plus an answer (v0.27)"},
+            {"name": "system", "description": "Health, liveness and version (no key)"},
         ],
         "security": [{"ApiKey": []}],
         "paths": paths,

@@ -74,8 +74,31 @@ pub async fn ask(
         create_time: now,
         update_time: now,
     };
+    Ok(ask_frames(
+        state,
+        tenant_id,
+        &chat,
+        question,
+        &TurnOptions::default(),
+        count_tokens,
+    )
+    .await)
+}
+
+/// The frames of a dataset-only question (S6's "ask" variant of 8.1) answered by `chat`, a
+/// transient chat that carries the retrieval settings: `/sessions/ask` builds it from the
+/// request, a search app's completion from its `search_config` (its `doc_ids` in `topts`). Planning failures become
+/// the error frame plus the terminator, as upstream streams them.
+pub async fn ask_frames(
+    state: &AppState,
+    tenant_id: &str,
+    chat: &Chat,
+    question: String,
+    topts: &TurnOptions,
+    count_tokens: TokenCounter,
+) -> FrameStream {
     let history = vec![ChatMessage::user(question.clone())];
-    let plan = plan_turn(state, tenant_id, &chat, history, &TurnOptions::default()).await;
+    let plan = plan_turn(state, tenant_id, chat, history, topts).await;
     let plan = match plan {
         Ok(p) => p,
         Err(msg) => {
@@ -83,7 +106,7 @@ pub async fn ask(
                 Ok(sse_frame(&error_body(&msg))),
                 Ok(sse_frame(&json!({"code": 0, "message": "", "data": true}))),
             ];
-            return Ok(Box::pin(futures_util::stream::iter(frames)));
+            return Box::pin(futures_util::stream::iter(frames));
         }
     };
     let run = TurnRun {
@@ -96,5 +119,5 @@ pub async fn ask(
         count_tokens,
         style: FrameStyle::Ask,
     };
-    Ok(spawn_frames(move |sink| run.stream_into(sink)))
+    spawn_frames(move |sink| run.stream_into(sink))
 }

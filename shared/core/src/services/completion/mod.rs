@@ -737,7 +737,7 @@ pub enum TurnAnswer {
 }
 
 mod ask;
-pub use ask::ask;
+pub use ask::{ask, ask_frames};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,49 @@
+//! System routes (RAGFlow v0.27, delta §1.11), no key needed: the health of every store the
+//! deployment uses, `pong`, and the version. Its own small group (not the datasets one):
+//! the health check needs every port wired (bucket, queue, index), which the datasets
+//! function does not otherwise need, and a probe should not share a busy group's
+//! concurrency.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{extract::State, Router};
+use serde_json::json;
+
+use lambdarag::contract::envelope::{json_response, ok_json};
+use lambdarag::services::system;
+use lambdarag::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/system/healthz", get(healthz))
+        // The pinned contract's path (outside /api/v1), kept upstream as an alias.
+        .route("/v1/system/healthz", get(healthz))
+        .route("/api/v1/system/ping", get(ping))
+        .route("/api/v1/system/version", get(version))
+        .with_state(state)
+}
+
+/// HTTP 200 when every store answers, 500 otherwise; the body is not an envelope.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let (ok, body) = system::healthz(&state).await;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    json_response(status, &body)
+}
+
+async fn ping() -> Response {
+    let mut resp = (StatusCode::OK, "pong").into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+async fn version() -> Response {
+    ok_json(json!(system::version()))
+}
