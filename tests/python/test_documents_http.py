@@ -811,3 +811,13 @@ class TestHostileFiles:
         [e] = upload(api, ds["id"], ("empty.txt", b""))
         [d] = parse_done(api, ds["id"], e["id"])
         assert d["run"] == "FAIL" and "empty" in d["progress_msg"].lower(), d["progress_msg"]
+
+
+def test_an_upload_past_axums_default_body_limit(api, ds):
+    """3 MB: past axum's 2 MB default body limit, under API Gateway's 6 MB payload limit, so
+    it must be accepted by the documents Lambda as by the embedded server."""
+    blob = (b"Rivers carry water to the sea. " * 100_000)[:3_000_000]
+    (doc,) = upload(api, ds["id"], ("big.txt", blob))
+    assert doc["size"] == len(blob)
+    got = api.get(f"/datasets/{ds['id']}/documents/{doc['id']}")
+    assert got.content == blob

@@ -27,6 +27,9 @@ pub fn router(state: AppState) -> Router {
             // PATCH is v0.27's name for the same update.
             get(get_one).put(update).patch(update),
         )
+        // A chunk's `image_base64` may pass axum's 2 MB default; API Gateway's 6 MB bounds it
+        // on AWS, the embedded server's own limit there.
+        .layer(axum::extract::DefaultBodyLimit::max(6 << 20))
         .with_state(state)
 }
 

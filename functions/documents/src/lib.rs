@@ -47,6 +47,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/datasets/{dataset_id}/metadata/update",
             post(metadata_update),
         )
+        // Uploads are bounded by MAX_FILE_BYTES (and API Gateway's 6 MB on AWS), not axum's
+        // 2 MB default, which would refuse 2–6 MB uploads on Lambda.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FILE_BYTES))
         .with_state(state)
 }
 
