@@ -84,7 +84,7 @@ def v027_routes(delta: str) -> dict[tuple[str, str], tuple[str, str]]:
         # "GET /a, GET /b", "POST /a, /b" (method carried over), "/x, /y" (files compat rows)
         # "POST /a/x and /y": two sibling paths (the searches table's completion row).
         first_cell = re.sub(r"^([A-Z/]+ /\S+) and (/\S+)", r"\1, \2", cells[0])
-        for part in re.split(r",\s*", first_cell):
+        for part in re.split(r"[,;]\s*", first_cell):
             part = part.strip().strip("`")
             head = part.split(" ", 1)
             if len(head) == 2 and split_methods(head[0]):

@@ -112,3 +112,51 @@ class TestChunkFilters:
         _, d = docs
         other = add_chunk(api, d["b"], "a chunk of b")
         assert self.listed(api, doc, chunk_ids=other["id"]) == (0, [])
+
+
+class TestIngest:
+    """v0.27's POST /documents/ingest: documents named by id alone, started or cancelled."""
+
+    def wait_done(self, api, ds_id, doc_id, timeout=120):
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            d = ok(api.get(f"/datasets/{ds_id}/documents", params={"id": doc_id}))["docs"][0]
+            if d["run"] in ("DONE", "FAIL", "CANCEL"):
+                return d
+            assert time.monotonic() < deadline, d
+            time.sleep(0.2)
+
+    def test_start_then_rerun_across_datasets(self, api):
+        ds1, ds2 = new_dataset(api), new_dataset(api)
+        (a,) = upload(api, ds1["id"], "a.txt")
+        (b,) = upload(api, ds2["id"], "b.txt")
+        assert api.post("/documents/ingest", json={"doc_ids": [a["id"], b["id"]], "run": "1"}).json() == {"code": 0, "data": True}
+        assert self.wait_done(api, ds1["id"], a["id"])["run"] == "DONE"
+        assert self.wait_done(api, ds2["id"], b["id"])["chunk_count"] >= 1
+        # A rerun (with `delete`) replaces the chunks rather than adding to them.
+        assert api.post("/documents/ingest", json={"doc_ids": [a["id"]], "run": "1", "delete": True}).json()["code"] == 0
+        done = self.wait_done(api, ds1["id"], a["id"])
+        assert done["run"] == "DONE"
+        assert len(ok(api.get(f"/datasets/{ds1['id']}/documents/{a['id']}/chunks"))["chunks"]) == done["chunk_count"]
+
+    def test_cancel_follows_stop_rules(self, api):
+        ds = new_dataset(api)
+        (a,) = upload(api, ds["id"], "a.txt")
+        res = api.post("/documents/ingest", json={"doc_ids": [a["id"]], "run": "2"}).json()
+        assert res == {"code": 102, "message": "Can't stop parsing document with progress at 0 or 1"}
+
+    def test_errors_and_isolation(self, api, other_api_key):
+        ds = new_dataset(api)
+        (a,) = upload(api, ds["id"], "a.txt")
+        theirs = new_dataset(api, key=other_api_key)
+        (foreign,) = upload(api, theirs["id"], "theirs.txt", key=other_api_key)
+        for ids in ([f"{0:032x}"], [a["id"], foreign["id"]]):
+            assert code_message(api.post("/documents/ingest", json={"doc_ids": ids, "run": "1"})) == (102, "document not found")
+        # Nothing started: the known document of the refused batch stays as it was.
+        assert ok(api.get(f"/datasets/{ds['id']}/documents", params={"id": a["id"]}))["docs"][0]["run"] == "UNSTART"
+        for body, message in [({"run": "1"}, "`doc_ids` is required."),
+                              ({"doc_ids": "x", "run": "1"}, "`doc_ids` must be a list of document ids."),
+                              ({"doc_ids": [a["id"]]}, "`run` is required."),
+                              ({"doc_ids": [a["id"]], "run": "9"}, "`run` must be \"1\" (start) or \"2\" (cancel).")]:
+            assert code_message(api.post("/documents/ingest", json=body)) == (101, message)

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/datasets/{dataset_id}/metadata/update",
             post(metadata_update),
         )
+        .route("/api/v1/documents/ingest", post(ingest))
         // Uploads are bounded by MAX_FILE_BYTES (and API Gateway's 6 MB on AWS), not axum's
         // 2 MB default, which would refuse 2–6 MB uploads on Lambda.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FILE_BYTES))
@@ -256,6 +257,18 @@ async fn delete(
             documents::DeleteReply::Deleted(n) => ok(json!({"deleted": n})),
         },
     )
+}
+
+/// v0.27: start or cancel documents' processing by id alone.
+async fn ingest(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    documents::ingest(&state, &tenant, &req).await?;
+    Ok(ok(json!(true)))
 }
 
 async fn parse(

@@ -238,6 +238,20 @@ fn documents() -> Vec<Op> {
                 "url": {"type": "string"}, "method": {"type": "string"}, "key": {"type": "string"}, "expires_in": {"type": "integer"},
             }})),
         )),
+        ("/api/v1/documents/ingest", "post", operation(
+            "documents", "ingestDocuments",
+            "Start (`run` \"1\") or cancel (\"2\") documents' processing by id (v0.27)", vec![],
+            json_body(json!({
+                "type": "object",
+                "required": ["doc_ids", "run"],
+                "properties": {
+                    "doc_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "run": {"type": "string", "enum": ["1", "2"]},
+                    "delete": {"type": "boolean"},
+                },
+            }), true),
+            envelope_reply("true", json!({"type": "boolean"})),
+        )),
         (one, "put", operation(
             "documents", "updateDocument", "Update a document (name, metadata, chunking)", vec![ds(), doc()],
             json_body(schema_ref("DocumentUpdate"), false),

@@ -1,6 +1,7 @@
 //! Documents of a dataset: upload rules, listing, update, delete, parse and stop
 //! (contract F1–F9). Parsing itself happens in a worker; here a parse enqueues a task.
 
+mod ingest;
 mod lifecycle;
 mod listing;
 mod metadata;
@@ -9,6 +10,7 @@ mod tests;
 mod update;
 mod upload;
 
+pub use ingest::{ingest, validate_ingest, IngestAction};
 pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
 pub use listing::{list, metadata_matches, validate_list, ListFilters};
 pub use metadata::{metadata_summary, metadata_update};
