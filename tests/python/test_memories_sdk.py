@@ -18,7 +18,7 @@ LLM = "extractive-answerer@Builtin"
 def _clean_memories(client, other_client):
     yield
     for c in (client, other_client):
-        for m in c.list_memory(page_size=1000)["memory_list"]:
+        for m in c.list_memory(page_size=100)["memory_list"]:  # v0.27 caps page_size at 100
             c.delete_memory(m.id)
 
 
