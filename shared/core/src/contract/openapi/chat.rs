@@ -180,6 +180,7 @@ pub(super) fn operations() -> Vec<Op> {
 pub(super) fn schemas() -> Map<String, Value> {
     let str_ = json!({"type": "string"});
     let num = json!({"type": "number"});
+    let str_or_null = json!({"type": ["string", "null"]});
     let mut chat_fields = json!({
         "name": {"type": "string", "minLength": 1},
         "avatar": str_,
@@ -223,9 +224,10 @@ pub(super) fn schemas() -> Map<String, Value> {
         "Chat": {
             "type": "object",
             "properties": {
-                "id": str_, "name": str_, "description": str_, "avatar": str_,
+                // An update may set these to null, and the chat reads back what was stored.
+                "id": str_, "name": str_, "description": str_or_null, "avatar": str_or_null,
                 "llm": {"type": "object"}, "prompt": {"type": "object"},
-                "icon": str_, "llm_id": str_, "llm_setting": {"type": "object"},
+                "icon": str_or_null, "llm_id": str_, "llm_setting": {"type": "object"},
                 "prompt_config": {"type": "object"}, "similarity_threshold": num,
                 "vector_similarity_weight": num, "top_n": {"type": "integer"},
                 "top_k": {"type": "integer"}, "rerank_id": str_,
