@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::contract::error::StoreError;
 use crate::domain::{ChunkRecord, Document, DocumentListQuery, ProgressUpdate, QueuedTask, Tenant};
+use crate::ports::agent::{AgentCanvas, AgentSession, AgentStore};
 use crate::ports::chat::{
     Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
 };
@@ -36,6 +37,8 @@ pub struct AppState {
     pub files: Arc<dyn crate::ports::files::FileStore>,
     /// Search apps (`/searches`).
     pub searches: Arc<dyn SearchStore>,
+    /// Agent canvases and their sessions (`/agents*`).
+    pub agents: Arc<dyn AgentStore>,
 }
 
 impl AppState {
@@ -54,7 +57,8 @@ impl AppState {
             rerankers: none.clone(),
             memories: none.clone(),
             files: Arc::new(crate::ports::files::UnconfiguredFiles),
-            searches: none,
+            searches: none.clone(),
+            agents: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -99,6 +103,10 @@ impl AppState {
     }
     pub fn with_searches(mut self, searches: Arc<dyn SearchStore>) -> Self {
         self.searches = searches;
+        self
+    }
+    pub fn with_agents(mut self, agents: Arc<dyn AgentStore>) -> Self {
+        self.agents = agents;
         self
     }
 }
@@ -372,5 +380,49 @@ impl SearchStore for Unconfigured {
     }
     async fn delete_search(&self, _: &str, _: &str) -> Result<bool, StoreError> {
         Err(unconfigured("search store"))
+    }
+}
+
+#[async_trait]
+impl AgentStore for Unconfigured {
+    async fn insert_agent(&self, _: &AgentCanvas) -> Result<(), StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn get_agent(&self, _: &str, _: &str) -> Result<Option<AgentCanvas>, StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn list_agents(&self, _: &str) -> Result<Vec<AgentCanvas>, StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn update_agent(&self, _: &AgentCanvas) -> Result<(), StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn delete_agent(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn insert_agent_session(&self, _: &AgentSession) -> Result<(), StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn get_agent_session(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<AgentSession>, StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn list_agent_sessions(&self, _: &str, _: &str) -> Result<Vec<AgentSession>, StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn update_agent_session(&self, _: &AgentSession) -> Result<(), StoreError> {
+        Err(unconfigured("agent store"))
+    }
+    async fn delete_agent_sessions(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[String],
+    ) -> Result<usize, StoreError> {
+        Err(unconfigured("agent store"))
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::{
     DocumentListQuery, ParseTask, ProgressUpdate, QueuedTask, Tenant,
 };
 
+pub mod agent;
 pub mod chat;
 pub mod conformance;
 pub mod conformance_blobs;

@@ -1,6 +1,7 @@
 //! One module per resource: the logic behind a route group, called by thin handlers in
 //! `functions/<group>`. Services see only ports (through `AppState`), never an adapter.
 
+pub mod agents;
 pub mod answer;
 pub mod auth;
 pub mod chats;
