@@ -105,6 +105,7 @@ export LAMBDARAG_API_KEY=$key
 export LAMBDARAG_SESSIONS_STREAM_URL=$(json_field function_urls.SessionsStreamFunction)
 export LAMBDARAG_OPENAI_STREAM_URL=$(json_field function_urls.OpenAiStreamFunction)
 export LAMBDARAG_SEARCHES_STREAM_URL=$(json_field function_urls.SearchesStreamFunction)
+export LAMBDARAG_AGENTS_STREAM_URL=$(json_field function_urls.AgentsStreamFunction)
 export OPENSEARCH_URL=$(json_field opensearch_url)
 export AWS_ENDPOINT_URL=$MOTO_URL
 export AWS_REGION=us-east-1

@@ -329,12 +329,13 @@ def stream_urls(base_url) -> dict[str, str]:
     """Where streamed completions are served: the server itself on the embedded deployment;
     on AWS the Function URLs of the RESPONSE_STREAM functions (API Gateway buffers)."""
     if not ON_AWS:
-        return {"sessions": base_url, "openai": base_url, "searches": base_url}
+        return {"sessions": base_url, "openai": base_url, "searches": base_url, "agents": base_url}
     urls = {"sessions": os.environ.get("LAMBDARAG_SESSIONS_STREAM_URL", ""),
             "openai": os.environ.get("LAMBDARAG_OPENAI_STREAM_URL", ""),
-            "searches": os.environ.get("LAMBDARAG_SEARCHES_STREAM_URL", "")}
+            "searches": os.environ.get("LAMBDARAG_SEARCHES_STREAM_URL", ""),
+            "agents": os.environ.get("LAMBDARAG_AGENTS_STREAM_URL", "")}
     if not all(urls.values()):
-        pytest.fail("LAMBDARAG_SESSIONS_STREAM_URL / LAMBDARAG_OPENAI_STREAM_URL / LAMBDARAG_SEARCHES_STREAM_URL "
+        pytest.fail("LAMBDARAG_SESSIONS_STREAM_URL / LAMBDARAG_OPENAI_STREAM_URL / LAMBDARAG_SEARCHES_STREAM_URL / LAMBDARAG_AGENTS_STREAM_URL "
                     "are not set (scripts/local-aws.sh up exports them)")
     return {k: v.rstrip("/") for k, v in urls.items()}
 

@@ -24,6 +24,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(fn_memories::router(state.clone()))
         .merge(fn_files::router(state.clone()))
         .merge(fn_searches::router(state.clone()))
+        .merge(fn_agents::router(state.clone()))
         .merge(fn_system::router(state))
         .merge(lambdarag_console::router())
         .layer(axum::extract::DefaultBodyLimit::max(

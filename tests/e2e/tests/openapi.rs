@@ -166,6 +166,7 @@ fn group_router(code_uri: &str, state: AppState) -> Router {
         "functions/memories" => fn_memories::router(state),
         "functions/files" => fn_files::router(state),
         "functions/searches" => fn_searches::router(state),
+        "functions/agents" => fn_agents::router(state),
         "functions/system" => fn_system::router(state),
         other => panic!("template.yaml: HttpApi events on an unknown function {other}"),
     }

@@ -147,7 +147,7 @@ fn parse(req: &Map<String, Value>, count: TokenCounter) -> Result<OpenAiRequest,
 
 /// A message whose `content` is an array of content parts (what OpenAI clients send, and
 /// v0.27 reads) with its text parts joined by newlines; other parts (images) are dropped.
-fn text_content(mut message: Value) -> Value {
+pub(crate) fn text_content(mut message: Value) -> Value {
     if let Some(Value::Array(parts)) = message.get("content") {
         let text: Vec<&str> = parts
             .iter()

@@ -6,6 +6,7 @@
 //! to derive schemas from. Drift is caught by tests instead: `tests/e2e/tests/openapi.rs`
 //! compares the document with what the routers really serve and with template.yaml's routes.
 
+mod agents;
 mod chat;
 mod files;
 mod knowledge;
@@ -68,6 +69,7 @@ fn build() -> Value {
         .chain(memories::operations())
         .chain(files::operations())
         .chain(searches::operations())
+        .chain(agents::operations())
     {
         let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -106,6 +108,7 @@ fn build() -> Value {
             {"name": "memories", "description": "Agent memories (HTTP 401 on a bad key)"},
             {"name": "messages", "description": "Messages of memories: add, search, recall, forget"},
             {"name": "searches", "description": "Search apps: saved retrieval settings plus an answer (v0.27)"},
+            {"name": "agents", "description": "Agents: canvases, sessions and completions"},
             {"name": "system", "description": "Health, liveness and version (no key)"},
         ],
         "security": [{"ApiKey": []}],

@@ -1,0 +1,255 @@
+//! A1–A4 and v0.27's `GET /agents/{id}`: list, create, update, delete and read canvases.
+
+use serde_json::{json, Map, Value};
+
+use super::runtime::validate_dsl;
+use super::{canvas_json, is_v027, json_result, refused, result, AGENT_CANVAS};
+use crate::contract::envelope::{ApiError, RetCode};
+use crate::contract::http::first;
+use crate::contract::ids::new_id;
+use crate::contract::pyfmt::truthy;
+use crate::contract::time::now_ms;
+use crate::domain::ClientGeneration;
+use crate::ports::agent::AgentCanvas;
+use crate::state::AppState;
+
+fn page_arg(pairs: &[(String, String)], key: &str, default: usize) -> Result<usize, ApiError> {
+    match first(pairs, key) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .map(|n| n.max(0) as usize)
+            .map_err(|_| {
+                ApiError::exception(format!(
+                    "ValueError(\"invalid literal for int() with base 10: {}\")",
+                    crate::contract::pyfmt::py_str_repr(v)
+                ))
+            }),
+    }
+}
+
+/// A1 (pinned: a bare list; `id`/`title` misses are 102) and v0.27's list
+/// (`{canvas, total}`), chosen by the key's generation.
+pub async fn list(
+    state: &AppState,
+    tenant_id: &str,
+    generation: ClientGeneration,
+    pairs: &[(String, String)],
+) -> Result<Value, ApiError> {
+    let page = page_arg(pairs, "page", 1)?.max(1);
+    let page_size = page_arg(pairs, "page_size", 30)?;
+    let orderby = first(pairs, "orderby").unwrap_or("update_time");
+    let desc_default = is_v027(generation);
+    let desc = match first(pairs, "desc") {
+        Some(v) => matches!(v, "True" | "true" | "1"),
+        None => desc_default,
+    };
+    let mut all = state.agents.list_agents(tenant_id).await?;
+    all.retain(|a| a.canvas_category == AGENT_CANVAS);
+    let id = first(pairs, "id").filter(|s| !s.is_empty());
+    let title = first(pairs, "title").filter(|s| !s.is_empty());
+    if !is_v027(generation) && (id.is_some() || title.is_some()) {
+        all.retain(|a| id.is_none_or(|i| a.id == i) && title.is_none_or(|t| a.title == t));
+        if all.is_empty() {
+            return Err(ApiError::data("The agent doesn't exist."));
+        }
+    }
+    if let Some(k) = first(pairs, "keywords").filter(|s| !s.is_empty()) {
+        let k = k.to_lowercase();
+        all.retain(|a| a.title.to_lowercase().contains(&k));
+    }
+    all.sort_by(|a, b| {
+        let ord = match orderby {
+            "create_time" => a.create_time.cmp(&b.create_time),
+            "title" => a.title.cmp(&b.title),
+            _ => a.update_time.cmp(&b.update_time),
+        };
+        if desc {
+            ord.reverse()
+        } else {
+            ord
+        }
+    });
+    let total = all.len();
+    let start = (page - 1).saturating_mul(page_size);
+    let items: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(canvas_json)
+        .collect();
+    Ok(if is_v027(generation) {
+        json_result(json!({"canvas": items, "total": total}))
+    } else {
+        result(Value::Array(items))
+    })
+}
+
+/// v0.27's `GET /agents/{id}`: the row and its `last_publish_time` (we do not publish
+/// versions: null).
+pub async fn get_one(state: &AppState, tenant_id: &str, id: &str) -> Result<Value, ApiError> {
+    let Some(a) = state.agents.get_agent(tenant_id, id).await? else {
+        return Err(ApiError::data("canvas not found.").with_data(json!(false)));
+    };
+    let mut v = canvas_json(&a);
+    v["last_publish_time"] = Value::Null;
+    Ok(json_result(v))
+}
+
+/// The DSL of a body: an object, or JSON text holding one.
+fn dsl_of(v: &Value) -> Result<Value, ApiError> {
+    let dsl = match v {
+        Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| {
+            refused(
+                RetCode::ArgumentError,
+                format!("The DSL is not valid JSON: {e}"),
+            )
+        })?,
+        other => other.clone(),
+    };
+    validate_dsl(&dsl).map_err(|e| refused(RetCode::ArgumentError, e.to_string()))?;
+    Ok(dsl)
+}
+
+fn text_field(req: &Map<String, Value>, key: &str) -> Option<String> {
+    match req.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(crate::contract::pyfmt::py_str(other)),
+    }
+}
+
+async fn title_taken(
+    state: &AppState,
+    tenant_id: &str,
+    title: &str,
+    except: Option<&str>,
+) -> Result<bool, ApiError> {
+    Ok(state
+        .agents
+        .list_agents(tenant_id)
+        .await?
+        .iter()
+        .any(|a| a.title == title && Some(a.id.as_str()) != except))
+}
+
+/// A2. Pinned replies `true` (the id is not returned); v0.27 returns the row.
+pub async fn create(
+    state: &AppState,
+    tenant_id: &str,
+    generation: ClientGeneration,
+    req: &Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let dsl_value = match req.get("dsl") {
+        Some(v) if truthy(v) => v,
+        _ => return Err(refused(RetCode::ArgumentError, "No DSL data in request.")),
+    };
+    let title = match req.get("title") {
+        Some(v) if truthy(v) => crate::contract::pyfmt::py_str(v).trim().to_string(),
+        _ => return Err(refused(RetCode::ArgumentError, "No title in request.")),
+    };
+    if title.is_empty() {
+        return Err(refused(RetCode::ArgumentError, "No title in request."));
+    }
+    let dsl = dsl_of(dsl_value)?;
+    if title_taken(state, tenant_id, &title, None).await? {
+        return Err(if is_v027(generation) {
+            ApiError::data(format!("{title} already exists."))
+        } else {
+            ApiError::data(format!("Agent with title {title} already exists."))
+        });
+    }
+    let now = now_ms();
+    let agent = AgentCanvas {
+        id: new_id(),
+        tenant_id: tenant_id.to_string(),
+        title,
+        description: text_field(req, "description"),
+        avatar: text_field(req, "avatar"),
+        canvas_type: text_field(req, "canvas_type"),
+        canvas_category: AGENT_CANVAS.into(),
+        permission: text_field(req, "permission")
+            .filter(|p| p == "team")
+            .unwrap_or_else(|| "me".into()),
+        dsl,
+        create_time: now,
+        update_time: now,
+    };
+    state.agents.insert_agent(&agent).await?;
+    Ok(if is_v027(generation) {
+        json_result(canvas_json(&agent))
+    } else {
+        json_result(json!(true))
+    })
+}
+
+fn not_owner(generation: ClientGeneration, deleting: bool) -> ApiError {
+    let message = match (is_v027(generation), deleting) {
+        (false, _) => "Only owner of canvas authorized for this operation.",
+        (true, false) => "Make sure you have permission to access the agent.",
+        (true, true) => "Only the owner of the agent is authorized for this operation.",
+    };
+    refused(RetCode::OperatingError, message)
+}
+
+/// A3. Null values are ignored. Pinned: `true`, and upstream's quirk of a `dsl` without
+/// `title` (applied, then `KeyError('title')`); v0.27: `{update_time}`.
+pub async fn update(
+    state: &AppState,
+    tenant_id: &str,
+    generation: ClientGeneration,
+    id: &str,
+    req: &Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let Some(mut agent) = state.agents.get_agent(tenant_id, id).await? else {
+        return Err(not_owner(generation, false));
+    };
+    if let Some(v) = req.get("dsl").filter(|v| !v.is_null()) {
+        agent.dsl = dsl_of(v)?;
+    }
+    if let Some(title) = text_field(req, "title") {
+        let title = title.trim().to_string();
+        if title.is_empty() {
+            return Err(refused(RetCode::ArgumentError, "No title in request."));
+        }
+        if title_taken(state, tenant_id, &title, Some(id)).await? {
+            return Err(ApiError::data(format!("{title} already exists.")));
+        }
+        agent.title = title;
+    }
+    if let Some(d) = text_field(req, "description") {
+        agent.description = Some(d);
+    }
+    if let Some(a) = text_field(req, "avatar") {
+        agent.avatar = Some(a);
+    }
+    if let Some(t) = text_field(req, "canvas_type") {
+        agent.canvas_type = Some(t);
+    }
+    if let Some(p) = text_field(req, "permission").filter(|p| p == "me" || p == "team") {
+        agent.permission = p;
+    }
+    agent.update_time = now_ms();
+    state.agents.update_agent(&agent).await?;
+    if is_v027(generation) {
+        return Ok(json_result(json!({"update_time": agent.update_time})));
+    }
+    if req.get("dsl").is_some_and(|v| !v.is_null()) && !req.contains_key("title") {
+        return Err(ApiError::exception("KeyError('title')"));
+    }
+    Ok(json_result(json!(true)))
+}
+
+/// A4. The agent's sessions stay, as upstream leaves them.
+pub async fn delete(
+    state: &AppState,
+    tenant_id: &str,
+    generation: ClientGeneration,
+    id: &str,
+) -> Result<Value, ApiError> {
+    if !state.agents.delete_agent(tenant_id, id).await? {
+        return Err(not_owner(generation, true));
+    }
+    Ok(json_result(json!(true)))
+}
