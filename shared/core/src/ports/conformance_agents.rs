@@ -407,7 +407,7 @@ async fn session_updates(store: &dyn AgentStore) {
     session.name = None;
     session.errors = None;
     session.tokens += 17;
-    session.duration = 2.718281828459045;
+    session.duration = 3.456_789_012_345_678;
     session.round += 1;
     session.thumb_up = 1;
     session.update_time += 1;
