@@ -210,6 +210,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     app = app.with_files(Arc::new(dynamo.clone()));
     // Search apps too.
     app = app.with_searches(Arc::new(dynamo.clone()));
+    // Agents and their sessions.
+    app = app.with_agents(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url

@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod index;
 pub mod queue;
 pub mod sqlite;
+mod sqlite_agents;
 mod sqlite_chats;
 mod sqlite_docs;
 mod sqlite_files;
@@ -42,6 +43,7 @@ pub fn open_metadata(data_dir: &Path) -> Result<AppState, lambdarag::StoreError>
         .with_memories(meta.clone())
         .with_files(meta.clone())
         .with_searches(meta.clone())
+        .with_agents(meta.clone())
         .with_chats(meta))
 }
 
@@ -57,6 +59,7 @@ pub fn open(data_dir: &Path) -> Result<Embedded, lambdarag::StoreError> {
         .with_memories(meta.clone())
         .with_files(meta.clone())
         .with_searches(meta.clone())
+        .with_agents(meta.clone())
         .with_chats(meta)
         .with_blobs(blobs)
         .with_queue(queue.clone())

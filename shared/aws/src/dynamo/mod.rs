@@ -14,6 +14,8 @@
 //! | document name lock | `TENANT#{tenant}#DATASET#{dataset}` | `DOCNAME#{lowercased name}` | `document_id` |
 //! | memory, its name lock, id counter, messages | see `memories.rs` | | |
 //! | file manager rows, name locks, links | `TENANT#{tenant}#FILES` | see `files.rs` | |
+//! | agent canvas | `TENANT#{tenant}` | `AGENT#{id}` | `body` (see `agents.rs`) |
+//! | agent session | `TENANT#{tenant}#AGENT#{agent}` | `AGENTSESSION#{id}` | `body` (see `agents.rs`) |
 //! | ingested S3 object | `S3OBJ#{bucket}/{key}` | `S3OBJ#{sequencer or ETag}` | `state`, `claimed_at`, `document_id`, `tenant_id`, `dataset_id`, `expires_at` (TTL) |
 //!
 //! Documents get a partition per dataset so a large tenant's load spreads over many keys.
@@ -53,6 +55,7 @@ use lambdarag::domain::{ApiKeyRecord, ClientGeneration, Dataset, DatasetListQuer
 use lambdarag::ports::{ApiKeyStore, DatasetStore, TenantStore};
 use lambdarag::StoreError;
 
+mod agents;
 mod chats;
 mod documents;
 mod files;

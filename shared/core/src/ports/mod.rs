@@ -20,6 +20,7 @@ use crate::domain::{
 pub mod agent;
 pub mod chat;
 pub mod conformance;
+pub mod conformance_agents;
 pub mod conformance_blobs;
 pub mod conformance_chats;
 pub mod conformance_docs;
