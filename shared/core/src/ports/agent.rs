@@ -74,7 +74,7 @@ pub trait AgentStore: Send + Sync {
     /// True if it existed. The agent's sessions stay (upstream keeps them too).
     async fn delete_agent(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError>;
 
-    /// `Conflict` if the tenant already has this session id.
+    /// `Conflict` if this agent already has this session id.
     async fn insert_agent_session(&self, session: &AgentSession) -> Result<(), StoreError>;
     /// The session if it belongs to this tenant and this agent.
     async fn get_agent_session(
