@@ -13,6 +13,7 @@ pub(crate) struct Switch;
 /// Whether `value` (what the reference read) stands in `operator` to `expected`.
 pub(crate) fn holds(value: &Value, operator: &str, expected: &str) -> bool {
     let text = to_text(value);
+    let (low, want) = (text.to_lowercase(), expected.to_lowercase());
     let numbers = || {
         Some((
             text.trim().parse::<f64>().ok()?,
@@ -24,10 +25,11 @@ pub(crate) fn holds(value: &Value, operator: &str, expected: &str) -> bool {
         None => g(text.as_str(), expected),
     };
     match operator {
-        "contains" => text.contains(expected),
-        "not contains" => !text.contains(expected),
-        "start with" => text.starts_with(expected),
-        "end with" => text.ends_with(expected),
+        // The text operators ignore case, as upstream's do.
+        "contains" => low.contains(&want),
+        "not contains" => !low.contains(&want),
+        "start with" => low.starts_with(&want),
+        "end with" => low.ends_with(&want),
         "empty" => is_empty(value),
         "not empty" => !is_empty(value),
         "=" => order(|a, b| a == b, |a, b| a == b),
@@ -86,8 +88,17 @@ impl Component for Switch {
             }
         }
         let next = chosen.unwrap_or_else(|| p_ids(node.params.get("end_cpn_ids")));
+        // `next` names the chosen components as the canvas shows them, `_next` by id.
+        let names: Vec<&str> = next
+            .iter()
+            .map(|id| {
+                turn.canvas
+                    .node(id)
+                    .map_or(id.as_str(), |n| n.label.as_str())
+            })
+            .collect();
         let mut outputs = Map::new();
-        outputs.insert("next".into(), json!(next));
+        outputs.insert("next".into(), json!(names));
         outputs.insert("_next".into(), json!(next));
         Ok(Step {
             inputs,
@@ -107,6 +118,8 @@ mod tests {
     fn operators() {
         let s = json!("hello world");
         assert!(holds(&s, "contains", "lo w"));
+        assert!(holds(&s, "contains", "WORLD"));
+        assert!(holds(&json!("Hello"), "start with", "he"));
         assert!(holds(&s, "not contains", "bye"));
         assert!(holds(&s, "start with", "hell"));
         assert!(holds(&s, "end with", "world"));
