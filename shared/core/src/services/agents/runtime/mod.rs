@@ -12,6 +12,15 @@ use serde_json::{Map, Value};
 
 use crate::ports::chat::{ChatMessage, DeltaStream, GenOptions};
 
+mod components;
+mod dsl;
+mod engine;
+mod refs;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
 /// Component names the runtime runs. Anything else is refused when a canvas is stored.
 pub const SUPPORTED_COMPONENTS: &[&str] = &[
     "Begin",
@@ -41,21 +50,22 @@ pub enum DslError {
 }
 
 /// Check a canvas before it is stored: the shape, every component known, references to
-/// existing components. Accepts the template wrapper (`{"dsl": {...}}`) too? No: callers
-/// pass the canvas itself.
-pub fn validate_dsl(_dsl: &Value) -> Result<(), DslError> {
-    Ok(())
+/// existing components, exactly one Begin, Agent tools limited to Retrieval. Callers pass
+/// the canvas itself, not a template's wrapper. When several components are unsupported,
+/// `Unsupported` names them all (ids and names joined).
+pub fn validate_dsl(dsl: &Value) -> Result<(), DslError> {
+    dsl::validate_dsl(dsl)
 }
 
 /// The canvas a new session starts from: run state (history, path, retrieval, messages,
 /// reference) cleared, `globals` back to their initial values.
 pub fn reset_for_session(dsl: &Value) -> Value {
-    dsl.clone()
+    dsl::reset_for_session(dsl)
 }
 
 /// The Begin component's prologue, if it has one and it is enabled.
-pub fn prologue(_dsl: &Value) -> Option<String> {
-    None
+pub fn prologue(dsl: &Value) -> Option<String> {
+    dsl::prologue(dsl)
 }
 
 /// What the client asked in one turn.
@@ -152,11 +162,17 @@ pub struct RunOutcome {
 /// Run one turn of the canvas `dsl` (the session's copy, whose run state this advances)
 /// for `input`, sending events as they happen. A closed `events` channel (the client went
 /// away) does not stop the turn: the session still records it.
+///
+/// Components run from Begin along `downstream` (Categorize and Switch choose among theirs),
+/// each at most once per turn (Iteration children once per item); a walk runs at most
+/// 200 components. A failing component stops the turn: its `NodeFinished` and the outcome
+/// carry the error. The turn's query and answer join `history`, the components run join
+/// `path`, and its chunks join `retrieval`.
 pub async fn run_turn(
-    _dsl: &mut Value,
-    _input: RunInput,
-    _env: &dyn AgentEnv,
-    _events: tokio::sync::mpsc::Sender<AgentEvent>,
+    dsl: &mut Value,
+    input: RunInput,
+    env: &dyn AgentEnv,
+    events: tokio::sync::mpsc::Sender<AgentEvent>,
 ) -> RunOutcome {
-    RunOutcome::default()
+    engine::run_turn_limited(dsl, input, env, events, engine::MAX_STEPS).await
 }
