@@ -28,13 +28,16 @@ REPO = Path(__file__).resolve().parent.parent
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
 # Planned by an open issue rather than forgotten (shown in the "lambdarag" column).
 PLANNED = [
-    (re.compile(r"^/(agents|agents_openai|agentbots|webhook|webhook_test|webhook_trace)\b"), "issue 12"),
-    # FL10 serves agent attachments (v0.27 moved it under /agents/attachments).
-    (re.compile(r"^/file/download/"), "issue 12 (agent attachments)"),
+    # FL10 serves agent attachments (v0.27 moved it under /agents/attachments); agents take
+    # no file inputs yet.
+    (re.compile(r"^/(file/download/|agents/attachments/)"), "agent file inputs (issue 12 follow-up)"),
     (re.compile(r"^/(memories|messages|files?|searches|searchbots|system|chat/|openai/|documents/)"), "issue 10"),
     (re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag|run_raptor|trace_raptor|graph|index)$"), "issue 11"),
 ]
 OUT_OF_SCOPE = [
+    (re.compile(r"^/(webhook|webhook_test|webhook_trace)/|^/agents/[^/]+/webhook"), "agent webhooks (issue 12 leaves them out)"),
+    (re.compile(r"^/agents/(templates|prompts|tags|download)$|^/agents/[^/]+/(tags|upload|versions|logs|reset|rerun|components)|^/agents/test_db_connection"),
+     "canvas-editor support, unused by the SDKs"),
     (re.compile(r"^/(chatbots|agentbots|searchbots)/"), "beta share tokens (web UI embeds)"),
     (re.compile(r"^/(tts|sequence2txt|chat/audio/)"), "audio models"),
 ]
