@@ -40,10 +40,22 @@ SSE_OPS = {
     # search apps (v0.27)
     ("POST", "/api/v1/searches/{search_id}/completion"),
     ("POST", "/api/v1/searches/{search_id}/completions"),
+    # agents (contract 8.3, 8.4; v0.27's unified route)
+    ("POST", "/api/v1/agents/{agent_id}/completions"),
+    ("POST", "/api/v1/agents/chat/completions"),
+    ("POST", "/api/v1/agents_openai/{agent_id}/chat/completions"),
 }
 OPENAI = {
     ("POST", "/api/v1/chats_openai/{chat_id}/chat/completions"),
     ("POST", "/api/v1/openai/{chat_id}/chat/completions"),
+    ("POST", "/api/v1/agents_openai/{agent_id}/chat/completions"),
+    # `openai-compatible: true` answers as the OpenAI route does
+    ("POST", "/api/v1/agents/chat/completions"),
+}
+# Agent completions stream engine events (`{"event", "data", "session_id", ...}`), 8.4.
+AGENT_EVENTS = {
+    ("POST", "/api/v1/agents/{agent_id}/completions"),
+    ("POST", "/api/v1/agents/chat/completions"),
 }
 # Dify's bare `records` replies and HTTP statuses, on the POST and v0.27's GET form.
 DIFY = {("POST", "/api/v1/dify/retrieval"), ("GET", "/api/v1/dify/retrieval")}
@@ -107,7 +119,11 @@ def flatmap_path_parameters(context, path_parameters):
     options = [path_parameters]
     for tenant in ("a", "b"):
         ids = _IDS.get(tenant) or {}
-        real = {k: ids.get(k, v) for k, v in path_parameters.items()}
+        agents = "/agents/" in context.operation.path
+        real = {
+            k: ids.get("agent_session_id" if agents and k == "session_id" else k, v)
+            for k, v in path_parameters.items()
+        }
         options.append(real)
         # Real ids except one generated one: mismatched parents and children.
         for k in path_parameters:
@@ -122,10 +138,13 @@ _BODY_IDS = {
     "document_ids": ("document_id", True),
     "chunk_ids": ("chunk_id", True),
     "session_id": ("session_id", False),
+    "agent_id": ("agent_id", False),
 }
 
 
 def _ids_kind(path: str) -> str:
+    if "/agents/" in path and path.rstrip("/").endswith("sessions"):
+        return "agent_session_id"
     for segment, kind in (("sessions", "session_id"), ("chats", "chat_id"), ("documents", "document_id")):
         if path.rstrip("/").endswith(segment):
             return kind
@@ -196,7 +215,11 @@ def envelope(ctx, response, case):
         frames = _sse_frames(response.content.decode("utf-8"))
         assert frames, "an SSE reply without frames"
         for fr in frames:
-            ok = _is_envelope(fr) or (key in OPENAI and fr.get("object") == "chat.completion.chunk")
+            ok = (
+                _is_envelope(fr)
+                or (key in OPENAI and fr.get("object") == "chat.completion.chunk")
+                or (key in AGENT_EVENTS and isinstance(fr.get("event"), str) and isinstance(fr.get("data"), dict))
+            )
             assert ok, f"SSE frame outside the contract's shapes: {str(fr)[:300]}"
         return True
     if key in FILE_DOWNLOADS and ctype != "application/json":

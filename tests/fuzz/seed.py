@@ -1,6 +1,6 @@
 """Seed a tenant through the API, and snapshot a tenant's data through the API.
 
-    seed.py seed URL KEY OUT.json      dataset + parsed document (with chunks) + chat + session;
+    seed.py seed URL KEY OUT.json      dataset + parsed document (with chunks) + chat + session + agent;
                                        writes their ids to OUT.json
     seed.py snapshot URL KEY OUT.json  everything the tenant can read, as canonical JSON
 
@@ -63,7 +63,24 @@ def seed(api: Api, name: str) -> dict:
              json={"question": "What is a chunk?", "session_id": session["id"], "stream": False})
     search = api.ok("POST", "/searches", json={"name": f"fuzz-search-{name}",
                                                "search_config": {"kb_ids": [ds["id"]]}})
+    # An agent over the dataset, with a session that has run one turn.
+    agent_title = f"fuzz-agent-{name}"
+    dsl = {"components": {
+        "begin": {"obj": {"component_name": "Begin", "params": {"prologue": "hi"}},
+                  "downstream": ["Retrieval:R"], "upstream": []},
+        "Retrieval:R": {"obj": {"component_name": "Retrieval", "params": {"kb_ids": [ds["id"]]}},
+                        "downstream": ["Message:M"], "upstream": ["begin"]},
+        "Message:M": {"obj": {"component_name": "Message", "params": {"content": ["{Retrieval:R@formalized_content}"]}},
+                      "downstream": [], "upstream": ["Retrieval:R"]},
+    }}
+    api.ok("POST", "/agents", json={"title": agent_title, "dsl": dsl})
+    agent = api.ok("GET", "/agents", params={"title": agent_title})[0]
+    agent_session = api.ok("POST", f"/agents/{agent['id']}/sessions")
+    api.call("POST", f"/agents/{agent['id']}/completions",
+             json={"question": "What is a chunk?", "session_id": agent_session["id"], "stream": False})
     return {
+        "agent_id": agent["id"],
+        "agent_session_id": agent_session["id"],
         "search_id": search["search_id"],
         "dataset_id": ds["id"],
         "document_id": doc["id"],
@@ -95,6 +112,9 @@ def snapshot(api: Api) -> dict:
     # Search apps (listing, then each in full: its search_config is only in the detail).
     for app in api.ok("GET", "/searches")["search_apps"]:
         out.setdefault("searches", []).append(api.ok("GET", f"/searches/{app['id']}"))
+    for agent in api.ok("GET", "/agents", params={"page_size": 1000}):
+        sessions = api.ok("GET", f"/agents/{agent['id']}/sessions", params={"page_size": 1000})
+        out.setdefault("agents", []).append({"agent": agent, "sessions": sessions})
     return out
 
 

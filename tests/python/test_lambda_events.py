@@ -814,6 +814,63 @@ def test_searches_stream_completion(world, corpus):
         world.api.delete(f"/searches/{sid}")
 
 
+# ---------------------------------------------------------------------------------------
+# AgentsFunction, AgentsStreamFunction
+# ---------------------------------------------------------------------------------------
+
+
+def new_agent(w: World, corpus: Corpus) -> str:
+    """The canvas of events/agents-create.json, created over HTTP under a fresh title."""
+    body = json.loads(json.loads((EVENTS / "agents-create.json").read_text())["body"])
+    body["title"] = f"le-agent-{uuid.uuid4().hex[:12]}"
+    body["dsl"] = json.loads(json.dumps(body["dsl"]).replace("LAMBDARAG_DATASET_ID", corpus.dataset_id))
+    assert ok(w.api.post("/agents", json=body)) is True
+    return ok(w.api.get("/agents", params={"title": body["title"]}))[0]["id"]
+
+
+@feeds("agents-create.json")
+def test_agents_create(world, corpus):
+    reply = http_event(world, "AgentsFunction", "agents-create.json", {"LAMBDARAG_DATASET_ID": corpus.dataset_id})
+    assert envelope(reply) is True
+    agent = ok(world.api.get("/agents", params={"title": "lighthouse agent"}))[0]
+    try:
+        assert agent["description"] == "answers from the keeper's notes"
+        kb_ids = agent["dsl"]["components"]["Retrieval:Notes"]["obj"]["params"]["kb_ids"]
+        assert kb_ids == [corpus.dataset_id]
+    finally:
+        world.api.delete(f"/agents/{agent['id']}")
+
+
+@feeds("agents-completion.json")
+def test_agents_completion(world, corpus):
+    aid = new_agent(world, corpus)
+    try:
+        reply = http_event(world, "AgentsFunction", "agents-completion.json", {"LAMBDARAG_AGENT_ID": aid})
+        final = envelope(reply)
+        assert final["event"] == "workflow_finished" and final["session_id"], final
+        assert "writes the tide height in the logbook" in final["data"]["content"], final
+        assert final["data"]["reference"]["chunks"]["0"]["document_id"] == corpus.doc_id
+    finally:
+        world.api.delete(f"/agents/{aid}")
+
+
+@feeds("agents-stream-completion.json")
+def test_agents_stream_completion(world, corpus):
+    aid = new_agent(world, corpus)
+    try:
+        prelude, body = streaming_event(world, "AgentsStreamFunction", "agents-stream-completion.json",
+                                        {"LAMBDARAG_AGENT_ID": aid})
+        check_stream_prelude(prelude)
+        lines = [ln for ln in body.decode().split("\n\n") if ln.strip()]
+        assert lines[-1] == "data:[DONE]", lines[-3:]
+        frames = [json.loads(ln[len("data:"):]) for ln in lines[:-1]]
+        text = "".join(f["data"]["content"] for f in frames if f["event"] == "message")
+        assert "writes the tide height in the logbook" in text, text
+        assert any(f["event"] == "message_end" and f["data"]["reference"] for f in frames)
+    finally:
+        world.api.delete(f"/agents/{aid}")
+
+
 @feeds("system-healthz.json")
 def test_system_healthz(world):
     reply = http_event(world, "SystemFunction", "system-healthz.json")

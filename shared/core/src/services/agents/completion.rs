@@ -105,6 +105,7 @@ impl Turn {
                 "role": "assistant", "content": answer, "id": message_id, "created_at": secs(),
             }));
             session.reference.push(outcome.reference.clone());
+            trim_run_state(&mut dsl);
             session.dsl = dsl;
             session.round += 1;
             session.duration += started.elapsed().as_secs_f64();
@@ -120,6 +121,26 @@ impl Turn {
             outcome
         });
         (rx, handle)
+    }
+}
+
+/// Run state the canvas keeps per turn, bounded: the runtime reads a window of history
+/// (`message_history_window_size`), and the session's messages keep the full transcript,
+/// so older entries only grow the stored item (DynamoDB caps one at 400 KB).
+const KEPT_HISTORY: usize = 100;
+const KEPT_TURNS: usize = 10;
+
+fn trim_run_state(dsl: &mut Value) {
+    for (key, keep) in [
+        ("history", KEPT_HISTORY),
+        ("retrieval", KEPT_TURNS),
+        ("path", KEPT_HISTORY),
+    ] {
+        if let Some(Value::Array(a)) = dsl.get_mut(key) {
+            if a.len() > keep {
+                a.drain(..a.len() - keep);
+            }
+        }
     }
 }
 
@@ -494,4 +515,23 @@ fn openai_body(
             "index": 0,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_state_is_trimmed_to_its_recent_end() {
+        let mut dsl = json!({
+            "history": (0..150).collect::<Vec<_>>(),
+            "retrieval": (0..12).collect::<Vec<_>>(),
+            "path": ["begin"],
+        });
+        trim_run_state(&mut dsl);
+        assert_eq!(dsl["history"].as_array().map(Vec::len), Some(KEPT_HISTORY));
+        assert_eq!(dsl["history"][0], json!(50));
+        assert_eq!(dsl["retrieval"], json!((2..12).collect::<Vec<_>>()));
+        assert_eq!(dsl["path"], json!(["begin"]));
+    }
 }
