@@ -164,7 +164,8 @@ def flatmap_body(context, body):
         ids = _IDS.get(tenant) or {}
         real = dict(body)
         for key, (kind, is_list) in present.items():
-            real[key] = [ids[kind]] if is_list else ids[kind]
+            if kind in ids:
+                real[key] = [ids[kind]] if is_list else ids[kind]
         options.append(real)
     return st.sampled_from(options)
 

@@ -229,14 +229,9 @@ pub async fn agent_completion(
         CompletionStyle::Pinned => ApiError::exception("AssertionError('Session not found!')"),
         CompletionStyle::Unified => ApiError::data("Session not found!").with_data(json!(false)),
     };
-    let session = match open_turn(state, &agent, session_id, user_id, missing).await {
-        Ok(s) => s,
-        // Upstream's stream just ends when the engine's assertion fails mid-generator.
-        Err(e) if stream && style == CompletionStyle::Pinned && e.code == 100 => {
-            return Ok(AgentReply::Stream(Box::pin(futures_util::stream::empty())));
-        }
-        Err(e) => return Err(e),
-    };
+    // Upstream's stream just ends (an empty body) when the engine's assertion fails; the
+    // envelope says why, in both modes.
+    let session = open_turn(state, &agent, session_id, user_id, missing).await?;
     let question = question_of(req);
     let ids = TurnIds {
         message_id: new_id(),
