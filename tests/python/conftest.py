@@ -511,7 +511,7 @@ def provider_chat_env(deployment, fake_llm_server) -> ChatEnv:
     env = make_chat_env(deployment, "chat-provider-tenant")
     run_cli(deployment.server.data_dir, "provider", "set", "--tenant", env.tenant.id, "--factory",
             "OpenAI-API-Compatible", "--base-url", url, "--api-key", "x", "--model", "echo-model:chat",
-            "--model", "echo-think:chat")
+            "--model", "echo-think:chat", "--model", "echo-tool:chat")
     closed = f"http://127.0.0.1:{free_port()}/v1"
     run_cli(deployment.server.data_dir, "provider", "set", "--tenant", env.tenant.id, "--factory", "VLLM",
             "--base-url", closed, "--model", "down-model:chat")

@@ -5,7 +5,8 @@ every message as `role: content` — so a test can check that the retrieved cont
 the model. With `"stream": true` it streams the echo word by word as server-sent events
 (`data: {...}` chunks, a final `usage` chunk when `stream_options.include_usage` is set,
 then `data: [DONE]`), like a real provider. A model whose name contains `think` first
-streams some `reasoning_content`.
+streams some `reasoning_content`. A model whose name contains `tool` first asks for a tool
+call in lambdarag's agent protocol (see `tool_caller_text`).
 
 Every request body is recorded in `server.requests` (newest last).
 
@@ -43,6 +44,22 @@ def echo_text(messages: list[dict]) -> str:
             content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
         lines.append(f"{m.get('role')}: {content}")
     return "\n".join(lines)
+
+
+def tool_caller_text(messages: list[dict]) -> str | None:
+    """A model named `*tool*` drives lambdarag's agent tool protocol: until a tool result
+    (a user message starting `Results of `) is in the conversation it asks the first tool
+    listed in the system prompt (`- name: ...`) to search for the last user message; then
+    it answers with the echo (without lines that would read as another call)."""
+    if any(str(m.get("content", "")).startswith("Results of ") for m in messages):
+        # Answer: the echo, less the protocol's own example line (it would read as a call).
+        return "\n".join(ln for ln in echo_text(messages).splitlines() if not ln.startswith("TOOL_CALL"))
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    tool = next((ln[2:].split(":", 1)[0] for ln in system.splitlines() if ln.startswith("- ")), None)
+    question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+    if not tool:
+        return None
+    return "TOOL_CALL " + json.dumps({"name": tool, "arguments": {"query": question}})
 
 
 def pieces(text: str) -> list[str]:
@@ -92,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = req.get("model", "")
         text = echo_text(req.get("messages") or [])
+        if "tool" in model:
+            text = tool_caller_text(req.get("messages") or []) or text
         reasoning = REASONING_TEXT if "think" in model else ""
         created = int(time.time())
         if not req.get("stream"):

@@ -173,6 +173,28 @@ def test_llm_component_uses_the_tenants_provider(provider_chat_env):
         env.api.delete(f"/agents/{aid}")
 
 
+def test_agent_tool_loop_with_a_provider_model(provider_chat_env, fake_llm_server):
+    """A model that asks for the retrieval tool, gets the results back, then answers."""
+    env = provider_chat_env
+    server, _ = fake_llm_server
+    aid = create_agent(env.api, agent_dsls.agent_with_retrieval_tool(env.dataset_id, "echo-tool@OpenAI-API-Compatible"))
+    try:
+        before = len(server.requests)
+        res = env.api.post(f"/agents/{aid}/completions",
+                           json={"question": QUESTION, "stream": False, "return_trace": True}, timeout=120).json()
+        assert res["code"] == 0, res
+        agent_node = next(t for t in res["data"]["data"]["trace"] if t["component_id"] == "Agent:Helper")
+        used = agent_node["trace"][0]["outputs"]["use_tools"]
+        assert [u["name"] for u in used] == ["search_kb"] and used[0]["arguments"]["query"] == QUESTION, used
+        # Round 1 asked for the tool; round 2 saw its results (the echo shows them) and answered.
+        asked = [r for r in server.requests[before:] if r.get("model") == "echo-tool"]
+        assert len(asked) == 2, asked
+        assert "Zephyrine" in res["data"]["data"]["content"], res
+        assert res["data"]["data"]["reference"]["chunks"], res
+    finally:
+        env.api.delete(f"/agents/{aid}")
+
+
 @pytest.mark.parametrize("question,expected", [
     ("How do honey bees dance to show flowers?", "Routed to bees"),
     ("How do solar panels turn sunlight into electricity?", "Routed to solar"),
