@@ -58,3 +58,36 @@ def test_healthz_reports_a_broken_store(tmp_path):
         assert float(body["_meta"]["storage"]["elapsed"]) >= 0
     finally:
         server.stop()
+
+
+def test_config_needs_no_key(base_url):
+    res = requests.get(f"{base_url}/api/v1/system/config", timeout=30).json()
+    assert res == {"code": 0, "message": "success", "data": {"registerEnabled": 0, "disablePasswordLogin": True}}
+
+
+def test_status_reports_each_store(api):
+    res = api.get("/system/status").json()
+    assert res["code"] == 0, res
+    for component in ("doc_engine", "storage", "database", "redis"):
+        assert res["data"][component]["status"] == "green", res
+    assert api.get("/system/status", key="nope").json()["code"] == 109
+
+
+def test_tokens_mint_list_and_revoke(api, other_api_key):
+    minted = api.post("/system/tokens").json()
+    assert minted["code"] == 0, minted
+    key = minted["data"]["token"]
+    assert key.startswith("ragflow-") and minted["data"]["update_time"] is None
+    # The new key works, and is listed by its hint (keys are stored hashed).
+    assert api.get("/datasets", key=key).json()["code"] == 0
+    listed = api.get("/system/tokens").json()["data"]
+    row = next(r for r in listed if r["key_id"] == minted["data"]["key_id"])
+    assert key.startswith(row["token"].rstrip("…")) and row["token"] != key
+    # Another tenant cannot revoke it (the call succeeds, as upstream's does, but the key stays).
+    assert api.delete(f"/system/tokens/{key}", key=other_api_key).json() == {"code": 0, "message": "success", "data": True}
+    assert api.get("/datasets", key=key).json()["code"] == 0
+    assert all(r["key_id"] != row["key_id"] for r in api.get("/system/tokens", key=other_api_key).json()["data"])
+    # Its own tenant revokes it, by the key itself.
+    assert api.delete(f"/system/tokens/{key}").json()["data"] is True
+    assert api.get("/datasets", key=key).json()["code"] == 109
+    assert all(r["key_id"] != row["key_id"] for r in api.get("/system/tokens").json()["data"])

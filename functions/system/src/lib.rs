@@ -1,16 +1,19 @@
-//! System routes (RAGFlow v0.27, delta §1.11), no key needed: the health of every store the
-//! deployment uses, `pong`, and the version. Its own small group (not the datasets one):
+//! System routes (RAGFlow v0.27, delta §1.11): without a key the health of every store the
+//! deployment uses, `pong`, the version and the login page's config; with one, each
+//! store's status and the tenant's API keys (`/system/tokens`). Its own small group (not the datasets one):
 //! the health check needs every port wired (bucket, queue, index), which the datasets
 //! function does not otherwise need, and a probe should not share a busy group's
 //! concurrency.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::Path;
+use axum::routing::{delete, get};
 use axum::{extract::State, Router};
 use serde_json::json;
 
-use lambdarag::contract::envelope::{json_response, ok_json};
+use lambdarag::contract::envelope::{json_response, ok_json, ApiResult};
+use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::system;
 use lambdarag::AppState;
 
@@ -21,6 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/system/healthz", get(healthz))
         .route("/api/v1/system/ping", get(ping))
         .route("/api/v1/system/version", get(version))
+        .route("/api/v1/system/config", get(config))
+        .route("/api/v1/system/status", get(status))
+        .route("/api/v1/system/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/system/tokens/{token}", delete(delete_token))
         .with_state(state)
 }
 
@@ -46,4 +53,28 @@ async fn ping() -> Response {
 
 async fn version() -> Response {
     ok_json(json!(system::version()))
+}
+
+async fn config() -> Response {
+    ok_json(system::config())
+}
+
+async fn status(State(state): State<AppState>, AuthTenant(_tenant): AuthTenant) -> Response {
+    ok_json(system::status(&state).await)
+}
+
+async fn list_tokens(State(state): State<AppState>, AuthTenant(tenant): AuthTenant) -> ApiResult {
+    Ok(ok_json(system::list_tokens(&state, &tenant).await?))
+}
+
+async fn create_token(State(state): State<AppState>, AuthTenant(tenant): AuthTenant) -> ApiResult {
+    Ok(ok_json(system::create_token(&state, &tenant).await?))
+}
+
+async fn delete_token(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(token): Path<String>,
+) -> ApiResult {
+    Ok(ok_json(system::delete_token(&state, &tenant, &token).await?))
 }

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+use crate::contract::envelope::ApiError;
 use crate::contract::error::StoreError;
+use crate::contract::time::rfc1123;
 use crate::state::AppState;
 
 /// A probe that takes longer than this counts as down (the health check must answer fast).
@@ -107,6 +109,90 @@ pub async fn healthz(state: &AppState) -> (bool, Value) {
         probe("blob store", state.blobs.health()),
     );
     health_body(&db, &queue, &index, &blobs)
+}
+
+/// `GET /system/config` (no key): what upstream's login page reads. lambdarag has no user
+/// accounts: tenants and keys come from the CLI, so neither registration nor password
+/// login exists.
+pub fn config() -> Value {
+    json!({"registerEnabled": 0, "disablePasswordLogin": true})
+}
+
+/// `GET /system/status`: each store's state, in upstream's per-component shape (`status`
+/// green/red, `elapsed` ms, `error` when red). The task queue stands where upstream has
+/// redis; lambdarag's workers have no heartbeat table.
+pub async fn status(state: &AppState) -> Value {
+    let (db, queue, index, blobs) = tokio::join!(
+        probe("metadata store", state.meta.health()),
+        probe("task queue", state.queue.health()),
+        probe("chunk index", state.index.health()),
+        probe("blob store", state.blobs.health()),
+    );
+    let component = |p: &Probe| {
+        let mut v = json!({
+            "status": if p.result.is_ok() { "green" } else { "red" },
+            "elapsed": format!("{:.1}", p.elapsed.as_secs_f64() * 1000.0),
+        });
+        if let Err(e) = &p.result {
+            v["error"] = json!(e);
+        }
+        v
+    };
+    json!({
+        "doc_engine": component(&index),
+        "storage": component(&blobs),
+        "database": component(&db),
+        "redis": component(&queue),
+        "task_executor_heartbeats": {},
+    })
+}
+
+/// One key as `GET /system/tokens` lists it. Keys are stored hashed, so `token` is the
+/// key's hint (its first characters): the full key is shown once, when it is minted.
+fn token_row(k: &crate::domain::ApiKeyRecord) -> Value {
+    json!({
+        "tenant_id": k.tenant_id,
+        "token": k.hint,
+        "key_id": k.key_id,
+        "dialog_id": null,
+        "source": null,
+        "beta": null,
+        "create_time": k.create_time,
+        "create_date": rfc1123(k.create_time),
+        "update_time": null,
+        "update_date": null,
+    })
+}
+
+/// `GET /system/tokens`: the caller's tenant's keys, oldest first.
+pub async fn list_tokens(state: &AppState, tenant_id: &str) -> Result<Value, ApiError> {
+    let mut keys = state.meta.list_keys(tenant_id).await?;
+    keys.sort_by_key(|k| k.create_time);
+    Ok(Value::Array(keys.iter().map(token_row).collect()))
+}
+
+/// `POST /system/tokens`: a new key of the caller's tenant (the full key is in `token`,
+/// this once).
+pub async fn create_token(state: &AppState, tenant_id: &str) -> Result<Value, ApiError> {
+    if state.meta.get_tenant(tenant_id).await?.is_none() {
+        return Err(ApiError::data("Tenant not found!"));
+    }
+    let (key, rec) = crate::services::auth::issue_key(state.meta.as_ref(), tenant_id).await?;
+    let mut row = token_row(&rec);
+    row["token"] = json!(key);
+    Ok(row)
+}
+
+/// `DELETE /system/tokens/{token}`: revoke a key of the caller's tenant, named by the key
+/// itself or by its `key_id`. Like upstream, revoking a key that is not there succeeds.
+pub async fn delete_token(state: &AppState, tenant_id: &str, token: &str) -> Result<Value, ApiError> {
+    let key_id = if token.starts_with(crate::services::auth::KEY_PREFIX) {
+        crate::services::auth::hash_key(token)[..16].to_string()
+    } else {
+        token.to_string()
+    };
+    state.meta.revoke_key(tenant_id, &key_id).await?;
+    Ok(json!(true))
 }
 
 #[cfg(test)]

@@ -108,6 +108,21 @@ pub(super) fn operations() -> Vec<Op> {
         envelope_reply("the version string", json!({"type": "string"})),
     );
     version["security"] = json!([]);
+    let mut config = operation(
+        "system",
+        "config",
+        "What a login page reads (no key): lambdarag has no registration or password login",
+        vec![],
+        None,
+        envelope_reply(
+            "the flags",
+            json!({"type": "object", "properties": {
+                "registerEnabled": {"type": "integer"},
+                "disablePasswordLogin": {"type": "boolean"},
+            }}),
+        ),
+    );
+    config["security"] = json!([]);
     let completion = |id: &'static str| {
         operation(
             "searches",
@@ -256,5 +271,65 @@ pub(super) fn operations() -> Vec<Op> {
         ("/v1/system/healthz", "get", legacy_health),
         ("/api/v1/system/ping", "get", ping),
         ("/api/v1/system/version", "get", version),
+        ("/api/v1/system/config", "get", config),
+        (
+            "/api/v1/system/status",
+            "get",
+            operation(
+                "system",
+                "status",
+                "Each store's status (green/red, elapsed ms, error)",
+                vec![],
+                None,
+                envelope_reply("per component", json!({"type": "object"})),
+            ),
+        ),
+        (
+            "/api/v1/system/tokens",
+            "get",
+            operation(
+                "system",
+                "listTokens",
+                "The tenant's API keys (`token` is the key's hint: keys are stored hashed)",
+                vec![],
+                None,
+                envelope_reply("the keys", json!({"type": "array", "items": token_row()})),
+            ),
+        ),
+        (
+            "/api/v1/system/tokens",
+            "post",
+            operation(
+                "system",
+                "createToken",
+                "Mint an API key for the tenant (the full key is in `token`, shown this once)",
+                vec![],
+                None,
+                envelope_reply("the new key", token_row()),
+            ),
+        ),
+        (
+            "/api/v1/system/tokens/{token}",
+            "delete",
+            operation(
+                "system",
+                "deleteToken",
+                "Revoke one of the tenant's keys (the key, or its `key_id`); a missing one succeeds",
+                vec![path_param("token", "the key or its key_id")],
+                None,
+                envelope_reply("true", json!({"type": "boolean"})),
+            ),
+        ),
     ]
+}
+
+fn token_row() -> Value {
+    json!({"type": "object", "properties": {
+        "tenant_id": {"type": "string"},
+        "token": {"type": "string"},
+        "key_id": {"type": "string"},
+        "beta": {"type": "null"},
+        "create_time": {"type": "integer"},
+        "update_time": {"type": "null"},
+    }})
 }
