@@ -423,6 +423,14 @@ class TestPersonalUpload:
         two = ok_j(api.post("/documents/upload", files=[("file", (name, b"a")), ("file", (name, b"b"))]))
         assert [x["name"] for x in two] == [name.replace(".pdf", "(1).pdf"), name.replace(".pdf", "(2).pdf")]
 
+    def test_upload_info_aliases(self, api, base_url):
+        name = unique_name("alias") + ".txt"
+        data = ok_j(api.post("/file/upload_info", files=[("file", (name, b"one"))]))
+        assert data["name"] == name and data["size"] == 3
+        raw = requests.post(f"{base_url}/v1/document/upload_info", files=[("file", (name, b"two"))],
+                            headers={"Authorization": f"Bearer {api.api_key}"}, timeout=30).json()
+        assert raw["code"] == 0 and raw["data"]["name"] == name.replace(".txt", "(1).txt"), raw
+
     def test_errors(self, api):
         res = api.post("/documents/upload", params={"url": "https://example.com"}, files=[("file", ("a.txt", b"x"))])
         assert body(res) == {"code": 101, "message": "Provide either multipart file(s) or ?url=..., not both."}

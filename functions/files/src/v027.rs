@@ -28,6 +28,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/files/{file_id}/parent", get(parent))
         .route("/api/v1/files/{file_id}/ancestors", get(ancestors))
         .route("/api/v1/documents/upload", post(personal_upload))
+        // v0.27 keeps the older names of the same upload as aliases.
+        .route("/api/v1/file/upload_info", post(personal_upload))
+        .route("/v1/document/upload_info", post(personal_upload))
 }
 
 fn v027(e: FileError) -> ApiError {

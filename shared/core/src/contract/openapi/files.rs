@@ -310,6 +310,48 @@ fn v027() -> Vec<Op> {
                 ),
             ),
         ),
+        (
+            "/api/v1/file/upload_info",
+            "post",
+            operation(
+                "files",
+                "fileUploadInfo",
+                "Alias of POST /api/v1/documents/upload (v0.27)",
+                vec![query(
+                    "url",
+                    "not supported: answers code 101",
+                    json!({"type": "string"}),
+                )],
+                upload_form(),
+                envelope_reply(
+                    "the stored file (a list for several)",
+                    json!({"anyOf": [
+                schema_ref("PersonalUpload"),
+                {"type": "array", "items": schema_ref("PersonalUpload")}]}),
+                ),
+            ),
+        ),
+        (
+            "/v1/document/upload_info",
+            "post",
+            operation(
+                "files",
+                "documentUploadInfo",
+                "Alias of POST /api/v1/documents/upload, outside /api/v1 (v0.27)",
+                vec![query(
+                    "url",
+                    "not supported: answers code 101",
+                    json!({"type": "string"}),
+                )],
+                upload_form(),
+                envelope_reply(
+                    "the stored file (a list for several)",
+                    json!({"anyOf": [
+                schema_ref("PersonalUpload"),
+                {"type": "array", "items": schema_ref("PersonalUpload")}]}),
+                ),
+            ),
+        ),
     ]
 }
 

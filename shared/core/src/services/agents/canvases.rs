@@ -39,7 +39,12 @@ pub async fn list(
 ) -> Result<Value, ApiError> {
     let page = page_arg(pairs, "page", 1)?.max(1);
     let page_size = page_arg(pairs, "page_size", 30)?;
-    let orderby = first(pairs, "orderby").unwrap_or("update_time");
+    // v0.27 orders by creation by default; the pinned list by the last update.
+    let orderby = first(pairs, "orderby").unwrap_or(if is_v027(generation) {
+        "create_time"
+    } else {
+        "update_time"
+    });
     let desc_default = is_v027(generation);
     let desc = match first(pairs, "desc") {
         Some(v) => matches!(v, "True" | "true" | "1"),
