@@ -76,6 +76,25 @@ class TestDocumentFilters:
                          params={"types": "doc", "ids": f"{d['a']['id']},{d['c']['id']}", "page_size": 1}))
         assert got["total"] == 1 and [x["name"] for x in got["docs"]] == ["a.txt"]
 
+    def test_return_empty_metadata(self, api, docs):
+        ds, _ = docs
+        got = ok(api.get(f"/datasets/{ds['id']}/documents", params={"return_empty_metadata": "true"}))
+        assert [d["name"] for d in got["docs"]] == ["c.png"] and got["total"] == 1
+        assert got["docs"][0]["meta_fields"] == {}
+
+    def test_type_filter_counts_the_choices(self, api, docs):
+        ds, _ = docs
+        res = api.get(f"/datasets/{ds['id']}/documents", params={"type": "filter"}).json()
+        assert res["code"] == 0 and res["message"] == "success", res
+        assert res["data"] == {"total": 3, "filter": {
+            "suffix": {"txt": 1, "md": 1, "png": 1},
+            "run_status": {"0": 3},
+            "metadata": {"author": {"ann": 1, "bob": 1}, "tags": {"x": 1, "y": 1}, "empty_metadata": {"true": 1}},
+        }}
+        narrowed = ok(api.get(f"/datasets/{ds['id']}/documents", params={"type": "filter", "types": "visual"}))
+        assert narrowed == {"total": 1, "filter": {"suffix": {"png": 1}, "run_status": {"0": 1},
+                                                   "metadata": {"empty_metadata": {"true": 1}}}}
+
 
 class TestChunkFilters:
     @pytest.fixture

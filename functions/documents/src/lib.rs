@@ -11,7 +11,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use lambdarag::contract::batch::BatchOutcome;
-use lambdarag::contract::envelope::{ok, ok_empty, ApiError, ApiResult};
+use lambdarag::contract::envelope::{ok, ok_empty, ok_json, ApiError, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::documents::{self, UploadFile, FILE_NAME_LIMIT};
@@ -159,11 +159,10 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let (query, filters) = documents::validate_list(&query_pairs(q.as_deref()))?;
-    let (docs, total) = documents::list(&state, &tenant, &dataset_id, query, filters).await?;
-    Ok(ok(json!({
-        "total": total,
-        "docs": docs.iter().map(|d| d.to_list_api()).collect::<Vec<_>>(),
-    })))
+    // v0.27's filter summary is a `get_json_result` reply; the list a `get_result` one.
+    let summary = filters.summary;
+    let reply = documents::list_reply(&state, &tenant, &dataset_id, query, filters).await?;
+    Ok(if summary { ok_json(reply) } else { ok(reply) })
 }
 
 async fn update(

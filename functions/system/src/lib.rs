@@ -5,9 +5,9 @@
 //! function does not otherwise need, and a probe should not share a busy group's
 //! concurrency.
 
+use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::extract::Path;
 use axum::routing::{delete, get};
 use axum::{extract::State, Router};
 use serde_json::json;
@@ -76,5 +76,7 @@ async fn delete_token(
     AuthTenant(tenant): AuthTenant,
     Path(token): Path<String>,
 ) -> ApiResult {
-    Ok(ok_json(system::delete_token(&state, &tenant, &token).await?))
+    Ok(ok_json(
+        system::delete_token(&state, &tenant, &token).await?,
+    ))
 }

@@ -185,7 +185,11 @@ pub async fn create_token(state: &AppState, tenant_id: &str) -> Result<Value, Ap
 
 /// `DELETE /system/tokens/{token}`: revoke a key of the caller's tenant, named by the key
 /// itself or by its `key_id`. Like upstream, revoking a key that is not there succeeds.
-pub async fn delete_token(state: &AppState, tenant_id: &str, token: &str) -> Result<Value, ApiError> {
+pub async fn delete_token(
+    state: &AppState,
+    tenant_id: &str,
+    token: &str,
+) -> Result<Value, ApiError> {
     let key_id = if token.starts_with(crate::services::auth::KEY_PREFIX) {
         crate::services::auth::hash_key(token)[..16].to_string()
     } else {

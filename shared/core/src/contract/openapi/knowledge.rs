@@ -200,6 +200,16 @@ fn documents() -> Vec<Op> {
             "a MetadataCondition as JSON text",
             json!({"type": "string"}),
         ));
+        p.push(query(
+            "return_empty_metadata",
+            "v0.27: only documents without metadata (listed with `meta_fields` {})",
+            json!({"type": "boolean"}),
+        ));
+        p.push(query(
+            "type",
+            "v0.27: `filter` answers `{total, filter}`: counts by suffix, run state and metadata value",
+            json!({"type": "string", "enum": ["filter"]}),
+        ));
         p
     };
     vec![
@@ -217,9 +227,15 @@ fn documents() -> Vec<Op> {
         )),
         (docs, "get", operation(
             "documents", "listDocuments", "List a dataset's documents", [vec![ds()], list_params].concat(), None,
-            envelope_reply("a page of documents", json!({
+            envelope_reply("a page of documents, or (type=filter) the filter counts", json!({
                 "type": "object",
-                "properties": {"total": {"type": "integer"}, "docs": {"type": "array", "items": schema_ref("Document")}},
+                "properties": {
+                    "total": {"type": "integer"},
+                    "docs": {"type": "array", "items": schema_ref("Document")},
+                    "filter": {"type": "object", "properties": {
+                        "suffix": {"type": "object"}, "run_status": {"type": "object"}, "metadata": {"type": "object"},
+                    }},
+                },
             })),
         )),
         (docs, "delete", operation(

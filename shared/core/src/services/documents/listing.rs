@@ -22,11 +22,26 @@ pub struct ListFilters {
     pub types: Vec<String>,
     /// v0.27 `metadata`: `{key: value | [values]}`, any value within a key, every key.
     pub metadata: Option<Map<String, Value>>,
+    /// v0.27 `return_empty_metadata`: only documents without metadata.
+    pub empty_metadata_only: bool,
+    /// v0.27 `type=filter`: answer the counts of the filter choices, not the documents.
+    pub summary: bool,
 }
 
 impl ListFilters {
     fn narrows(&self) -> bool {
-        self.condition.is_some() || !self.types.is_empty() || self.metadata.is_some()
+        self.condition.is_some()
+            || !self.types.is_empty()
+            || self.metadata.is_some()
+            || self.empty_metadata_only
+    }
+}
+
+fn has_metadata(meta_fields: &Value) -> bool {
+    match meta_fields {
+        Value::Object(m) => !m.is_empty(),
+        Value::Null => false,
+        _ => true,
     }
 }
 
@@ -163,12 +178,15 @@ pub fn validate_list(
             Some(v)
         }
     };
+    let truthy = |k: &str| first(k).is_some_and(|v| matches!(v.trim(), "true" | "True" | "1"));
     Ok((
         q,
         ListFilters {
             condition,
             types,
             metadata,
+            empty_metadata_only: truthy("return_empty_metadata"),
+            summary: first("type") == Some("filter"),
         },
     ))
 }
@@ -260,6 +278,73 @@ async fn ids_passing(
                 .as_ref()
                 .is_none_or(|m| metadata_matches(&d.meta_fields, m))
         })
+        .filter(|d| !filters.empty_metadata_only || !has_metadata(&d.meta_fields))
         .map(|d| d.id)
         .collect())
+}
+
+/// F4's reply: `{total, docs}`, or with `type=filter` v0.27's `{total, filter}`, where
+/// `filter` counts the matching documents by suffix, by run state (its digit) and by
+/// metadata value (`empty_metadata` counts those without any), for a UI's filter choices.
+pub async fn list_reply(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    mut q: DocumentListQuery,
+    filters: ListFilters,
+) -> Result<Value, ApiError> {
+    if filters.summary {
+        q.page = 1;
+        q.page_size = u64::MAX;
+    }
+    let summary = filters.summary;
+    let empty_only = filters.empty_metadata_only;
+    let (docs, total) = list(state, tenant_id, dataset_id, q, filters).await?;
+    if summary {
+        return Ok(json!({"total": total, "filter": filter_counts(&docs)}));
+    }
+    let mut items: Vec<Value> = docs.iter().map(|d| d.to_list_api()).collect();
+    if empty_only {
+        for item in &mut items {
+            item["meta_fields"] = json!({});
+        }
+    }
+    Ok(json!({"total": total, "docs": items}))
+}
+
+/// The counts of `type=filter`.
+pub fn filter_counts(docs: &[Document]) -> Value {
+    let mut suffix: Map<String, Value> = Map::new();
+    let mut run: Map<String, Value> = Map::new();
+    let mut metadata: Map<String, Value> = Map::new();
+    let mut empty = 0u64;
+    let bump = |m: &mut Map<String, Value>, key: String| {
+        let n = m.get(&key).and_then(Value::as_u64).unwrap_or(0);
+        m.insert(key, json!(n + 1));
+    };
+    for d in docs {
+        bump(&mut suffix, d.suffix.clone());
+        bump(&mut run, d.run.digit().to_string());
+        match &d.meta_fields {
+            Value::Object(fields) if !fields.is_empty() => {
+                for (key, value) in fields {
+                    let values = match value {
+                        Value::Array(a) => a.clone(),
+                        other => vec![other.clone()],
+                    };
+                    let slot = metadata.entry(key.clone()).or_insert_with(|| json!({}));
+                    if let Value::Object(counts) = slot {
+                        for v in values {
+                            bump(counts, crate::contract::pyfmt::py_str(&v));
+                        }
+                    }
+                }
+            }
+            _ => empty += 1,
+        }
+    }
+    if empty > 0 {
+        metadata.insert("empty_metadata".into(), json!({"true": empty}));
+    }
+    json!({"suffix": suffix, "run_status": run, "metadata": metadata})
 }
