@@ -59,7 +59,9 @@ AGENT_EVENTS = {
 }
 # Dify's bare `records` replies and HTTP statuses, on the POST and v0.27's GET form.
 DIFY = {("POST", "/api/v1/dify/retrieval"), ("GET", "/api/v1/dify/retrieval")}
-DOWNLOAD = ("GET", "/api/v1/datasets/{dataset_id}/documents/{document_id}")
+DOWNLOADS = {("GET", "/api/v1/datasets/{dataset_id}/documents/{document_id}"), ("GET", "/api/v1/documents/{document_id}")}
+# v0.27's inline preview: the file with its own MIME type.
+PREVIEW = ("GET", "/api/v1/documents/{document_id}/preview")
 DOCUMENT = ("GET", "/api/v1/openapi.json")
 PAGE = ("GET", "/api/v1/docs")
 # The file manager's downloads: the bytes with upstream's `application/<ext>` / `image/<ext>`.
@@ -223,10 +225,10 @@ def envelope(ctx, response, case):
             )
             assert ok, f"SSE frame outside the contract's shapes: {str(fr)[:300]}"
         return True
-    if key in FILE_DOWNLOADS and ctype != "application/json":
+    if (key in FILE_DOWNLOADS or key == PREVIEW) and ctype != "application/json":
         return True
     if ctype == "application/octet-stream":
-        assert key == DOWNLOAD, f"a file body from {key}"
+        assert key in DOWNLOADS, f"a file body from {key}"
         return True
     assert ctype == "application/json", f"unexpected content type {ctype!r} (HTTP {response.status_code})"
     body = json.loads(response.content)

@@ -179,3 +179,24 @@ class TestIngest:
                               ({"doc_ids": [a["id"]]}, "`run` is required."),
                               ({"doc_ids": [a["id"]], "run": "9"}, "`run` must be \"1\" (start) or \"2\" (cancel).")]:
             assert code_message(api.post("/documents/ingest", json=body)) == (101, message)
+
+
+class TestDocumentById:
+    """v0.27's document routes without the dataset in the path."""
+
+    def test_download_and_preview(self, api, docs):
+        _, d = docs
+        got = api.get(f"/documents/{d['a']['id']}")
+        assert got.status_code == 200 and got.content == b"text of a.txt"
+        assert got.headers["content-type"] == "application/octet-stream"
+        assert "a.txt" in got.headers["content-disposition"]
+        shown = api.get(f"/documents/{d['b']['id']}/preview")
+        assert shown.content == b"text of b.md" and shown.headers["content-type"] == "text/markdown"
+
+    def test_missing_and_foreign_documents(self, api, other_api_key, docs):
+        _, d = docs
+        missing = {"code": 102, "message": "document not found", "data": False}
+        assert api.get("/documents/nope").json() == missing
+        assert api.get("/documents/nope/preview").json() == missing
+        assert api.get(f"/documents/{d['a']['id']}", key=other_api_key).json() == missing
+        assert api.get(f"/documents/{d['a']['id']}/preview", key=other_api_key).json() == missing

@@ -48,6 +48,8 @@ pub fn router(state: AppState) -> Router {
             post(metadata_update),
         )
         .route("/api/v1/documents/ingest", post(ingest))
+        .route("/api/v1/documents/{document_id}", get(download_by_id))
+        .route("/api/v1/documents/{document_id}/preview", get(preview))
         // Uploads are bounded by MAX_FILE_BYTES (and API Gateway's 6 MB on AWS), not axum's
         // 2 MB default, which would refuse 2–6 MB uploads on Lambda.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FILE_BYTES))
@@ -213,6 +215,41 @@ async fn download(
     );
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&doc.name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// v0.27's `GET /documents/{id}`: the file as a download, found in any of the tenant's
+/// datasets.
+async fn download_by_id(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(document_id): Path<String>,
+) -> ApiResult {
+    let file = documents::document_file(&state, &tenant, &document_id).await?;
+    let mut resp = file.bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&file.name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// v0.27's `GET /documents/{id}/preview`: the file inline, with its type.
+async fn preview(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(document_id): Path<String>,
+) -> ApiResult {
+    let file = documents::document_file(&state, &tenant, &document_id).await?;
+    let mut resp = file.bytes.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&file.mime) {
+        h.insert(header::CONTENT_TYPE, v);
     }
     Ok(resp)
 }

@@ -221,6 +221,18 @@ pub struct DatasetListQuery {
 }
 
 impl DatasetListQuery {
+    /// Every dataset of a tenant, newest first.
+    pub fn all() -> Self {
+        DatasetListQuery {
+            id: None,
+            name: None,
+            page: 1,
+            page_size: u64::MAX,
+            orderby: DatasetOrder::CreateTime,
+            desc: true,
+        }
+    }
+
     /// Filter, order and page an in-memory set the way every adapter must; adapters that
     /// cannot sort natively (DynamoDB) call this, and the conformance suite pins it.
     pub fn apply(&self, mut all: Vec<Dataset>) -> (Vec<Dataset>, u64) {

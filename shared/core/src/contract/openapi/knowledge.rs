@@ -283,6 +283,28 @@ fn documents() -> Vec<Op> {
                 },
             }}),
         )),
+        ("/api/v1/documents/{document_id}", "get", operation(
+            "documents", "downloadDocumentById",
+            "Download a document's file without naming its dataset (v0.27)", vec![doc()], None,
+            json!({"200": {
+                "description": "the file's bytes, or an envelope with the error",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                    "application/json": {"schema": schema_ref("Envelope")},
+                },
+            }}),
+        )),
+        ("/api/v1/documents/{document_id}/preview", "get", operation(
+            "documents", "previewDocument",
+            "A document's file inline, with its MIME type (v0.27)", vec![doc()], None,
+            json!({"200": {
+                "description": "the file's bytes with its type, or an envelope with the error",
+                "content": {
+                    "*/*": {"schema": {"type": "string"}},
+                    "application/json": {"schema": schema_ref("Envelope")},
+                },
+            }}),
+        )),
         (const_format(DS, "/chunks"), "post", operation(
             "documents", "parseDocuments", "Start parsing documents", vec![ds()],
             json_body(schema_ref("DocumentIds"), true), batch_reply("queued"),

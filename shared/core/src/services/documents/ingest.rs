@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::domain::{DatasetListQuery, DatasetOrder};
+use crate::domain::DatasetListQuery;
 
 /// What `run` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,15 +70,10 @@ pub async fn ingest(
     req: &Map<String, Value>,
 ) -> Result<(), ApiError> {
     let (ids, action) = validate_ingest(req)?;
-    let all = DatasetListQuery {
-        id: None,
-        name: None,
-        page: 1,
-        page_size: u64::MAX,
-        orderby: DatasetOrder::CreateTime,
-        desc: true,
-    };
-    let (datasets, _) = state.meta.list_datasets(tenant_id, &all).await?;
+    let (datasets, _) = state
+        .meta
+        .list_datasets(tenant_id, &DatasetListQuery::all())
+        .await?;
     let dataset_ids: Vec<String> = datasets.into_iter().map(|d| d.id).collect();
     let found = state
         .docs

@@ -1,6 +1,7 @@
 //! Documents of a dataset: upload rules, listing, update, delete, parse and stop
 //! (contract F1–F9). Parsing itself happens in a worker; here a parse enqueues a task.
 
+mod by_id;
 mod ingest;
 mod lifecycle;
 mod listing;
@@ -10,6 +11,7 @@ mod tests;
 mod update;
 mod upload;
 
+pub use by_id::{document_file, find_document, DocumentFile};
 pub use ingest::{ingest, validate_ingest, IngestAction};
 pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
 pub use listing::{filter_counts, list, list_reply, metadata_matches, validate_list, ListFilters};

@@ -640,11 +640,11 @@ pub async fn download(state: &AppState, tenant_id: &str, file_id: &str) -> FileR
     })
 }
 
-/// v0.27's `POST /documents/upload` reply for a file stored in the root: the attachment
-/// shape (`created_at` in epoch seconds, `extension`, `mime_type`, `preview_url`).
-pub fn personal_upload_reply(f: &FileRecord) -> Value {
-    let ext = suffix_of(&f.name);
-    let mime = match ext.as_str() {
+/// The MIME type a file is served with, from its extension (lowercase, no dot); `visual`
+/// files of other extensions are `image/<ext>`, the rest `application/<ext>` (upstream's
+/// rule for the file manager).
+pub fn mime_of(ext: &str, visual: bool) -> String {
+    match ext {
         "pdf" => "application/pdf".to_string(),
         "txt" => "text/plain".to_string(),
         "md" => "text/markdown".to_string(),
@@ -654,9 +654,16 @@ pub fn personal_upload_reply(f: &FileRecord) -> Value {
         "png" => "image/png".to_string(),
         "jpg" | "jpeg" => "image/jpeg".to_string(),
         "" => "application/octet-stream".to_string(),
-        e if f.file_type == "visual" => format!("image/{e}"),
+        e if visual => format!("image/{e}"),
         e => format!("application/{e}"),
-    };
+    }
+}
+
+/// v0.27's `POST /documents/upload` reply for a file stored in the root: the attachment
+/// shape (`created_at` in epoch seconds, `extension`, `mime_type`, `preview_url`).
+pub fn personal_upload_reply(f: &FileRecord) -> Value {
+    let ext = suffix_of(&f.name);
+    let mime = mime_of(&ext, f.file_type == "visual");
     let mut m = Map::new();
     m.insert("created_at".into(), json!(f.create_time as f64 / 1000.0));
     m.insert("created_by".into(), json!(f.created_by));
