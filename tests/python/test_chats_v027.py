@@ -316,6 +316,28 @@ class TestCompletions:
         assert all(f["message"] == "" and f["data"]["chat_id"] == chat["id"] and f["data"]["session_id"] == s["id"] for f in frames[:-1])
         assert "Zephyrine" in "".join(f["data"]["answer"] for f in frames[:-1])
 
+    def test_unified_legacy_frames_accumulate(self, provider_chat_env, stream_urls):
+        """`legacy: true`: v0.23-style frames (cumulative answers, reasoning in <think>)."""
+        env = provider_chat_env
+        chat = env.api.post("/chats", json={"name": "legacy", "dataset_ids": [env.dataset_id],
+                                             "llm": {"model_name": "echo-think@OpenAI-API-Compatible"}}).json()["data"]
+        try:
+            def frames_of(legacy: bool) -> list:
+                resp = requests.post(f"{stream_urls['sessions']}/api/v1/chat/completions", stream=True, timeout=120,
+                                     headers={"Authorization": f"Bearer {env.tenant.api_key}"},
+                                     json={"chat_id": chat["id"], "question": "What is Zephyrine?", "legacy": legacy})
+                return sse(resp)
+            plain = frames_of(False)
+            assert any(f["data"].get("start_to_think") for f in plain[:-1])
+            legacy = frames_of(True)
+            assert legacy[-1] == {"code": 0, "message": "", "data": True}
+            answers = [f["data"]["answer"] for f in legacy[:-1]]
+            assert not any("start_to_think" in f["data"] or "end_to_think" in f["data"] for f in legacy[:-1])
+            assert all(b.startswith(a) for a, b in zip(answers, answers[1:])), "each answer extends the last"
+            assert answers[-1].startswith("<think>") and "</think>" in answers[-1] and "Zephyrine" in answers[-1]
+        finally:
+            env.api.delete("/chats", json={"ids": [chat["id"]]})
+
     def test_unified_errors(self, chat_env, chat, other_api_key):
         post = lambda body, **kw: chat_env.api.post("/chat/completions", json=body, **kw).json()
         assert post({"chat_id": chat["id"], "stream": False}) == {"code": 101, "message": "required argument are missing: messages"}

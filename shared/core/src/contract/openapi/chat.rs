@@ -265,6 +265,7 @@ pub(super) fn schemas() -> Map<String, Value> {
                 "stream": {"type": "boolean"},
                 "pass_all_history_messages": {"type": "boolean"},
                 "store_history_messages": {"type": "boolean"},
+                "legacy": {"type": "boolean", "description": "v0.23-style frames: cumulative `answer`, reasoning in <think>…</think>"},
             },
         },
         "CompletionRequest": {

@@ -737,7 +737,9 @@ pub enum TurnAnswer {
 }
 
 mod ask;
+mod legacy;
 pub use ask::{ask, ask_frames};
+pub use legacy::legacy_frames;
 
 #[cfg(test)]
 mod tests;

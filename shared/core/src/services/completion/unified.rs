@@ -238,7 +238,15 @@ pub async fn answer(
         target,
         style: FrameStyle::Unified,
     };
-    answer_planned(state, tenant_id, turn, count_tokens).await
+    let legacy = req.get("legacy").is_some_and(truthy);
+    Ok(
+        match answer_planned(state, tenant_id, turn, count_tokens).await? {
+            TurnAnswer::Stream(frames) if legacy => {
+                TurnAnswer::Stream(super::legacy_frames(frames))
+            }
+            other => other,
+        },
+    )
 }
 
 #[cfg(test)]
