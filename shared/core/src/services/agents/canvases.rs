@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::runtime::validate_dsl;
-use super::{canvas_json, is_v027, json_result, refused, result, AGENT_CANVAS};
+use super::{canvas_json, int_arg, is_v027, json_result, refused, result, AGENT_CANVAS};
 use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::http::first;
 use crate::contract::ids::new_id;
@@ -13,22 +13,6 @@ use crate::domain::ClientGeneration;
 use crate::ports::agent::AgentCanvas;
 use crate::state::AppState;
 
-fn page_arg(pairs: &[(String, String)], key: &str, default: usize) -> Result<usize, ApiError> {
-    match first(pairs, key) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .map(|n| n.max(0) as usize)
-            .map_err(|_| {
-                ApiError::exception(format!(
-                    "ValueError(\"invalid literal for int() with base 10: {}\")",
-                    crate::contract::pyfmt::py_str_repr(v)
-                ))
-            }),
-    }
-}
-
 /// A1 (pinned: a bare list; `id`/`title` misses are 102) and v0.27's list
 /// (`{canvas, total}`), chosen by the key's generation.
 pub async fn list(
@@ -37,8 +21,8 @@ pub async fn list(
     generation: ClientGeneration,
     pairs: &[(String, String)],
 ) -> Result<Value, ApiError> {
-    let page = page_arg(pairs, "page", 1)?.max(1);
-    let page_size = page_arg(pairs, "page_size", 30)?;
+    let page = int_arg(pairs, "page", 1)?.max(1);
+    let page_size = int_arg(pairs, "page_size", 30)?;
     // v0.27 orders by creation by default; the pinned list by the last update.
     let orderby = first(pairs, "orderby").unwrap_or(if is_v027(generation) {
         "create_time"

@@ -127,6 +127,14 @@ pub fn session_json(s: &AgentSession, include_dsl: bool) -> Value {
     v
 }
 
+/// A paging query value read as Python's `int()` reads it (negative values count as 0).
+fn int_arg(pairs: &[(String, String)], key: &str, default: usize) -> Result<usize, ApiError> {
+    match crate::contract::http::first(pairs, key) {
+        None => Ok(default),
+        Some(v) => crate::services::documents::py_int(v).map(|n| n.max(0) as usize),
+    }
+}
+
 /// A refusal with `data:false`, as upstream's `get_json_result` writes them.
 fn refused(code: RetCode, message: impl Into<String>) -> ApiError {
     ApiError::new(code, message).with_data(json!(false))

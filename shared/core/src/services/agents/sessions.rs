@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::runtime::{prologue, reset_for_session};
-use super::{is_v027, json_result, refused, result, session_json};
+use super::{int_arg, is_v027, json_result, refused, result, session_json};
 use crate::contract::batch::{batch_result_with_misses, dedupe_ids, BatchOutcome};
 use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::http::first;
@@ -82,22 +82,6 @@ pub async fn create_session(
         "create_time": session.create_time,
         "update_time": session.update_time,
     })))
-}
-
-fn int_arg(pairs: &[(String, String)], key: &str, default: usize) -> Result<usize, ApiError> {
-    match first(pairs, key) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .map(|n| n.max(0) as usize)
-            .map_err(|_| {
-                ApiError::exception(format!(
-                    "ValueError(\"invalid literal for int() with base 10: {}\")",
-                    crate::contract::pyfmt::py_str_repr(v)
-                ))
-            }),
-    }
 }
 
 /// A6: `[]` when none; v0.27 adds a top-level `total`.

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Parse an int query value like Python's `int()`, with its error text.
-pub(super) fn py_int(key_value: &str) -> Result<i64, ApiError> {
+pub fn py_int(key_value: &str) -> Result<i64, ApiError> {
     key_value.trim().parse::<i64>().map_err(|_| {
         ApiError::exception(format!(
             "ValueError(\"invalid literal for int() with base 10: {}\")",

@@ -14,7 +14,9 @@ mod upload;
 pub use by_id::{document_file, find_document, DocumentFile};
 pub use ingest::{ingest, validate_ingest, IngestAction};
 pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
-pub use listing::{filter_counts, list, list_reply, metadata_matches, validate_list, ListFilters};
+pub use listing::{
+    filter_counts, list, list_reply, metadata_matches, py_int, validate_list, ListFilters,
+};
 pub use metadata::{metadata_summary, metadata_update};
 pub use update::update;
 pub use upload::{upload, UploadFile};
