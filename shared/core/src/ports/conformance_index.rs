@@ -45,6 +45,7 @@ pub fn sample_chunk(
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: vec![],
+        raptor_kwd: String::new(),
         position,
         token_count: content.split_whitespace().count() as i64,
         create_time: now_ms(),
