@@ -35,7 +35,7 @@ use crate::contract::ids::new_id;
 use crate::contract::pyfmt::py_float;
 use crate::contract::time::now_ms;
 use crate::domain::models::{split_model_id, BUILTIN_FACTORY};
-use crate::domain::{ChunkRecord, Document, DocumentListQuery, QueuedTask, RaptorTask, Tenant};
+use crate::domain::{ChunkRecord, Document, DocumentListQuery, QueuedTask, RaptorTask};
 use crate::ports::chat::{ChatMessage, ChatModel, GenOptions};
 use crate::ports::tasks::{DatasetTask, TASK_RAPTOR};
 use crate::ports::{ChunkListQuery, Embedder, ModelError};
@@ -429,17 +429,6 @@ macro_rules! retry_on_err {
     };
 }
 
-/// The chat model RAPTOR summarises with: the dataset's `parser_config.llm_id` if set,
-/// else the tenant's default. None when that is the built-in answerer.
-fn summary_model_id(tenant: &Tenant, parser_config: &Value) -> String {
-    parser_config
-        .get("llm_id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(&tenant.llm_id)
-        .to_string()
-}
-
 /// The dataset's chunks to build on (with vectors) and its earlier RAPTOR chunks.
 struct Gathered {
     docs: Vec<Document>,
@@ -546,7 +535,9 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> RaptorOutcome {
         Ok(e) => e,
         Err(e) => return run.fail(&e.to_string()).await,
     };
-    let llm_id = summary_model_id(&tenant, &dataset.parser_config);
+    // The tenant's default chat model, as upstream's task rows carry it (the dataset's
+    // `parser_config.llm_id` is only the default at the time it was created).
+    let llm_id = tenant.llm_id.clone();
     let builtin = split_model_id(&llm_id).1 == Some(BUILTIN_FACTORY);
     let model = if builtin {
         None
