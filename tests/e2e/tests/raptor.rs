@@ -319,3 +319,71 @@ async fn raptor_with_a_provider_model_writes_its_summaries() {
     assert_eq!(chunk.document_id, docs[0], "the first member's document");
     assert!(!chunk.vector.is_empty());
 }
+
+#[tokio::test]
+async fn an_interrupted_task_finishes_on_redelivery_and_a_given_up_one_fails_with_its_reason() {
+    use lambdarag::ports::PollingQueue;
+    let full = FullApi::new();
+    let a = full.api.tenant("a").await;
+    let ds = dataset(&full, &a, "kb").await;
+    parsed_docs(&full, &a, &ds).await;
+
+    // A worker crashed half way: the row says 0.4, the message comes back.
+    let r = run(&full, &a, &ds).await;
+    let id = r["data"]["raptor_task_id"]
+        .as_str()
+        .expect("task id")
+        .to_string();
+    let mut row = full
+        .api
+        .state
+        .tasks
+        .get_task(&a.id, &id)
+        .await
+        .expect("get")
+        .expect("row");
+    row.progress = 0.4;
+    full.api
+        .state
+        .tasks
+        .update_task(&row)
+        .await
+        .expect("update");
+    let busy = run(&full, &a, &ds).await;
+    assert_eq!(
+        busy["message"],
+        format!("Task {id} in progress with status 0.4. A RAPTOR Task is already running.")
+    );
+    full.drain().await;
+    let done = trace(&full, &a, &ds).await;
+    assert_eq!(done["data"]["progress"], 1.0, "{done}");
+    assert_eq!(ids_of(&done).len(), 1);
+
+    // The last attempt failed: the row ends at -1 with the reason, and a new run may start.
+    let r = run(&full, &a, &ds).await;
+    let id2 = r["data"]["raptor_task_id"]
+        .as_str()
+        .expect("task id")
+        .to_string();
+    let lease = full
+        .queue
+        .receive(std::time::Duration::from_secs(30))
+        .await
+        .expect("receive")
+        .expect("the queued task");
+    lambdarag_ingest::pipeline::give_up_task(&full.api.state, &lease.task, "provider down").await;
+    full.queue.ack(&lease.receipt).await.expect("ack");
+    let failed = trace(&full, &a, &ds).await;
+    assert_eq!(failed["data"]["id"], id2);
+    assert_eq!(failed["data"]["progress"], -1.0);
+    assert!(failed["data"]["progress_msg"]
+        .as_str()
+        .expect("msg")
+        .contains("[ERROR] Giving up after 3 attempts: provider down"));
+    // A late redelivery of the failed task does nothing.
+    assert_eq!(
+        process_task(&full.api.state, &lease.task, &PipelineConfig::default()).await,
+        Outcome::Stale
+    );
+    assert_eq!(run(&full, &a, &ds).await["code"], 0);
+}
