@@ -162,7 +162,7 @@ def served_ops(source: str) -> dict[tuple[str, str], str]:
 
 
 # Served, but only with the contract's "not implemented" answer until their issue lands.
-STUBS = [(re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag|run_raptor|trace_raptor)$"), "issue 11")]
+STUBS = [(re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag)$"), "issue 11")]
 
 
 def note_for(path: str, served: bool) -> str:

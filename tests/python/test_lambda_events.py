@@ -424,6 +424,15 @@ def test_datasets_knowledge_graph(world, dataset):
     assert body["code"] == 0 or (body["code"] == 102 and "not implemented" in body["message"]), body
 
 
+@feeds("datasets-trace-raptor.json")
+def test_datasets_trace_raptor(world, dataset):
+    reply = http_event(world, "DatasetsFunction", "datasets-trace-raptor.json", {"LAMBDARAG_DATASET_ID": dataset})
+    assert reply.status == 200
+    body = reply.json()
+    # `{}` until a RAPTOR task runs, else its task row.
+    assert body["code"] == 0 and isinstance(body["data"], dict), body
+
+
 @feeds("datasets-unknown-route.json")
 def test_datasets_unknown_route(world, dataset):
     reply = http_event(world, "DatasetsFunction", "datasets-unknown-route.json", {"LAMBDARAG_DATASET_ID": dataset})

@@ -15,6 +15,7 @@ use lambdarag::contract::envelope::{
 use lambdarag::contract::http::{dataset_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::datasets::{self, DeleteOutcome};
+use lambdarag::services::raptor;
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -40,8 +41,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/datasets/{dataset_id}/trace_graphrag",
             get(knowledge_graph),
         )
-        .route("/api/v1/datasets/{dataset_id}/run_raptor", post(raptor))
-        .route("/api/v1/datasets/{dataset_id}/trace_raptor", get(raptor))
+        .route("/api/v1/datasets/{dataset_id}/run_raptor", post(run_raptor))
+        .route(
+            "/api/v1/datasets/{dataset_id}/trace_raptor",
+            get(trace_raptor),
+        )
         // The API's own description lives on this group (no auth: it is public).
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/docs", get(api_docs))
@@ -192,12 +196,22 @@ async fn knowledge_graph(
     not_implemented(&state, &tenant, &dataset_id, "Knowledge graph (GraphRAG)").await
 }
 
-async fn raptor(
+/// D9: queue a RAPTOR task over the dataset's documents.
+async fn run_raptor(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(dataset_id): Path<String>,
-) -> Response {
-    not_implemented(&state, &tenant, &dataset_id, "RAPTOR").await
+) -> ApiResult {
+    Ok(ok(raptor::run(&state, &tenant, &dataset_id).await?))
+}
+
+/// D10: the dataset's RAPTOR task row (`{}` if it never ran).
+async fn trace_raptor(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(raptor::trace(&state, &tenant, &dataset_id).await?))
 }
 
 async fn not_implemented(state: &AppState, tenant: &str, dataset_id: &str, what: &str) -> Response {

@@ -212,6 +212,8 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     app = app.with_searches(Arc::new(dynamo.clone()));
     // Agents and their sessions.
     app = app.with_agents(Arc::new(dynamo.clone()));
+    // Dataset tasks (RAPTOR) and each dataset's current one.
+    app = app.with_tasks(Arc::new(dynamo.clone()));
 
     let queue = settings
         .queue_url

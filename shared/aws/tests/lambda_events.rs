@@ -19,11 +19,12 @@ use lambdarag_aws::lambda::{app, invoke};
 use lambdarag_aws::DynamoStore;
 
 /// Every event file, in the order the scenario needs them.
-const EVENTS: [&str; 6] = [
+const EVENTS: [&str; 7] = [
     "create",
     "list",
     "update",
     "knowledge-graph",
+    "trace-raptor",
     "delete",
     "unknown-route",
 ];
@@ -69,7 +70,7 @@ async fn dataset_events_through_the_lambda_adapter() {
         return;
     };
     let store = Arc::new(DynamoStore::new(client.clone(), &table));
-    let state = AppState::new(store.clone());
+    let state = AppState::new(store.clone()).with_tasks(store.clone());
     let tenant = create_tenant(state.meta.as_ref(), "events")
         .await
         .expect("tenant");
@@ -154,6 +155,11 @@ async fn dataset_events_through_the_lambda_adapter() {
         .send("knowledge-graph", &lambdarag::contract::ids::new_id())
         .await;
     assert_eq!(body["code"], 109, "{body}");
+
+    // RAPTOR's trace: never run, so `{}`.
+    let (resp, body) = h.send("trace-raptor", &id).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    assert_eq!(body, serde_json::json!({"code": 0, "data": {}}));
 
     // Delete, then the list is empty.
     let (resp, body) = h.send("delete", &id).await;

@@ -16,6 +16,7 @@ use crate::ports::chat::{
 };
 use crate::ports::memory::{Memory, MemoryListQuery, MemoryMessage, MemoryStore, MessagePatch};
 use crate::ports::search::{SearchApp, SearchStore};
+use crate::ports::tasks::{DatasetTask, DatasetTaskStore};
 use crate::ports::{
     BlobStore, ChunkIndex, ChunkListQuery, DatasetStats, DocumentStore, Embedder, EmbedderRegistry,
     MetadataStore, ModelError, Reranker, RerankerRegistry, ScoredChunk, SearchRequest, TaskQueue,
@@ -39,6 +40,8 @@ pub struct AppState {
     pub searches: Arc<dyn SearchStore>,
     /// Agent canvases and their sessions (`/agents*`).
     pub agents: Arc<dyn AgentStore>,
+    /// Dataset-wide tasks (RAPTOR, GraphRAG) and each dataset's current one.
+    pub tasks: Arc<dyn DatasetTaskStore>,
 }
 
 impl AppState {
@@ -58,7 +61,8 @@ impl AppState {
             memories: none.clone(),
             files: Arc::new(crate::ports::files::UnconfiguredFiles),
             searches: none.clone(),
-            agents: none,
+            agents: none.clone(),
+            tasks: none,
         }
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
@@ -107,6 +111,10 @@ impl AppState {
     }
     pub fn with_agents(mut self, agents: Arc<dyn AgentStore>) -> Self {
         self.agents = agents;
+        self
+    }
+    pub fn with_tasks(mut self, tasks: Arc<dyn DatasetTaskStore>) -> Self {
+        self.tasks = tasks;
         self
     }
 }
@@ -424,5 +432,34 @@ impl AgentStore for Unconfigured {
         _: &[String],
     ) -> Result<usize, StoreError> {
         Err(unconfigured("agent store"))
+    }
+}
+
+#[async_trait]
+impl DatasetTaskStore for Unconfigured {
+    async fn insert_task(&self, _: &DatasetTask) -> Result<(), StoreError> {
+        Err(unconfigured("dataset task store"))
+    }
+    async fn get_task(&self, _: &str, _: &str) -> Result<Option<DatasetTask>, StoreError> {
+        Err(unconfigured("dataset task store"))
+    }
+    async fn update_task(&self, _: &DatasetTask) -> Result<(), StoreError> {
+        Err(unconfigured("dataset task store"))
+    }
+    async fn delete_task(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(unconfigured("dataset task store"))
+    }
+    async fn current_task(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, StoreError> {
+        Err(unconfigured("dataset task store"))
+    }
+    async fn swap_current_task(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: &str,
+    ) -> Result<bool, StoreError> {
+        Err(unconfigured("dataset task store"))
     }
 }

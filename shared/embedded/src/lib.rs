@@ -11,6 +11,7 @@ mod sqlite_docs;
 mod sqlite_files;
 mod sqlite_memories;
 mod sqlite_searches;
+mod sqlite_tasks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub fn open_metadata(data_dir: &Path) -> Result<AppState, lambdarag::StoreError>
         .with_files(meta.clone())
         .with_searches(meta.clone())
         .with_agents(meta.clone())
+        .with_tasks(meta.clone())
         .with_chats(meta))
 }
 
@@ -60,6 +62,7 @@ pub fn open(data_dir: &Path) -> Result<Embedded, lambdarag::StoreError> {
         .with_files(meta.clone())
         .with_searches(meta.clone())
         .with_agents(meta.clone())
+        .with_tasks(meta.clone())
         .with_chats(meta)
         .with_blobs(blobs)
         .with_queue(queue.clone())

@@ -85,6 +85,8 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.execute_batch(crate::sqlite_agents::SCHEMA)
             .map_err(backend)?;
+        conn.execute_batch(crate::sqlite_tasks::SCHEMA)
+            .map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })

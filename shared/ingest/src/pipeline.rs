@@ -13,6 +13,7 @@ use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{ChunkRecord, Document, ParseTask, ProgressUpdate, QueuedTask, RunStatus};
 use lambdarag::ports::PollingQueue;
 use lambdarag::services::memories::extract::{self, ExtractOutcome};
+use lambdarag::services::raptor::{self, RaptorOutcome};
 use lambdarag::state::AppState;
 use lambdarag::StoreError;
 
@@ -234,6 +235,7 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
             image_id: String::new(),
             doc_type: d.doc_type.clone(),
             tag_kwd: vec![],
+            raptor_kwd: String::new(),
             position: i as i64,
             token_count: d.token_count as i64,
             create_time: now,
@@ -445,6 +447,12 @@ pub async fn process_task(state: &AppState, task: &QueuedTask, cfg: &PipelineCon
             ExtractOutcome::Failed(m) => Outcome::Failed(m),
             ExtractOutcome::Retry(m) => Outcome::Retry(m),
         },
+        QueuedTask::Raptor(t) => match raptor::process(state, t).await {
+            RaptorOutcome::Done(n) => Outcome::Done { chunks: n },
+            RaptorOutcome::Stale => Outcome::Stale,
+            RaptorOutcome::Failed(m) => Outcome::Failed(m),
+            RaptorOutcome::Retry(m) => Outcome::Retry(m),
+        },
     }
 }
 
@@ -453,6 +461,7 @@ pub async fn give_up_task(state: &AppState, task: &QueuedTask, reason: &str) {
     match task {
         QueuedTask::Parse(t) => give_up(state, t, reason).await,
         QueuedTask::Memory(t) => extract::give_up(state, t, reason).await,
+        QueuedTask::Raptor(t) => raptor::give_up(state, t, reason, MAX_ATTEMPTS).await,
     }
 }
 
@@ -461,6 +470,7 @@ pub fn subject(task: &QueuedTask) -> &str {
     match task {
         QueuedTask::Parse(t) => &t.document_id,
         QueuedTask::Memory(t) => &t.memory_id,
+        QueuedTask::Raptor(t) => &t.dataset_id,
     }
 }
 

@@ -31,8 +31,9 @@ pub struct Reply {
 impl TestApi {
     /// The full embedded app on a private in-memory SQLite store.
     pub fn embedded() -> Self {
-        let meta = lambdarag_embedded::SqliteStore::in_memory().expect("sqlite");
-        let state = AppState::new(std::sync::Arc::new(meta));
+        let meta =
+            std::sync::Arc::new(lambdarag_embedded::SqliteStore::in_memory().expect("sqlite"));
+        let state = AppState::new(meta.clone()).with_tasks(meta);
         TestApi {
             app: lambdarag_server::app(state.clone()),
             state,

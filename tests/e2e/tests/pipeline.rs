@@ -129,6 +129,7 @@ async fn a_crash_before_done_is_retried_into_one_clean_result() {
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: vec![],
+        raptor_kwd: String::new(),
         position: 99,
         token_count: 2,
         create_time: 0,

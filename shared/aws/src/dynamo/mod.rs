@@ -15,6 +15,7 @@
 //! | memory, its name lock, id counter, messages | see `memories.rs` | | |
 //! | file manager rows, name locks, links | `TENANT#{tenant}#FILES` | see `files.rs` | |
 //! | agent canvas | `TENANT#{tenant}` | `AGENT#{id}` | `body` (see `agents.rs`) |
+//! | dataset task, a dataset's current task | see `tasks.rs` | | |
 //! | agent session | `TENANT#{tenant}#AGENT#{agent}` | `AGENTSESSION#{id}` | `body` (see `agents.rs`) |
 //! | ingested S3 object | `S3OBJ#{bucket}/{key}` | `S3OBJ#{sequencer or ETag}` | `state`, `claimed_at`, `document_id`, `tenant_id`, `dataset_id`, `expires_at` (TTL) |
 //!
@@ -62,6 +63,7 @@ mod files;
 mod ingest;
 mod memories;
 mod searches;
+mod tasks;
 
 pub use ingest::{Claim, SourceKey};
 

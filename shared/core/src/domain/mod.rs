@@ -4,7 +4,7 @@
 pub mod models;
 mod tasks;
 
-pub use tasks::{MemoryTask, QueuedTask};
+pub use tasks::{MemoryTask, QueuedTask, RaptorTask};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -563,6 +563,10 @@ pub struct ChunkRecord {
     /// untagged chunk is what it was before the field existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tag_kwd: Vec<String>,
+    /// `raptor` on the summary chunks a RAPTOR task wrote (upstream's `raptor_kwd`), empty
+    /// on every other chunk. Not written when empty, like `tag_kwd`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub raptor_kwd: String,
     /// Order within the document.
     pub position: i64,
     pub token_count: i64,

@@ -21,16 +21,27 @@ pub struct MemoryTask {
     pub message_id: i64,
 }
 
+/// Build a dataset's RAPTOR summary tree. The task row (`DatasetTaskStore`) named by
+/// `task_id` holds its progress; the dataset's current RAPTOR task must still be this one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RaptorTask {
+    pub task_id: String,
+    pub tenant_id: String,
+    pub dataset_id: String,
+}
+
 /// One unit of queued work.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueuedTask {
     Parse(ParseTask),
     Memory(MemoryTask),
+    Raptor(RaptorTask),
 }
 
 const KIND: &str = "kind";
 const MEMORY_KIND: &str = "memory_extract";
 const PARSE_KIND: &str = "parse";
+const RAPTOR_KIND: &str = "raptor";
 
 impl QueuedTask {
     /// The parse task, if this is one.
@@ -46,6 +57,7 @@ impl QueuedTask {
         match self {
             QueuedTask::Parse(_) => PARSE_KIND,
             QueuedTask::Memory(_) => MEMORY_KIND,
+            QueuedTask::Raptor(_) => RAPTOR_KIND,
         }
     }
 }
@@ -62,18 +74,28 @@ impl From<MemoryTask> for QueuedTask {
     }
 }
 
+impl From<RaptorTask> for QueuedTask {
+    fn from(t: RaptorTask) -> Self {
+        QueuedTask::Raptor(t)
+    }
+}
+
+/// A task's own fields plus its `kind`.
+fn with_kind<T: Serialize, E: serde::ser::Error>(t: &T, kind: &str) -> Result<Value, E> {
+    let mut v = serde_json::to_value(t).map_err(E::custom)?;
+    if let Value::Object(m) = &mut v {
+        m.insert(KIND.into(), Value::String(kind.into()));
+    }
+    Ok(v)
+}
+
 impl Serialize for QueuedTask {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             // Exactly the old body: a worker that predates kinds still reads it.
             QueuedTask::Parse(t) => t.serialize(s),
-            QueuedTask::Memory(t) => {
-                let mut v = serde_json::to_value(t).map_err(serde::ser::Error::custom)?;
-                if let Value::Object(m) = &mut v {
-                    m.insert(KIND.into(), Value::String(MEMORY_KIND.into()));
-                }
-                v.serialize(s)
-            }
+            QueuedTask::Memory(t) => with_kind::<_, S::Error>(t, MEMORY_KIND)?.serialize(s),
+            QueuedTask::Raptor(t) => with_kind::<_, S::Error>(t, RAPTOR_KIND)?.serialize(s),
         }
     }
 }
@@ -88,6 +110,9 @@ impl<'de> Deserialize<'de> for QueuedTask {
                 .map_err(serde::de::Error::custom),
             MEMORY_KIND => serde_json::from_value(v)
                 .map(QueuedTask::Memory)
+                .map_err(serde::de::Error::custom),
+            RAPTOR_KIND => serde_json::from_value(v)
+                .map(QueuedTask::Raptor)
                 .map_err(serde::de::Error::custom),
             other => Err(serde::de::Error::custom(format!(
                 "unknown task kind '{other}'"
@@ -138,6 +163,23 @@ mod tests {
         );
         // an old worker reading it as a parse task fails to decode (fields missing) rather
         // than parsing something
+        assert!(serde_json::from_str::<ParseTask>(&body).is_err());
+    }
+
+    #[test]
+    fn raptor_tasks_round_trip_with_their_kind() {
+        let t = QueuedTask::Raptor(RaptorTask {
+            task_id: "x".into(),
+            tenant_id: "ten".into(),
+            dataset_id: "ds".into(),
+        });
+        let body = serde_json::to_string(&t).expect("encodes");
+        assert!(body.contains(r#""kind":"raptor""#));
+        assert_eq!(
+            serde_json::from_str::<QueuedTask>(&body).expect("decodes"),
+            t
+        );
+        assert_eq!(t.kind(), "raptor");
         assert!(serde_json::from_str::<ParseTask>(&body).is_err());
     }
 

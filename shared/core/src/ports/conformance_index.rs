@@ -45,6 +45,7 @@ pub fn sample_chunk(
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: vec![],
+        raptor_kwd: String::new(),
         position,
         token_count: content.split_whitespace().count() as i64,
         create_time: now_ms(),
@@ -148,6 +149,8 @@ async fn crud(index: &dyn ChunkIndex) {
     let a = with_vector(a, &E1);
     let mut b = sample_chunk(&t, &ds, &doc, 1, "second chunk");
     b.available = false;
+    // RAPTOR's marker travels in the stored record too.
+    b.raptor_kwd = "raptor".into();
     upsert(index, &t, &[a.clone(), b.clone()]).await;
     assert_eq!(
         get(index, &a).await,

@@ -30,15 +30,18 @@ pub mod conformance_queue;
 // Memories and messages (M1–M12).
 pub mod conformance_memories;
 pub mod conformance_search;
+pub mod conformance_tasks;
 pub mod files;
 pub mod memory;
 pub mod search;
+pub mod tasks;
 
 pub use chat::{
     Chat, ChatDelta, ChatListQuery, ChatMessage, ChatModel, ChatModelRegistry, ChatStore,
     DeltaStream, GenOptions, Session, SessionListQuery,
 };
 pub use search::{SearchApp, SearchStore};
+pub use tasks::{DatasetTask, DatasetTaskStore};
 
 /// The tenant id / key the default health probes read: no record ever has it, so a probe
 /// is a real round trip to the store that finds nothing.

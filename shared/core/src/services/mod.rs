@@ -14,6 +14,7 @@ pub mod files;
 pub mod memories;
 pub mod metadata_filter;
 pub mod openai_compat;
+pub mod raptor;
 pub mod retrieval;
 pub mod searches;
 pub mod sessions;

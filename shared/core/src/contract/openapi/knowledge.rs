@@ -159,8 +159,26 @@ fn datasets() -> Vec<Op> {
             "get",
             task(
                 "traceRaptor",
-                "The RAPTOR task's status",
-                json!({"type": "object"}),
+                "The RAPTOR task's status: `{}` if it never ran, else the task row",
+                json!({"type": "object", "properties": {
+                    "id": {"type": "string"},
+                    "doc_id": {"type": "string"},
+                    "from_page": {"type": "integer"},
+                    "to_page": {"type": "integer"},
+                    "task_type": {"type": "string", "enum": ["raptor"]},
+                    "priority": {"type": "integer"},
+                    "begin_at": {"type": ["string", "null"], "description": "RFC 1123 date"},
+                    "process_duration": {"type": "number", "description": "seconds"},
+                    "progress": {"type": "number", "description": "0…1 running, 1 done, -1 failed"},
+                    "progress_msg": {"type": "string", "description": "one `HH:MM:SS text` line per step; says whether summaries were written by a chat model or extracted"},
+                    "retry_count": {"type": "integer"},
+                    "digest": {"type": "string"},
+                    "chunk_ids": {"type": "string", "description": "the summary chunks written, space-separated"},
+                    "create_time": {"type": "integer"},
+                    "create_date": {"type": "string"},
+                    "update_time": {"type": "integer"},
+                    "update_date": {"type": "string"}
+                }}),
             ),
         ),
     ]

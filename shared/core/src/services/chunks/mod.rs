@@ -336,6 +336,7 @@ pub async fn add(
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: tags.clone(),
+        raptor_kwd: String::new(),
         position: now,
         token_count: tokens,
         create_time: now,
