@@ -200,3 +200,29 @@ class TestDocumentById:
         assert api.get("/documents/nope/preview").json() == missing
         assert api.get(f"/documents/{d['a']['id']}", key=other_api_key).json() == missing
         assert api.get(f"/documents/{d['a']['id']}/preview", key=other_api_key).json() == missing
+
+
+class TestDatasetFilters:
+    """v0.27's `ids` and `ext` on GET /datasets (the stores page; the filters apply before)."""
+
+    def test_ids_and_ext(self, api, other_api_key):
+        a = new_dataset(api)
+        b = new_dataset(api, chunk_method="qa")
+        theirs = new_dataset(api, key=other_api_key)
+
+        def listed(**params) -> list[str]:
+            res = api.get("/datasets", params=params).json()
+            assert res["code"] == 0, res
+            return [d["id"] for d in res["data"]]
+
+        assert sorted(listed(ids=f"{a['id']},{b['id']}")) == sorted([a["id"], b["id"]])
+        assert listed(ids=[b["id"], theirs["id"]]) == [b["id"]], "another tenant's id matches nothing"
+        assert listed(ids=a["id"], ext=json.dumps({"parser_id": "qa"})) == []
+        assert b["id"] in listed(ext=json.dumps({"parser_id": "qa"}))
+        assert listed(ext=json.dumps({"keywords": a["name"][-6:].upper()})) == [a["id"]]
+        assert listed(ids=a["id"], ext=json.dumps({"owner_ids": [theirs["tenant_id"]]})) == []
+        res = api.get("/datasets", params={"ids": f"{a['id']},{b['id']}", "page_size": 1}).json()
+        assert res["total_datasets"] == 2 and len(res["data"]) == 1
+        many = ",".join(f"{i:032x}" for i in range(101))
+        assert code_message(api.get("/datasets", params={"ids": many})) == (101, "ids must contain at most 100 IDs")
+        assert code_message(api.get("/datasets", params={"ext": "[1]"})) == (102, "ext must be a JSON object.")

@@ -83,7 +83,8 @@ async fn list(
 ) -> ApiResult {
     let pairs = query_pairs(q.as_deref());
     let query = datasets::validate_list(&pairs)?;
-    let (mut rows, total) = datasets::list(&state, &tenant, &query).await?;
+    let filters = datasets::v027::list_filters(&pairs)?;
+    let (mut rows, total) = datasets::list_filtered(&state, &tenant, &query, &filters).await?;
     if datasets::v027::wants_parsing_status(&pairs) {
         for row in &mut rows {
             datasets::v027::add_parsing_status(&state, &tenant, row).await?;

@@ -42,6 +42,21 @@ fn datasets() -> Vec<Op> {
             "only the dataset with this exact name",
             json!({"type": "string"}),
         ));
+        p.push(query(
+            "ids",
+            "v0.27: only these datasets (repeatable or comma-separated, at most 100)",
+            json!({"type": "string"}),
+        ));
+        p.push(query(
+            "ext",
+            "v0.27: JSON text {keywords, parser_id, owner_ids}",
+            json!({"type": "string"}),
+        ));
+        p.push(query(
+            "include_parsing_status",
+            "v0.27: add each dataset's document counts by parse state",
+            json!({"type": "boolean"}),
+        ));
         p
     };
     let task = |id: &str, summary: &str, data: Value| {

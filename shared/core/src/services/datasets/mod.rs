@@ -246,6 +246,17 @@ pub async fn list(
     tenant_id: &str,
     query: &DatasetListQuery,
 ) -> Result<(Vec<Value>, u64), ApiError> {
+    list_filtered(state, tenant_id, query, &v027::ListFilters::default()).await
+}
+
+/// D4 with v0.27's `ids` / `ext` filters, which the stores do not apply: the tenant's
+/// datasets are read in the query's order, then filtered and paged here.
+pub async fn list_filtered(
+    state: &AppState,
+    tenant_id: &str,
+    query: &DatasetListQuery,
+    filters: &v027::ListFilters,
+) -> Result<(Vec<Value>, u64), ApiError> {
     let store = state.meta.as_ref();
     if let Some(id) = &query.id {
         if store.get_dataset(tenant_id, id).await?.is_none() {
@@ -257,7 +268,17 @@ pub async fn list(
             return Err(lacks_permission(tenant_id, name));
         }
     }
-    let (page, total) = store.list_datasets(tenant_id, query).await?;
+    let (page, total) = if filters.is_empty() {
+        store.list_datasets(tenant_id, query).await?
+    } else {
+        let everything = DatasetListQuery {
+            page: 1,
+            page_size: u64::MAX,
+            ..query.clone()
+        };
+        let (all, _) = store.list_datasets(tenant_id, &everything).await?;
+        v027::apply_list_filters(tenant_id, all, filters, query)
+    };
     let mut rows = Vec::with_capacity(page.len());
     for d in &page {
         rows.push(render(state, d).await?);

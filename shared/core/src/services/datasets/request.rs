@@ -321,9 +321,10 @@ pub fn validate_list(pairs: &[(String, String)]) -> Result<DatasetListQuery, Api
         }
     }
     for (k, v) in &seen {
-        // `include_parsing_status` is v0.27's (read by the handler).
+        // v0.27's keys are read by `v027::list_filters` and the handler.
         let known = ["id", "name", "page", "page_size", "orderby", "desc"];
-        if !known.contains(k) && *k != "include_parsing_status" {
+        let v027 = ["include_parsing_status", "ids", "ext"];
+        if !known.contains(k) && !v027.contains(k) {
             errors.push(FieldError::new(*k, MSG_EXTRA, &json!(v)));
         }
     }

@@ -330,3 +330,92 @@ mod tests {
         assert_eq!(c["unstart_count"], 0);
     }
 }
+
+/// v0.27's extra filters on `GET /datasets`: `ids` (repeatable or comma-separated, at most
+/// 100) and `ext`, JSON text with `keywords` (name contains), `parser_id` (chunk method)
+/// and `owner_ids` (owning tenants; a caller only owns its own).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ListFilters {
+    pub ids: Vec<String>,
+    pub keywords: Option<String>,
+    pub parser_id: Option<String>,
+    pub owner_ids: Vec<String>,
+}
+
+impl ListFilters {
+    pub fn is_empty(&self) -> bool {
+        self == &ListFilters::default()
+    }
+
+    fn keeps(&self, tenant_id: &str, d: &Dataset) -> bool {
+        (self.ids.is_empty() || self.ids.contains(&d.id))
+            && self
+                .keywords
+                .as_ref()
+                .is_none_or(|k| d.name.to_lowercase().contains(&k.to_lowercase()))
+            && self.parser_id.as_ref().is_none_or(|p| &d.chunk_method == p)
+            && (self.owner_ids.is_empty() || self.owner_ids.iter().any(|o| o == tenant_id))
+    }
+}
+
+pub fn list_filters(pairs: &[(String, String)]) -> Result<ListFilters, ApiError> {
+    let ids = crate::contract::http::repeated_csv(pairs, &["ids"]);
+    if ids.len() > crate::contract::http::MAX_LIST_IDS {
+        return Err(ApiError::argument(format!(
+            "ids must contain at most {} IDs",
+            crate::contract::http::MAX_LIST_IDS
+        )));
+    }
+    let mut filters = ListFilters {
+        ids,
+        ..Default::default()
+    };
+    if let Some(text) = crate::contract::http::first(pairs, "ext").filter(|t| !t.trim().is_empty())
+    {
+        let ext = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err(ApiError::data("ext must be a JSON object.")),
+        };
+        let text_of = |k: &str| {
+            ext.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        filters.keywords = text_of("keywords");
+        filters.parser_id = text_of("parser_id");
+        filters.owner_ids = match ext.get("owner_ids") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) if !s.is_empty() => {
+                s.split(',').map(|x| x.trim().to_string()).collect()
+            }
+            _ => Vec::new(),
+        };
+    }
+    Ok(filters)
+}
+
+/// The page of datasets passing `filters`, in `query`'s order, and their total.
+pub fn apply_list_filters(
+    tenant_id: &str,
+    all: Vec<Dataset>,
+    filters: &ListFilters,
+    query: &crate::domain::DatasetListQuery,
+) -> (Vec<Dataset>, u64) {
+    let kept: Vec<Dataset> = all
+        .into_iter()
+        .filter(|d| filters.keeps(tenant_id, d))
+        .collect();
+    let total = kept.len() as u64;
+    let start = query.page.saturating_sub(1).saturating_mul(query.page_size);
+    let page = kept
+        .into_iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(query.page_size).unwrap_or(usize::MAX))
+        .collect();
+    (page, total)
+}
