@@ -10,6 +10,7 @@ mod sqlite_chats;
 mod sqlite_docs;
 mod sqlite_files;
 mod sqlite_memories;
+mod sqlite_records;
 mod sqlite_searches;
 mod sqlite_tasks;
 

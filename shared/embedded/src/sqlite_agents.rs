@@ -11,6 +11,7 @@ use lambdarag::ports::agent::{AgentCanvas, AgentSession, AgentStore};
 use lambdarag::StoreError;
 
 use crate::sqlite::{backend, decode, is_unique_violation, SqliteStore};
+use crate::sqlite_records::RecordTable;
 
 /// Created by `SqliteStore::init` (`IF NOT EXISTS`: older data dirs gain the tables).
 pub(crate) const SCHEMA: &str = r#"
@@ -37,20 +38,17 @@ fn conflict_or_backend(e: rusqlite::Error, what: String) -> StoreError {
     }
 }
 
+const AGENT_CANVASES: RecordTable = RecordTable {
+    table: "agent_canvases",
+    what: "agent",
+};
+
 #[async_trait]
 impl AgentStore for SqliteStore {
     async fn insert_agent(&self, agent: &AgentCanvas) -> Result<(), StoreError> {
-        let body = serde_json::to_string(agent)?;
-        let (t, id) = (agent.tenant_id.clone(), agent.id.clone());
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO agent_canvases (tenant_id, id, body) VALUES (?1, ?2, ?3)",
-                params![t, id, body],
-            )
-            .map(|_| ())
-            .map_err(|e| conflict_or_backend(e, format!("agent {id}")))
-        })
-        .await
+        AGENT_CANVASES
+            .insert(self, &agent.tenant_id, &agent.id, agent)
+            .await
     }
 
     async fn get_agent(
@@ -58,64 +56,21 @@ impl AgentStore for SqliteStore {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<AgentCanvas>, StoreError> {
-        let (t, id) = (tenant_id.to_string(), id.to_string());
-        self.with(move |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM agent_canvases WHERE tenant_id = ?1 AND id = ?2",
-                    params![t, id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            body.map(decode).transpose()
-        })
-        .await
+        AGENT_CANVASES.get(self, tenant_id, id).await
     }
 
     async fn list_agents(&self, tenant_id: &str) -> Result<Vec<AgentCanvas>, StoreError> {
-        let t = tenant_id.to_string();
-        self.with(move |c| {
-            let mut stmt = c
-                .prepare("SELECT body FROM agent_canvases WHERE tenant_id = ?1")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![t], |r| r.get::<_, String>(0))
-                .map_err(backend)?;
-            rows.map(|r| r.map_err(backend).and_then(decode)).collect()
-        })
-        .await
+        AGENT_CANVASES.list(self, tenant_id).await
     }
 
     async fn update_agent(&self, agent: &AgentCanvas) -> Result<(), StoreError> {
-        let body = serde_json::to_string(agent)?;
-        let (t, id) = (agent.tenant_id.clone(), agent.id.clone());
-        self.with(move |c| {
-            let n = c
-                .execute(
-                    "UPDATE agent_canvases SET body = ?3 WHERE tenant_id = ?1 AND id = ?2",
-                    params![t, id, body],
-                )
-                .map_err(backend)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!("agent {id}")));
-            }
-            Ok(())
-        })
-        .await
+        AGENT_CANVASES
+            .update(self, &agent.tenant_id, &agent.id, agent)
+            .await
     }
 
     async fn delete_agent(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let (t, id) = (tenant_id.to_string(), id.to_string());
-        self.with(move |c| {
-            c.execute(
-                "DELETE FROM agent_canvases WHERE tenant_id = ?1 AND id = ?2",
-                params![t, id],
-            )
-            .map(|n| n > 0)
-            .map_err(backend)
-        })
-        .await
+        AGENT_CANVASES.delete(self, tenant_id, id).await
     }
 
     async fn insert_agent_session(&self, session: &AgentSession) -> Result<(), StoreError> {

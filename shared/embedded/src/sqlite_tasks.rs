@@ -7,7 +7,8 @@ use rusqlite::{params, OptionalExtension};
 use lambdarag::ports::tasks::{DatasetTask, DatasetTaskStore};
 use lambdarag::StoreError;
 
-use crate::sqlite::{backend, decode, is_unique_violation, SqliteStore};
+use crate::sqlite::{backend, SqliteStore};
+use crate::sqlite_records::RecordTable;
 
 /// Created by `SqliteStore::init` (`IF NOT EXISTS`: older data dirs gain the tables).
 pub(crate) const SCHEMA: &str = r#"
@@ -26,73 +27,31 @@ CREATE TABLE IF NOT EXISTS dataset_current_tasks (
 );
 "#;
 
+const DATASET_TASKS: RecordTable = RecordTable {
+    table: "dataset_tasks",
+    what: "task",
+};
+
 #[async_trait]
 impl DatasetTaskStore for SqliteStore {
     async fn insert_task(&self, task: &DatasetTask) -> Result<(), StoreError> {
-        let body = serde_json::to_string(task)?;
-        let (t, id) = (task.tenant_id.clone(), task.id.clone());
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO dataset_tasks (tenant_id, id, body) VALUES (?1, ?2, ?3)",
-                params![t, id, body],
-            )
-            .map(|_| ())
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("task {id} exists"))
-                } else {
-                    backend(e)
-                }
-            })
-        })
-        .await
+        DATASET_TASKS
+            .insert(self, &task.tenant_id, &task.id, task)
+            .await
     }
 
     async fn get_task(&self, tenant_id: &str, id: &str) -> Result<Option<DatasetTask>, StoreError> {
-        let (t, id) = (tenant_id.to_string(), id.to_string());
-        self.with(move |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM dataset_tasks WHERE tenant_id = ?1 AND id = ?2",
-                    params![t, id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            body.map(decode).transpose()
-        })
-        .await
+        DATASET_TASKS.get(self, tenant_id, id).await
     }
 
     async fn update_task(&self, task: &DatasetTask) -> Result<(), StoreError> {
-        let body = serde_json::to_string(task)?;
-        let (t, id) = (task.tenant_id.clone(), task.id.clone());
-        self.with(move |c| {
-            let n = c
-                .execute(
-                    "UPDATE dataset_tasks SET body = ?3 WHERE tenant_id = ?1 AND id = ?2",
-                    params![t, id, body],
-                )
-                .map_err(backend)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!("task {id}")));
-            }
-            Ok(())
-        })
-        .await
+        DATASET_TASKS
+            .update(self, &task.tenant_id, &task.id, task)
+            .await
     }
 
     async fn delete_task(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let (t, id) = (tenant_id.to_string(), id.to_string());
-        self.with(move |c| {
-            c.execute(
-                "DELETE FROM dataset_tasks WHERE tenant_id = ?1 AND id = ?2",
-                params![t, id],
-            )
-            .map(|n| n > 0)
-            .map_err(backend)
-        })
-        .await
+        DATASET_TASKS.delete(self, tenant_id, id).await
     }
 
     async fn current_task(
