@@ -32,7 +32,7 @@ PLANNED = [
     # no file inputs yet.
     (re.compile(r"^/(file/download/|agents/attachments/)"), "agent file inputs (issue 12 follow-up)"),
     (re.compile(r"^/(memories|messages|files?|searches|searchbots|system|chat/|openai/|documents/)"), "issue 10"),
-    (re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag|run_raptor|trace_raptor|graph|index)$"), "issue 11"),
+    (re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag|run_raptor|trace_raptor|graph)$"), "issue 11"),
 ]
 OUT_OF_SCOPE = [
     (re.compile(r"^/(webhook|webhook_test|webhook_trace)/|^/agents/[^/]+/webhook"), "agent webhooks (issue 12 leaves them out)"),
@@ -40,6 +40,9 @@ OUT_OF_SCOPE = [
      "canvas-editor support, unused by the SDKs"),
     (re.compile(r"^/(chatbots|agentbots|searchbots)/"), "beta share tokens (web UI embeds)"),
     (re.compile(r"^/(tts|sequence2txt|chat/audio/)"), "audio models"),
+    (re.compile(r"^/datasets/[^/]+/index(\?|$)"),
+     "v0.27's generic index routes; graph and RAPTOR are served by run_graphrag / run_raptor and their trace and graph routes"),
+    (re.compile(r"^/datasets/[^/]+/documents/[^/]+/structure/graph$"), "v0.27's per-document structure graphs (web UI)"),
 ]
 
 
@@ -162,7 +165,7 @@ def served_ops(source: str) -> dict[tuple[str, str], str]:
 
 
 # Served, but only with the contract's "not implemented" answer until their issue lands.
-STUBS = [(re.compile(r"/(knowledge_graph|run_graphrag|trace_graphrag)$"), "issue 11")]
+STUBS: list[tuple[re.Pattern, str]] = []
 
 
 def note_for(path: str, served: bool) -> str:

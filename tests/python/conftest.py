@@ -462,12 +462,12 @@ def v027_key_for(data_dir, tenant: Tenant) -> str:
     return key
 
 
-def make_chat_env(deployment, name: str) -> ChatEnv:
+def make_chat_env(deployment, name: str, docs: dict | None = None) -> ChatEnv:
     tenant = create_tenant(deployment.server.data_dir, name)
     # The SDK uses a key of its own generation; `api` (raw HTTP) keeps the pinned default.
     client = RAGFlow(api_key=sdk_key(deployment, tenant), base_url=deployment.server.base_url)
     ds = client.create_dataset(name=f"{name}-kb")
-    docs = ds.upload_documents([{"display_name": n, "blob": t.encode()} for n, t in CHAT_DOCS.items()])
+    docs = ds.upload_documents([{"display_name": n, "blob": t.encode()} for n, t in (docs or CHAT_DOCS).items()])
     deadline = time.monotonic() + 300
     ds.async_parse_documents([d.id for d in docs])
     while True:

@@ -6,7 +6,9 @@ the model. With `"stream": true` it streams the echo word by word as server-sent
 (`data: {...}` chunks, a final `usage` chunk when `stream_options.include_usage` is set,
 then `data: [DONE]`), like a real provider. A model whose name contains `think` first
 streams some `reasoning_content`. A model whose name contains `tool` first asks for a tool
-call in lambdarag's agent protocol (see `tool_caller_text`).
+call in lambdarag's agent protocol (see `tool_caller_text`). Any model answers lambdarag's
+knowledge-graph prompts (entity extraction, community reports) with the JSON they ask for,
+built from the capitalised names of the text (see `graph_text`), the way a real model would.
 
 Every request body is recorded in `server.requests` (newest last).
 
@@ -27,6 +29,7 @@ or run it alone: `python tests/python/fake_llm.py [PORT]` (prints the base URL).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -60,6 +63,40 @@ def tool_caller_text(messages: list[dict]) -> str | None:
     if not tool:
         return None
     return "TOOL_CALL " + json.dumps({"name": tool, "arguments": {"query": question}})
+
+
+GRAPH_EXTRACTION = "KNOWLEDGE-GRAPH EXTRACTION"
+GRAPH_REPORT = "COMMUNITY REPORT"
+_NAME = re.compile(r"\b[A-Z][a-z]+(?: (?:of )?[A-Z][a-z]+)*")
+_NOT_NAMES = {"The", "A", "An", "In", "On", "At", "It", "He", "She", "They", "This", "That", "His", "Her"}
+
+
+def graph_text(messages: list[dict]) -> str | None:
+    """lambdarag's GraphRAG prompts answered as a model would: names in the text become
+    entities (described as "seen by the stand-in model"), names sharing a sentence are related;
+    a community report names the first entities listed."""
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    if GRAPH_EXTRACTION in prompt:
+        text = prompt.split("Text:\n", 1)[-1]
+        entities, relations, seen = [], [], set()
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            names = [n for n in _NAME.findall(sentence) if n not in _NOT_NAMES]
+            names = list(dict.fromkeys(n.removeprefix("The ") for n in names))
+            for n in names:
+                if n not in seen:
+                    seen.add(n)
+                    entities.append({"name": n, "type": "person" if " " in n else "category",
+                                     "description": f"{n}, as seen by the stand-in model: {sentence.strip()}"})
+            for a, b in zip(names, names[1:]):
+                relations.append({"source": a, "target": b, "description": f"{a} and {b}: {sentence.strip()}",
+                                  "keywords": ["co-mentioned"], "strength": 7})
+        return "```json\n" + json.dumps({"entities": entities, "relations": relations}) + "\n```"
+    if GRAPH_REPORT in prompt:
+        first = re.findall(r"^- ([^(\n]+) \(", prompt, flags=re.M)[:2]
+        title = "Stand-in report on " + " and ".join(n.strip() for n in first)
+        return json.dumps({"title": title, "summary": "Written by the stand-in model.",
+                           "findings": [{"summary": "Members", "explanation": ", ".join(first)}], "rating": 6})
+    return None
 
 
 def pieces(text: str) -> list[str]:
@@ -111,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = echo_text(req.get("messages") or [])
         if "tool" in model:
             text = tool_caller_text(req.get("messages") or []) or text
+        text = graph_text(req.get("messages") or []) or text
         reasoning = REASONING_TEXT if "think" in model else ""
         created = int(time.time())
         if not req.get("stream"):

@@ -15,7 +15,7 @@ use lambdarag::contract::envelope::{
 use lambdarag::contract::http::{dataset_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::datasets::{self, DeleteOutcome};
-use lambdarag::services::raptor;
+use lambdarag::services::{graphrag, raptor};
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -31,15 +31,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/datasets/{dataset_id}/knowledge_graph",
-            get(knowledge_graph).delete(knowledge_graph),
+            get(get_graph).delete(delete_graph),
+        )
+        // v0.27's name for the same graph.
+        .route(
+            "/api/v1/datasets/{dataset_id}/graph",
+            get(get_graph).delete(delete_graph),
         )
         .route(
             "/api/v1/datasets/{dataset_id}/run_graphrag",
-            post(knowledge_graph),
+            post(run_graphrag),
         )
         .route(
             "/api/v1/datasets/{dataset_id}/trace_graphrag",
-            get(knowledge_graph),
+            get(trace_graphrag),
         )
         .route("/api/v1/datasets/{dataset_id}/run_raptor", post(run_raptor))
         .route(
@@ -187,14 +192,40 @@ async fn delete(
     }
 }
 
-/// Knowledge-graph routes: access is checked as upstream does (109 for a dataset the
-/// caller cannot reach); the feature itself is not built yet and says so.
-async fn knowledge_graph(
+/// D5: the dataset's knowledge graph and mind map (`{}` each without one).
+async fn get_graph(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(dataset_id): Path<String>,
-) -> Response {
-    not_implemented(&state, &tenant, &dataset_id, "Knowledge graph (GraphRAG)").await
+) -> ApiResult {
+    Ok(ok(graphrag::get(&state, &tenant, &dataset_id).await?))
+}
+
+/// D6: remove the knowledge graph (cancelling a run in progress).
+async fn delete_graph(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(graphrag::delete(&state, &tenant, &dataset_id).await?))
+}
+
+/// D7: queue a GraphRAG task over the dataset's documents.
+async fn run_graphrag(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(graphrag::run(&state, &tenant, &dataset_id).await?))
+}
+
+/// D8: the dataset's GraphRAG task row (`{}` if it never ran).
+async fn trace_graphrag(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(graphrag::trace(&state, &tenant, &dataset_id).await?))
 }
 
 /// D9: queue a RAPTOR task over the dataset's documents.
@@ -213,15 +244,4 @@ async fn trace_raptor(
     Path(dataset_id): Path<String>,
 ) -> ApiResult {
     Ok(ok(raptor::trace(&state, &tenant, &dataset_id).await?))
-}
-
-async fn not_implemented(state: &AppState, tenant: &str, dataset_id: &str, what: &str) -> Response {
-    use axum::response::IntoResponse;
-    match state.meta.get_dataset(tenant, dataset_id).await {
-        Ok(Some(_)) => {
-            ApiError::data(format!("{what} is not implemented in lambdarag yet.")).into_response()
-        }
-        Ok(None) => datasets::no_authorization().into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
 }

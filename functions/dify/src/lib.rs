@@ -125,6 +125,9 @@ async fn run(state: &AppState, tenant: &str, req: Map<String, Value>) -> Result<
         top_k,
         highlight: false,
         metadata_condition: condition,
+        use_kg: req
+            .get("use_kg")
+            .is_some_and(lambdarag::contract::pyfmt::truthy),
         ..Default::default()
     };
     let datasets = [dataset];

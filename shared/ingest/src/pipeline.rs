@@ -12,8 +12,9 @@ use std::time::Instant;
 use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{ChunkRecord, Document, ParseTask, ProgressUpdate, QueuedTask, RunStatus};
 use lambdarag::ports::PollingQueue;
+use lambdarag::services::dataset_tasks::TaskOutcome;
 use lambdarag::services::memories::extract::{self, ExtractOutcome};
-use lambdarag::services::raptor::{self, RaptorOutcome};
+use lambdarag::services::{graphrag, raptor};
 use lambdarag::state::AppState;
 use lambdarag::StoreError;
 
@@ -448,10 +449,16 @@ pub async fn process_task(state: &AppState, task: &QueuedTask, cfg: &PipelineCon
             ExtractOutcome::Retry(m) => Outcome::Retry(m),
         },
         QueuedTask::Raptor(t) => match raptor::process(state, t).await {
-            RaptorOutcome::Done(n) => Outcome::Done { chunks: n },
-            RaptorOutcome::Stale => Outcome::Stale,
-            RaptorOutcome::Failed(m) => Outcome::Failed(m),
-            RaptorOutcome::Retry(m) => Outcome::Retry(m),
+            TaskOutcome::Done(n) => Outcome::Done { chunks: n },
+            TaskOutcome::Stale => Outcome::Stale,
+            TaskOutcome::Failed(m) => Outcome::Failed(m),
+            TaskOutcome::Retry(m) => Outcome::Retry(m),
+        },
+        QueuedTask::Graphrag(t) => match graphrag::process(state, t).await {
+            TaskOutcome::Done(n) => Outcome::Done { chunks: n },
+            TaskOutcome::Stale => Outcome::Stale,
+            TaskOutcome::Failed(m) => Outcome::Failed(m),
+            TaskOutcome::Retry(m) => Outcome::Retry(m),
         },
     }
 }
@@ -462,6 +469,7 @@ pub async fn give_up_task(state: &AppState, task: &QueuedTask, reason: &str) {
         QueuedTask::Parse(t) => give_up(state, t, reason).await,
         QueuedTask::Memory(t) => extract::give_up(state, t, reason).await,
         QueuedTask::Raptor(t) => raptor::give_up(state, t, reason, MAX_ATTEMPTS).await,
+        QueuedTask::Graphrag(t) => graphrag::give_up(state, t, reason, MAX_ATTEMPTS).await,
     }
 }
 
@@ -471,6 +479,7 @@ pub fn subject(task: &QueuedTask) -> &str {
         QueuedTask::Parse(t) => &t.document_id,
         QueuedTask::Memory(t) => &t.memory_id,
         QueuedTask::Raptor(t) => &t.dataset_id,
+        QueuedTask::Graphrag(t) => &t.dataset_id,
     }
 }
 

@@ -4,7 +4,7 @@
 pub mod models;
 mod tasks;
 
-pub use tasks::{MemoryTask, QueuedTask, RaptorTask};
+pub use tasks::{GraphragTask, MemoryTask, QueuedTask, RaptorTask};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -30,18 +30,28 @@ pub struct RaptorTask {
     pub dataset_id: String,
 }
 
+/// Build a dataset's knowledge graph; like `RaptorTask`, its row holds the progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphragTask {
+    pub task_id: String,
+    pub tenant_id: String,
+    pub dataset_id: String,
+}
+
 /// One unit of queued work.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueuedTask {
     Parse(ParseTask),
     Memory(MemoryTask),
     Raptor(RaptorTask),
+    Graphrag(GraphragTask),
 }
 
 const KIND: &str = "kind";
 const MEMORY_KIND: &str = "memory_extract";
 const PARSE_KIND: &str = "parse";
 const RAPTOR_KIND: &str = "raptor";
+const GRAPHRAG_KIND: &str = "graphrag";
 
 impl QueuedTask {
     /// The parse task, if this is one.
@@ -58,6 +68,7 @@ impl QueuedTask {
             QueuedTask::Parse(_) => PARSE_KIND,
             QueuedTask::Memory(_) => MEMORY_KIND,
             QueuedTask::Raptor(_) => RAPTOR_KIND,
+            QueuedTask::Graphrag(_) => GRAPHRAG_KIND,
         }
     }
 }
@@ -96,6 +107,7 @@ impl Serialize for QueuedTask {
             QueuedTask::Parse(t) => t.serialize(s),
             QueuedTask::Memory(t) => with_kind::<_, S::Error>(t, MEMORY_KIND)?.serialize(s),
             QueuedTask::Raptor(t) => with_kind::<_, S::Error>(t, RAPTOR_KIND)?.serialize(s),
+            QueuedTask::Graphrag(t) => with_kind::<_, S::Error>(t, GRAPHRAG_KIND)?.serialize(s),
         }
     }
 }
@@ -113,6 +125,9 @@ impl<'de> Deserialize<'de> for QueuedTask {
                 .map_err(serde::de::Error::custom),
             RAPTOR_KIND => serde_json::from_value(v)
                 .map(QueuedTask::Raptor)
+                .map_err(serde::de::Error::custom),
+            GRAPHRAG_KIND => serde_json::from_value(v)
+                .map(QueuedTask::Graphrag)
                 .map_err(serde::de::Error::custom),
             other => Err(serde::de::Error::custom(format!(
                 "unknown task kind '{other}'"

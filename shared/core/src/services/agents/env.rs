@@ -38,6 +38,7 @@ impl AgentEnv for StateEnv {
             vector_similarity_weight: (1.0 - call.keywords_similarity_weight).clamp(0.0, 1.0),
             top_k: call.top_k.max(1),
             rerank_id: call.rerank_id.clone().filter(|r| !r.is_empty()),
+            use_kg: call.use_kg,
             ..RetrievalRequest::default()
         };
         let found = retrieve(&self.state, &self.tenant_id, &datasets, &req)

@@ -170,6 +170,7 @@ pub async fn plan_turn(
                     keyword: false,
                     cross_languages: Vec::new(),
                     document_metadata: None,
+                    use_kg: config.get("use_kg").is_some_and(truthy),
                 };
                 let found = retrieval::retrieve(state, tenant_id, &datasets, &req)
                     .await

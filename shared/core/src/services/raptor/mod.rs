@@ -25,26 +25,22 @@ pub mod cluster;
 pub mod summary;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::contract::envelope::ApiError;
-use crate::contract::ids::new_id;
-use crate::contract::pyfmt::py_float;
 use crate::contract::time::now_ms;
 use crate::domain::models::{split_model_id, BUILTIN_FACTORY};
 use crate::domain::{ChunkRecord, Document, DocumentListQuery, QueuedTask, RaptorTask};
 use crate::ports::chat::{ChatMessage, ChatModel, GenOptions};
 use crate::ports::tasks::{DatasetTask, TASK_RAPTOR};
 use crate::ports::{ChunkListQuery, Embedder, ModelError};
-use crate::services::datasets::no_authorization;
+use crate::services::dataset_tasks::{
+    self, retry_on_err, step, Step, TaskKind, TaskOutcome, TaskRun,
+};
 use crate::state::AppState;
-use crate::StoreError;
 
-/// Upstream's page marker for dataset-wide tasks.
-const WHOLE_DATASET_PAGE: i64 = 100_000_000;
 /// Layers above the chunks at most (upstream stops only at one cluster; a bound keeps a
 /// pathological dataset from running forever).
 pub const MAX_LEVELS: usize = 8;
@@ -212,222 +208,34 @@ pub fn raptor_chunk_id(task_id: &str, level: usize, index: usize) -> String {
     )
 }
 
-fn clock() -> String {
-    crate::contract::time::plain_datetime(now_ms())
-        .split(' ')
-        .nth(1)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn line(msg: &str) -> String {
-    format!("{} {msg}", clock())
-}
-
-// ---------------------------------------------------------------------------------------
-// Routes
-
-async fn accessible(state: &AppState, tenant: &str, dataset_id: &str) -> Result<(), ApiError> {
-    if dataset_id.is_empty() {
-        return Err(ApiError::data("Lack of \"Dataset ID\""));
-    }
-    match state.meta.get_dataset(tenant, dataset_id).await? {
-        Some(_) => Ok(()),
-        None => Err(no_authorization()),
-    }
-}
+/// The facts of RAPTOR's task rows and routes.
+pub const KIND: TaskKind = TaskKind {
+    task_type: TASK_RAPTOR,
+    reply_key: "raptor_task_id",
+    busy_name: "A RAPTOR Task",
+    missing_row: Some("RAPTOR Task Not Found or Error Occurred"),
+    label: "RAPTOR",
+};
 
 /// D9: record a RAPTOR task for the dataset and queue it.
 pub async fn run(state: &AppState, tenant: &str, dataset_id: &str) -> Result<Value, ApiError> {
-    accessible(state, tenant, dataset_id).await?;
-    let current = state
-        .tasks
-        .current_task(tenant, dataset_id, TASK_RAPTOR)
-        .await?;
-    if let Some(id) = &current {
-        if let Some(task) = state.tasks.get_task(tenant, id).await? {
-            if !task.finished() {
-                return Err(already_running(id, task.progress));
-            }
-        }
-    }
-    let (mut docs, _) = state
-        .docs
-        .list_documents(tenant, dataset_id, &DocumentListQuery::all())
-        .await?;
-    if docs.is_empty() {
-        return Err(ApiError::data(format!(
-            "No documents in Dataset {dataset_id}"
-        )));
-    }
-    docs.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.cmp(&b.id)));
-    let now = now_ms();
-    let id = new_id();
-    let digest = format!(
-        "{:016x}",
-        xxhash_rust::xxh64::xxh64(format!("{dataset_id}:{TASK_RAPTOR}:{id}").as_bytes(), 0)
-    );
-    let task = DatasetTask {
-        id: id.clone(),
-        tenant_id: tenant.to_string(),
-        dataset_id: dataset_id.to_string(),
-        doc_id: docs[0].id.clone(),
-        task_type: TASK_RAPTOR.into(),
-        from_page: WHOLE_DATASET_PAGE,
-        to_page: WHOLE_DATASET_PAGE,
-        priority: 0,
-        begin_at: None,
-        process_duration: 0.0,
-        progress: 0.0,
-        progress_msg: line("created task raptor"),
-        retry_count: 0,
-        digest,
-        chunk_ids: String::new(),
-        create_time: now,
-        update_time: now,
-    };
-    state.tasks.insert_task(&task).await?;
-    let swapped = state
-        .tasks
-        .swap_current_task(tenant, dataset_id, TASK_RAPTOR, current.as_deref(), &id)
-        .await?;
-    if !swapped {
-        // Another run started in between: it is the running one.
-        let _ = state.tasks.delete_task(tenant, &id).await;
-        let winner = state
-            .tasks
-            .current_task(tenant, dataset_id, TASK_RAPTOR)
-            .await?
-            .unwrap_or_default();
-        return Err(already_running(&winner, 0.0));
-    }
-    let queued = QueuedTask::Raptor(RaptorTask {
-        task_id: id.clone(),
-        tenant_id: tenant.to_string(),
-        dataset_id: dataset_id.to_string(),
-    });
-    if let Err(e) = state.queue.enqueue_task(&queued).await {
-        let mut failed = task;
-        failed.progress = -1.0;
-        failed.progress_msg.push('\n');
-        failed
-            .progress_msg
-            .push_str(&line(&format!("[ERROR] Could not queue the task: {e}")));
-        failed.update_time = now_ms();
-        let _ = state.tasks.update_task(&failed).await;
-        return Err(e.into());
-    }
-    Ok(json!({ "raptor_task_id": id }))
-}
-
-fn already_running(id: &str, progress: f64) -> ApiError {
-    ApiError::data(format!(
-        "Task {id} in progress with status {}. A RAPTOR Task is already running.",
-        py_float(progress)
-    ))
+    dataset_tasks::start(state, tenant, dataset_id, &KIND, |task_id| {
+        QueuedTask::Raptor(RaptorTask {
+            task_id,
+            tenant_id: tenant.to_string(),
+            dataset_id: dataset_id.to_string(),
+        })
+    })
+    .await
 }
 
 /// D10: the dataset's current RAPTOR task row; `{}` if it never ran.
 pub async fn trace(state: &AppState, tenant: &str, dataset_id: &str) -> Result<Value, ApiError> {
-    accessible(state, tenant, dataset_id).await?;
-    let Some(id) = state
-        .tasks
-        .current_task(tenant, dataset_id, TASK_RAPTOR)
-        .await?
-    else {
-        return Ok(json!({}));
-    };
-    match state.tasks.get_task(tenant, &id).await? {
-        Some(task) => Ok(task.to_api()),
-        None => Err(ApiError::data("RAPTOR Task Not Found or Error Occurred")),
-    }
+    dataset_tasks::trace(state, tenant, dataset_id, &KIND).await
 }
 
 // ---------------------------------------------------------------------------------------
 // The worker
-
-/// How a RAPTOR task ended, and so what the queue should do with it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RaptorOutcome {
-    /// Wrote this many summary chunks.
-    Done(usize),
-    /// Finished before, gone, or superseded: nothing to do.
-    Stale,
-    /// A permanent failure, recorded on the row (progress -1).
-    Failed(String),
-    /// A transient failure: try again later.
-    Retry(String),
-}
-
-struct Run<'a> {
-    state: &'a AppState,
-    row: DatasetTask,
-    began: Instant,
-}
-
-enum Step {
-    Stale,
-    Retry(String),
-}
-
-impl From<StoreError> for Step {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(_) => Step::Stale,
-            other => Step::Retry(other.to_string()),
-        }
-    }
-}
-
-impl Run<'_> {
-    async fn note(&mut self, progress: f64, msg: &str) -> Result<(), Step> {
-        self.row.progress = progress;
-        self.row.progress_msg.push('\n');
-        self.row.progress_msg.push_str(&line(msg));
-        self.row.process_duration = self.began.elapsed().as_secs_f64();
-        self.row.update_time = now_ms();
-        self.state.tasks.update_task(&self.row).await?;
-        Ok(())
-    }
-
-    async fn fail(&mut self, msg: &str) -> RaptorOutcome {
-        match self.note(-1.0, &format!("[ERROR] {msg}")).await {
-            Ok(()) => RaptorOutcome::Failed(msg.to_string()),
-            Err(Step::Stale) => RaptorOutcome::Stale,
-            Err(Step::Retry(e)) => RaptorOutcome::Retry(e),
-        }
-    }
-
-    /// Still the dataset's current RAPTOR task?
-    async fn current(&self) -> Result<bool, StoreError> {
-        Ok(self
-            .state
-            .tasks
-            .current_task(&self.row.tenant_id, &self.row.dataset_id, TASK_RAPTOR)
-            .await?
-            .as_deref()
-            == Some(self.row.id.as_str()))
-    }
-}
-
-macro_rules! step {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(Step::Stale) => return RaptorOutcome::Stale,
-            Err(Step::Retry(m)) => return RaptorOutcome::Retry(m),
-        }
-    };
-}
-
-macro_rules! retry_on_err {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return RaptorOutcome::Retry(e.to_string()),
-        }
-    };
-}
 
 /// The dataset's chunks to build on (with vectors) and its earlier RAPTOR chunks.
 struct Gathered {
@@ -498,38 +306,19 @@ async fn gather(
 }
 
 /// Process one RAPTOR task. Never panics; the outcome says whether to ack it.
-pub async fn process(state: &AppState, task: &RaptorTask) -> RaptorOutcome {
-    let row = match state.tasks.get_task(&task.tenant_id, &task.task_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return RaptorOutcome::Stale,
-        Err(e) => return RaptorOutcome::Retry(e.to_string()),
-    };
-    if row.finished() || row.dataset_id != task.dataset_id {
-        return RaptorOutcome::Stale;
-    }
-    let mut run = Run {
+pub async fn process(state: &AppState, task: &RaptorTask) -> TaskOutcome {
+    let (mut run, dataset, tenant) = match TaskRun::begin(
         state,
-        row,
-        began: Instant::now(),
+        KIND,
+        &task.tenant_id,
+        &task.task_id,
+        &task.dataset_id,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
     };
-    if !retry_on_err!(run.current().await) {
-        return run.fail("A newer RAPTOR task replaced this one.").await;
-    }
-    let Some(dataset) = retry_on_err!(
-        state
-            .meta
-            .get_dataset(&task.tenant_id, &task.dataset_id)
-            .await
-    ) else {
-        return run.fail("The dataset no longer exists.").await;
-    };
-    let Some(tenant) = retry_on_err!(state.meta.get_tenant(&task.tenant_id).await) else {
-        return run.fail("The tenant no longer exists.").await;
-    };
-    run.row.begin_at = Some(now_ms());
-    run.row.retry_count += 1;
-    step!(run.note(0.01, "Task has been received.").await);
-
     let cfg = RaptorConfig::from_parser_config(&dataset.parser_config);
     let embedder = match state.embedders.embedder(&tenant, &dataset.embedding_model) {
         Ok(e) => e,
@@ -579,7 +368,7 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> RaptorOutcome {
             Err(TreeError::Model(e @ ModelError::Unavailable(..))) => {
                 return run.fail(&format!("Cannot summarise: {e}")).await
             }
-            Err(TreeError::Model(e)) => return RaptorOutcome::Retry(e.to_string()),
+            Err(TreeError::Model(e)) => return TaskOutcome::Retry(e.to_string()),
             Err(TreeError::Answer(m)) => return run.fail(&m).await,
         };
         let now = now_ms();
@@ -623,7 +412,7 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> RaptorOutcome {
 
     // Write, then take back the earlier run's chunks this one did not rewrite.
     if !retry_on_err!(run.current().await) {
-        return run.fail("A newer RAPTOR task replaced this one.").await;
+        return run.superseded().await;
     }
     for batch in records.chunks(256) {
         retry_on_err!(state.index.upsert(&task.tenant_id, batch).await);
@@ -659,24 +448,12 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> RaptorOutcome {
         )
         .await
     );
-    RaptorOutcome::Done(records.len())
+    TaskOutcome::Done(records.len())
 }
 
 /// After the last attempt: record the failure on the row, unless it finished meanwhile.
 pub async fn give_up(state: &AppState, task: &RaptorTask, reason: &str, attempts: u32) {
-    let Ok(Some(mut row)) = state.tasks.get_task(&task.tenant_id, &task.task_id).await else {
-        return;
-    };
-    if row.finished() {
-        return;
-    }
-    row.progress = -1.0;
-    row.progress_msg.push('\n');
-    row.progress_msg.push_str(&line(&format!(
-        "[ERROR] Giving up after {attempts} attempts: {reason}"
-    )));
-    row.update_time = now_ms();
-    let _ = state.tasks.update_task(&row).await;
+    dataset_tasks::give_up(state, &task.tenant_id, &task.task_id, reason, attempts).await
 }
 
 #[cfg(test)]

@@ -210,11 +210,11 @@ fn chunk_ids_are_stable_per_task_level_and_cluster() {
 #[test]
 fn the_running_message_formats_progress_like_python() {
     assert_eq!(
-        already_running("abc", 0.0).message,
+        dataset_tasks::already_running(&KIND, "abc", 0.0).message,
         "Task abc in progress with status 0.0. A RAPTOR Task is already running."
     );
     assert_eq!(
-        already_running("abc", 0.5).message,
+        dataset_tasks::already_running(&KIND, "abc", 0.5).message,
         "Task abc in progress with status 0.5. A RAPTOR Task is already running."
     );
 }

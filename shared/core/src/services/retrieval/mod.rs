@@ -48,6 +48,8 @@ pub struct RetrievalRequest {
     pub cross_languages: Vec<String>,
     /// v0.27's `reference_metadata`: attach each chunk's document metadata.
     pub document_metadata: Option<document_metadata::MetadataRequest>,
+    /// Put the knowledge graph's answer first (`graphrag::search`).
+    pub use_kg: bool,
 }
 
 impl Default for RetrievalRequest {
@@ -67,6 +69,7 @@ impl Default for RetrievalRequest {
             keyword: false,
             cross_languages: Vec::new(),
             document_metadata: None,
+            use_kg: false,
         }
     }
 }
@@ -179,6 +182,9 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
     }
     r.keyword = req
         .get("keyword")
+        .is_some_and(crate::contract::pyfmt::truthy);
+    r.use_kg = req
+        .get("use_kg")
         .is_some_and(crate::contract::pyfmt::truthy);
     if let Some(Value::Array(langs)) = req.get("cross_languages") {
         r.cross_languages = langs
@@ -355,8 +361,89 @@ fn enabled(docs: &HashMap<String, Document>, id: &str) -> bool {
     docs.get(id).is_some_and(|d| d.status == "1")
 }
 
-/// Search, fuse, window, threshold and page. `datasets` must come from `load_datasets`.
+/// Search, fuse, window, threshold and page; with `use_kg`, the knowledge graph's answer
+/// goes first (outside `total` and `doc_aggs`, as upstream adds it after counting).
+/// `datasets` must come from `load_datasets`.
 pub async fn retrieve(
+    state: &AppState,
+    tenant_id: &str,
+    datasets: &[Dataset],
+    req: &RetrievalRequest,
+) -> Result<RetrievalResult, ApiError> {
+    let mut result = retrieve_chunks(state, tenant_id, datasets, req).await?;
+    if req.use_kg && !req.question.trim().is_empty() {
+        if let Some(hit) = graph_hit(state, tenant_id, datasets, req).await? {
+            result.hits.insert(0, hit);
+        }
+    }
+    Ok(result)
+}
+
+/// The knowledge graphs' answer to the question as a hit, if any graph relates to it.
+async fn graph_hit(
+    state: &AppState,
+    tenant_id: &str,
+    datasets: &[Dataset],
+    req: &RetrievalRequest,
+) -> Result<Option<Hit>, ApiError> {
+    use crate::services::graphrag;
+    let mut graphs = Vec::new();
+    let mut first_dataset = None;
+    for d in datasets {
+        if let Some(g) = graphrag::load(state, tenant_id, &d.id).await? {
+            first_dataset.get_or_insert_with(|| d.id.clone());
+            graphs.push(g);
+        }
+    }
+    let Some(dataset_id) = first_dataset else {
+        return Ok(None);
+    };
+    let embedding = RetrievalRequest {
+        vector_similarity_weight: 1.0,
+        ..req.clone()
+    };
+    let query = query_vector(state, tenant_id, datasets, &embedding)
+        .await?
+        .unwrap_or_default();
+    let content = graphrag::search::answer(&graphs, &req.question, &query);
+    if content.is_empty() {
+        return Ok(None);
+    }
+    let chunk = ChunkRecord {
+        id: crate::contract::ids::new_id(),
+        tenant_id: tenant_id.to_string(),
+        dataset_id,
+        document_id: String::new(),
+        document_name: graphrag::search::GRAPH_CHUNK_NAME.into(),
+        content,
+        important_keywords: vec![],
+        questions: vec![],
+        available: true,
+        positions: vec![],
+        image_id: String::new(),
+        doc_type: String::new(),
+        tag_kwd: vec![],
+        raptor_kwd: String::new(),
+        position: 0,
+        token_count: 0,
+        create_time: crate::contract::time::now_ms(),
+        generation: 0,
+        vector: vec![],
+    };
+    Ok(Some(Hit {
+        scored: ScoredChunk {
+            chunk,
+            term_score: 0.0,
+            vector_score: 1.0,
+        },
+        similarity: 1.0,
+        term_similarity: 0.0,
+        highlight: None,
+        document_name: graphrag::search::GRAPH_CHUNK_NAME.into(),
+    }))
+}
+
+async fn retrieve_chunks(
     state: &AppState,
     tenant_id: &str,
     datasets: &[Dataset],

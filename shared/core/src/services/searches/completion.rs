@@ -44,6 +44,10 @@ pub fn answering_chat(
     let mut prompt_config = Map::new();
     fill_prompt_defaults(&mut prompt_config);
     prompt_config.insert("empty_response".into(), Value::Null);
+    // The app's `use_kg` reaches retrieval the way a chat's does.
+    if let Some(kg) = config.get("use_kg") {
+        prompt_config.insert("use_kg".into(), kg.clone());
+    }
     let mut llm_setting = Map::new();
     llm_setting.insert("temperature".into(), json!(0.1));
     if let Some(Value::Object(given)) = config.get("llm_setting") {
