@@ -19,6 +19,15 @@ pub struct Tenant {
 pub struct TestApi {
     pub app: App,
     pub state: AppState,
+    blob_dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestApi {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.blob_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// A reply: HTTP status, headers and the JSON body (Null if the body is not JSON).
@@ -33,10 +42,19 @@ impl TestApi {
     pub fn embedded() -> Self {
         let meta =
             std::sync::Arc::new(lambdarag_embedded::SqliteStore::in_memory().expect("sqlite"));
-        let state = AppState::new(meta.clone()).with_tasks(meta);
+        // A private folder for blobs (the knowledge graph lives there); removed on drop.
+        let blob_dir = std::env::temp_dir().join(format!(
+            "lambdarag-e2e-{}",
+            lambdarag::contract::ids::new_id()
+        ));
+        let blobs = lambdarag_embedded::FolderBlobStore::open(&blob_dir).expect("blob folder");
+        let state = AppState::new(meta.clone())
+            .with_tasks(meta)
+            .with_blobs(std::sync::Arc::new(blobs));
         TestApi {
             app: lambdarag_server::app(state.clone()),
             state,
+            blob_dir: Some(blob_dir),
         }
     }
 
@@ -144,6 +162,7 @@ impl FullApi {
             api: TestApi {
                 app: lambdarag_server::app(state.clone()),
                 state,
+                blob_dir: None,
             },
             queue: emb.queue,
             dir,
