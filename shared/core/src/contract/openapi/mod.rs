@@ -8,6 +8,7 @@
 
 mod agents;
 mod chat;
+mod dataset_tasks;
 mod files;
 mod knowledge;
 mod memories;
@@ -64,6 +65,7 @@ fn build() -> Value {
     let mut paths = Map::new();
     for (path, method, op) in knowledge::operations()
         .into_iter()
+        .chain(dataset_tasks::operations())
         .chain(chat::operations())
         .chain(v027::operations())
         .chain(memories::operations())

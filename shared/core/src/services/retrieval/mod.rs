@@ -98,6 +98,9 @@ pub struct RetrievalResult {
     pub short_circuit: bool,
     /// The documents of `hits`, by id (callers need their metadata).
     pub documents: HashMap<String, Document>,
+    /// The embedding of the question as asked (not of a keyword- or translation-expanded
+    /// one), when the search computed it: `use_kg` reuses it instead of embedding again.
+    pub query_vector: Option<Vec<f32>>,
 }
 
 fn number_arg(req: &Map<String, Value>, key: &str) -> Result<Option<f64>, ApiError> {
@@ -372,75 +375,12 @@ pub async fn retrieve(
 ) -> Result<RetrievalResult, ApiError> {
     let mut result = retrieve_chunks(state, tenant_id, datasets, req).await?;
     if req.use_kg && !req.question.trim().is_empty() {
-        if let Some(hit) = graph_hit(state, tenant_id, datasets, req).await? {
+        let known = result.query_vector.take();
+        if let Some(hit) = graph::graph_hit(state, tenant_id, datasets, req, known).await? {
             result.hits.insert(0, hit);
         }
     }
     Ok(result)
-}
-
-/// The knowledge graphs' answer to the question as a hit, if any graph relates to it.
-async fn graph_hit(
-    state: &AppState,
-    tenant_id: &str,
-    datasets: &[Dataset],
-    req: &RetrievalRequest,
-) -> Result<Option<Hit>, ApiError> {
-    use crate::services::graphrag;
-    let mut graphs = Vec::new();
-    let mut first_dataset = None;
-    for d in datasets {
-        if let Some(g) = graphrag::load(state, tenant_id, &d.id).await? {
-            first_dataset.get_or_insert_with(|| d.id.clone());
-            graphs.push(g);
-        }
-    }
-    let Some(dataset_id) = first_dataset else {
-        return Ok(None);
-    };
-    let embedding = RetrievalRequest {
-        vector_similarity_weight: 1.0,
-        ..req.clone()
-    };
-    let query = query_vector(state, tenant_id, datasets, &embedding)
-        .await?
-        .unwrap_or_default();
-    let content = graphrag::search::answer(&graphs, &req.question, &query);
-    if content.is_empty() {
-        return Ok(None);
-    }
-    let chunk = ChunkRecord {
-        id: crate::contract::ids::new_id(),
-        tenant_id: tenant_id.to_string(),
-        dataset_id,
-        document_id: String::new(),
-        document_name: graphrag::search::GRAPH_CHUNK_NAME.into(),
-        content,
-        important_keywords: vec![],
-        questions: vec![],
-        available: true,
-        positions: vec![],
-        image_id: String::new(),
-        doc_type: String::new(),
-        tag_kwd: vec![],
-        raptor_kwd: String::new(),
-        position: 0,
-        token_count: 0,
-        create_time: crate::contract::time::now_ms(),
-        generation: 0,
-        vector: vec![],
-    };
-    Ok(Some(Hit {
-        scored: ScoredChunk {
-            chunk,
-            term_score: 0.0,
-            vector_score: 1.0,
-        },
-        similarity: 1.0,
-        term_similarity: 0.0,
-        highlight: None,
-        document_name: graphrag::search::GRAPH_CHUNK_NAME.into(),
-    }))
 }
 
 async fn retrieve_chunks(
@@ -473,7 +413,8 @@ async fn retrieve_chunks(
     }
     // Upstream's order: translations first, then keywords of the result.
     let expanded;
-    let req = if req.keyword || !req.cross_languages.is_empty() {
+    let is_expanded = req.keyword || !req.cross_languages.is_empty();
+    let req = if is_expanded {
         let mut question = req.question.clone();
         if !req.cross_languages.is_empty() {
             let translated = crate::services::answer::default_model::question_translations(
@@ -549,7 +490,7 @@ async fn retrieve_chunks(
                 dataset_ids: dataset_ids.clone(),
                 document_ids: scope,
                 text: req.question.clone(),
-                vector,
+                vector: vector.clone(),
                 top_k: req.top_k.max(at.end()).clamp(1, MAX_CANDIDATES),
             },
         )
@@ -609,7 +550,9 @@ async fn retrieve_chunks(
     }
     let (total, page, doc_aggs) = select_page(window, &docs, req, at);
     fetch_records(state, tenant_id, &page, &mut records).await?;
-    Ok(assemble(page, records, &docs, req, total, doc_aggs))
+    let mut out = assemble(page, records, &docs, req, total, doc_aggs);
+    out.query_vector = vector.filter(|_| !is_expanded);
+    Ok(out)
 }
 
 /// The reply for a page: each hit with its record and document (a record deleted between
@@ -832,6 +775,7 @@ pub fn rank(
 }
 
 pub mod document_metadata;
+mod graph;
 mod reply;
 pub use reply::{to_api, to_api_for};
 
