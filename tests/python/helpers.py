@@ -611,3 +611,36 @@ def xxh64_hex(data: bytes, seed: int = 0) -> str:
     h = (h * _P3) & _M64
     h ^= h >> 32
     return f"{h:016x}"
+
+
+# Every key of a dataset task's row, as trace_raptor / trace_graphrag return it.
+TASK_ROW_KEYS = {"id", "doc_id", "from_page", "to_page", "task_type", "priority", "begin_at", "process_duration",
+                 "progress", "progress_msg", "retry_count", "digest", "chunk_ids", "create_time", "create_date",
+                 "update_time", "update_date"}
+
+
+def run_dataset_task(api, ds: str, kind: str, timeout: float = 120.0) -> dict:
+    """POST run_{kind} ("raptor" or "graphrag"), trace it until it ends, and check it
+    succeeded, its row's shape, and that the dataset object names it: `{kind}_task_id` and
+    `{kind}_task_finish_at`. `api` is conftest's Api. Returns the finished row."""
+    res = api.post(f"/datasets/{ds}/run_{kind}").json()
+    assert res["code"] == 0, res
+    task_id = res["data"][f"{kind}_task_id"]
+    assert res["data"]["task_id"] == task_id, "v0.27's key for the same id"
+    deadline = time.monotonic() + timeout
+    while True:
+        t = api.get(f"/datasets/{ds}/trace_{kind}").json()
+        assert t["code"] == 0, t
+        assert t["data"]["id"] == task_id
+        if t["data"]["progress"] in (1, -1):
+            break
+        assert time.monotonic() < deadline, f"{kind} did not finish: {t}"
+        time.sleep(0.3)
+    row = t["data"]
+    assert row["progress"] == 1, row
+    assert row["task_type"] == kind
+    assert set(row) >= TASK_ROW_KEYS, set(row)
+    obj = api.get("/datasets", params={"id": ds}).json()["data"][0]
+    assert obj[f"{kind}_task_id"] == task_id, obj
+    assert obj[f"{kind}_task_finish_at"].endswith(" GMT"), obj
+    return row

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from conftest import Api, make_chat_env, run_cli
+from helpers import run_dataset_task
 
 GRAPH_DOCS = {
     "curie.txt": (
@@ -33,25 +34,7 @@ def trace(api: Api, ds: str) -> dict:
 
 
 def run_until_done(api: Api, ds: str) -> dict:
-    res = api.post(f"/datasets/{ds}/run_graphrag").json()
-    assert res["code"] == 0, res
-    task_id = res["data"]["graphrag_task_id"]
-    assert res["data"]["task_id"] == task_id, "v0.27's key for the same id"
-    deadline = time.monotonic() + 120
-    while True:
-        t = trace(api, ds)
-        assert t["code"] == 0, t
-        assert t["data"]["id"] == task_id
-        if t["data"]["progress"] in (1, -1):
-            break
-        assert time.monotonic() < deadline, f"GraphRAG did not finish: {t}"
-        time.sleep(0.3)
-    assert t["data"]["progress"] == 1, t
-    assert t["data"]["task_type"] == "graphrag"
-    assert set(t["data"]) >= {"id", "doc_id", "from_page", "to_page", "priority", "begin_at", "process_duration",
-                              "progress", "progress_msg", "retry_count", "digest", "chunk_ids", "create_time",
-                              "create_date", "update_time", "update_date"}
-    return t["data"]
+    return run_dataset_task(api, ds, "graphrag")
 
 
 def graph_of(api: Api, ds: str, path: str = "knowledge_graph") -> dict:

@@ -186,6 +186,52 @@ impl FullApi {
         }
     }
 
+    /// Create a dataset; its id.
+    pub async fn create_dataset(&self, key: &str, name: &str) -> String {
+        let r = self
+            .api
+            .call(
+                Method::POST,
+                "/api/v1/datasets",
+                Some(key),
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        r.json["data"]["id"]
+            .as_str()
+            .expect("dataset id")
+            .to_string()
+    }
+
+    /// Upload text documents `(name, text)`, parse them and drain the queue; their ids.
+    pub async fn parsed_documents(
+        &self,
+        key: &str,
+        dataset_id: &str,
+        docs: &[(&str, &str)],
+    ) -> Vec<String> {
+        let mut ids = Vec::new();
+        for (name, text) in docs {
+            let r = self.upload(key, dataset_id, name, text).await;
+            ids.push(
+                r.json["data"][0]["id"]
+                    .as_str()
+                    .expect("doc id")
+                    .to_string(),
+            );
+        }
+        self.api
+            .call(
+                Method::POST,
+                &format!("/api/v1/datasets/{dataset_id}/chunks"),
+                Some(key),
+                Some(serde_json::json!({ "document_ids": ids })),
+            )
+            .await;
+        self.drain().await;
+        ids
+    }
+
     /// Upload one text file through the API.
     pub async fn upload(&self, key: &str, dataset_id: &str, name: &str, text: &str) -> Reply {
         let boundary = "lambdaragboundary";

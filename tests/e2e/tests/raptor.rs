@@ -30,43 +30,12 @@ const DOCS: [(&str, &str); 2] = [
 ];
 
 async fn dataset(full: &FullApi, t: &Tenant, name: &str) -> String {
-    let r = full
-        .api
-        .call(
-            Method::POST,
-            "/api/v1/datasets",
-            Some(&t.key),
-            Some(json!({"name": name})),
-        )
-        .await;
-    r.json["data"]["id"]
-        .as_str()
-        .expect("dataset id")
-        .to_string()
+    full.create_dataset(&t.key, name).await
 }
 
 /// Upload and parse the two documents; their ids.
 async fn parsed_docs(full: &FullApi, t: &Tenant, ds: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    for (name, text) in DOCS {
-        let r = full.upload(&t.key, ds, name, text).await;
-        ids.push(
-            r.json["data"][0]["id"]
-                .as_str()
-                .expect("doc id")
-                .to_string(),
-        );
-    }
-    full.api
-        .call(
-            Method::POST,
-            &format!("/api/v1/datasets/{ds}/chunks"),
-            Some(&t.key),
-            Some(json!({"document_ids": ids})),
-        )
-        .await;
-    full.drain().await;
-    ids
+    full.parsed_documents(&t.key, ds, &DOCS).await
 }
 
 async fn run(full: &FullApi, t: &Tenant, ds: &str) -> Value {

@@ -481,6 +481,9 @@ fn const_format(prefix: &str, suffix: &str) -> &'static str {
 
 pub(super) fn schemas() -> Map<String, Value> {
     let str_ = json!({"type": "string"});
+    let opt_str = json!({"type": ["string", "null"]});
+    // Set once the dataset's current task of that kind succeeded.
+    let finish_at = json!({"type": ["string", "null"], "description": "RFC 1123 date"});
     let str_list = json!({"type": "array", "items": {"type": "string"}});
     let chunk_methods = json!([
         "naive",
@@ -547,6 +550,10 @@ pub(super) fn schemas() -> Map<String, Value> {
                 "parser_config": {"type": "object"}, "pagerank": {"type": "integer"},
                 "status": str_, "create_time": {"type": "integer"}, "create_date": str_,
                 "update_time": {"type": "integer"}, "update_date": str_,
+                "graphrag_task_id": opt_str, "raptor_task_id": opt_str,
+                "mindmap_task_id": opt_str,
+                "graphrag_task_finish_at": finish_at, "raptor_task_finish_at": finish_at,
+                "mindmap_task_finish_at": finish_at,
             },
         },
         "UploadedDocument": {

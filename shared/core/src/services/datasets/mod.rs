@@ -279,9 +279,12 @@ pub async fn list_filtered(
         let (all, _) = store.list_datasets(tenant_id, &everything).await?;
         v027::apply_list_filters(tenant_id, all, filters, query)
     };
+    // A few datasets at a time: each costs several store reads (one round trip each on
+    // DynamoDB), and the page keeps its order.
     let mut rows = Vec::with_capacity(page.len());
-    for d in &page {
-        rows.push(render(state, d).await?);
+    for batch in page.chunks(8) {
+        let rendered: Vec<_> = batch.iter().map(|d| render(state, d)).collect();
+        rows.extend(futures_util::future::try_join_all(rendered).await?);
     }
     Ok((rows, total))
 }
@@ -373,14 +376,47 @@ async fn remove_dataset(state: &AppState, tenant_id: &str, id: &str) -> Result<b
     Ok(existed)
 }
 
-/// The dataset object with its aggregates filled from its documents.
+/// The dataset object with its aggregates filled from its documents, and its current
+/// GraphRAG and RAPTOR tasks from the task store (upstream keeps both on the dataset row;
+/// here the task store is their one home, so a worker never rewrites the dataset).
 pub async fn render(state: &AppState, d: &Dataset) -> Result<Value, ApiError> {
-    let stats = state.docs.dataset_stats(&d.tenant_id, &d.id).await?;
+    use crate::ports::tasks::{TASK_GRAPHRAG, TASK_RAPTOR};
+    let (stats, graphrag, raptor) = futures_util::future::try_join3(
+        async { Ok::<_, ApiError>(state.docs.dataset_stats(&d.tenant_id, &d.id).await?) },
+        task_marks(state, d, TASK_GRAPHRAG),
+        task_marks(state, d, TASK_RAPTOR),
+    )
+    .await?;
     let mut d = d.clone();
     d.document_count = stats.document_count;
     d.chunk_count = stats.chunk_count;
     d.token_num = stats.token_num;
+    (d.graphrag_task_id, d.graphrag_task_finish_at) = graphrag;
+    (d.raptor_task_id, d.raptor_task_finish_at) = raptor;
     Ok(d.to_api())
+}
+
+/// The dataset's current task of a type and, if it completed, when (`null` while it runs
+/// or after it failed, as upstream only stamps a success).
+async fn task_marks(
+    state: &AppState,
+    d: &Dataset,
+    task_type: &str,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let Some(id) = state
+        .tasks
+        .current_task(&d.tenant_id, &d.id, task_type)
+        .await?
+    else {
+        return Ok((None, None));
+    };
+    let finished_at = state
+        .tasks
+        .get_task(&d.tenant_id, &id)
+        .await?
+        .filter(|t| t.progress >= 1.0)
+        .map(|t| crate::contract::time::rfc1123(t.update_time));
+    Ok((Some(id), finished_at))
 }
 
 #[derive(Debug, PartialEq)]
