@@ -72,7 +72,11 @@ async fn a_queued_run_refuses_another_and_the_dataset_names_its_tasks() {
     );
     let queued = dataset_object(&full, &a, &ds).await;
     assert_eq!(queued["graphrag_task_id"], task_id.as_str());
-    assert_eq!(queued["graphrag_task_finish_at"], Value::Null, "still queued");
+    assert_eq!(
+        queued["graphrag_task_finish_at"],
+        Value::Null,
+        "still queued"
+    );
 
     full.drain().await;
     let trace = call(
