@@ -9,6 +9,7 @@
 //! | `Done`, `Stale`, `Failed` (recorded on the document) | success: the message is deleted |
 //! | `Retry`, receive count below `MAX_ATTEMPTS` | batch item failure: SQS redelivers it after the visibility timeout (shortened to a backoff when a queue is configured) |
 //! | `Retry` at the last attempt | `give_up` (document FAIL with the reason), success |
+//! | `Continued` (a dataset task saved its progress before the invocation's deadline and queued itself again) | success |
 //!
 //! The queue's redrive policy (`maxReceiveCount` = `MAX_ATTEMPTS`) moves a message to the
 //! dead-letter queue only when every attempt died without answering (a crash or a
@@ -89,6 +90,19 @@ pub fn receive_count(msg: &SqsMessage) -> u32 {
         .get("ApproximateReceiveCount")
         .and_then(|n| n.parse().ok())
         .unwrap_or(1)
+}
+
+/// The invocation's deadline (the runtime gives it in epoch milliseconds) as an
+/// `Instant`; None when the runtime gave none.
+pub fn deadline_of(epoch_ms: u64) -> Option<std::time::Instant> {
+    if epoch_ms == 0 {
+        return None;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Some(std::time::Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms)))
 }
 
 /// Handle one SQS batch with the default worker settings (no backoff queue).
@@ -217,6 +231,23 @@ async fn end_dead_lettered(state: &AppState, task: &ParseTask) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_deadline_becomes_an_instant() {
+        assert_eq!(deadline_of(0), None);
+        let in_a_minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64
+            + 60_000;
+        let left = deadline_of(in_a_minute)
+            .expect("deadline")
+            .saturating_duration_since(std::time::Instant::now());
+        assert!(left > Duration::from_secs(55) && left <= Duration::from_secs(60));
+        // A deadline already past is now, not a panic.
+        let past = deadline_of(1).expect("deadline");
+        assert!(past <= std::time::Instant::now());
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

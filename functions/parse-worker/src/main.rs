@@ -10,7 +10,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = fn_parse_worker::Worker::from_env(aws.queue.clone());
     let state = aws.app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (state, worker) = (state.clone(), worker.clone());
+        let (state, mut worker) = (state.clone(), worker.clone());
+        worker.pipeline.deadline = fn_parse_worker::deadline_of(event.context.deadline);
         async move {
             let (response, _) = fn_parse_worker::handle_with(&state, &worker, event.payload).await;
             Ok::<_, lambda_runtime::Error>(response)

@@ -31,6 +31,9 @@ pub enum Outcome {
     Failed(String),
     /// A transient failure (storage or model provider): try again later.
     Retry(String),
+    /// A long dataset task saved its progress before the deadline and was queued again;
+    /// this message is done.
+    Continued(String),
 }
 
 impl Outcome {
@@ -47,6 +50,9 @@ pub struct PipelineConfig {
     pub embed_batch: usize,
     /// Weight of the title vector in each chunk vector (upstream `filename_embd_weight`).
     pub title_weight: f32,
+    /// When this invocation must have returned (a Lambda's deadline); None: no limit.
+    /// Long dataset tasks save their progress and queue themselves again before it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for PipelineConfig {
@@ -55,6 +61,7 @@ impl Default for PipelineConfig {
             limits: ParseLimits::default(),
             embed_batch: 32,
             title_weight: 0.1,
+            deadline: None,
         }
     }
 }
@@ -448,17 +455,32 @@ pub async fn process_task(state: &AppState, task: &QueuedTask, cfg: &PipelineCon
             ExtractOutcome::Failed(m) => Outcome::Failed(m),
             ExtractOutcome::Retry(m) => Outcome::Retry(m),
         },
-        QueuedTask::Raptor(t) => match raptor::process(state, t).await {
-            TaskOutcome::Done(n) => Outcome::Done { chunks: n },
-            TaskOutcome::Stale => Outcome::Stale,
-            TaskOutcome::Failed(m) => Outcome::Failed(m),
-            TaskOutcome::Retry(m) => Outcome::Retry(m),
-        },
-        QueuedTask::Graphrag(t) => match graphrag::process(state, t).await {
-            TaskOutcome::Done(n) => Outcome::Done { chunks: n },
-            TaskOutcome::Stale => Outcome::Stale,
-            TaskOutcome::Failed(m) => Outcome::Failed(m),
-            TaskOutcome::Retry(m) => Outcome::Retry(m),
+        QueuedTask::Raptor(t) => {
+            let outcome = raptor::process(state, t).await;
+            dataset_task_outcome(state, task, outcome).await
+        }
+        QueuedTask::Graphrag(t) => {
+            let outcome = graphrag::process(state, t, cfg.deadline).await;
+            dataset_task_outcome(state, task, outcome).await
+        }
+    }
+}
+
+async fn dataset_task_outcome(
+    state: &AppState,
+    task: &QueuedTask,
+    outcome: TaskOutcome,
+) -> Outcome {
+    match outcome {
+        TaskOutcome::Done(n) => Outcome::Done { chunks: n },
+        TaskOutcome::Stale => Outcome::Stale,
+        TaskOutcome::Failed(m) => Outcome::Failed(m),
+        TaskOutcome::Retry(m) => Outcome::Retry(m),
+        // A fresh message, so the next invocation starts with a full attempt budget; if it
+        // cannot be queued, this one is redelivered and resumes from the same checkpoint.
+        TaskOutcome::Continue(m) => match state.queue.enqueue_task(task).await {
+            Ok(()) => Outcome::Continued(m),
+            Err(e) => Outcome::Retry(format!("could not queue the continuation: {e}")),
         },
     }
 }

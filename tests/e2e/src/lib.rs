@@ -171,8 +171,14 @@ impl FullApi {
 
     /// Process every queued parse task.
     pub async fn drain(&self) {
+        self.drain_with(&lambdarag_ingest::pipeline::PipelineConfig::default())
+            .await;
+    }
+
+    /// Process every queued task with this configuration; how many messages that took.
+    pub async fn drain_with(&self, cfg: &lambdarag_ingest::pipeline::PipelineConfig) -> usize {
         use lambdarag::ports::PollingQueue;
-        let cfg = lambdarag_ingest::pipeline::PipelineConfig::default();
+        let mut messages = 0;
         while let Some(lease) = self
             .queue
             .receive(std::time::Duration::from_secs(30))
@@ -180,10 +186,12 @@ impl FullApi {
             .expect("receive")
         {
             let out =
-                lambdarag_ingest::pipeline::process_task(&self.api.state, &lease.task, &cfg).await;
+                lambdarag_ingest::pipeline::process_task(&self.api.state, &lease.task, cfg).await;
             assert!(out.finished(), "task should finish: {out:?}");
             self.queue.ack(&lease.receipt).await.expect("ack");
+            messages += 1;
         }
+        messages
     }
 
     /// Create a dataset; its id.

@@ -201,6 +201,9 @@ pub enum TaskOutcome {
     Failed(String),
     /// A transient failure: try again later.
     Retry(String),
+    /// Progress was saved before the worker's deadline: queue the task again, so a fresh
+    /// invocation goes on from there (not a failure, and not counted as an attempt).
+    Continue(String),
 }
 
 /// Why a step could not go on.
@@ -292,7 +295,9 @@ impl<'a> TaskRun<'a> {
             Ok(None) => return Err(run.fail("The tenant no longer exists.").await),
             Err(e) => return Err(TaskOutcome::Retry(e.to_string())),
         };
-        run.row.begin_at = Some(now_ms());
+        // A continuation or a redelivery keeps the first pickup's time, so
+        // `process_duration` is the whole run's.
+        run.row.begin_at.get_or_insert_with(now_ms);
         run.row.retry_count += 1;
         match run.note(0.01, "Task has been received.").await {
             Ok(()) => Ok((run, dataset, tenant)),
@@ -313,11 +318,21 @@ impl<'a> TaskRun<'a> {
             Some(stored) if !stored.finished() => {}
             _ => return Err(Step::Stale),
         }
-        self.row.progress = progress;
+        // Progress only moves forward while the task runs (a resumed or redelivered run
+        // starts its notes low again); -1 ends it.
+        self.row.progress = if progress < 0.0 {
+            progress
+        } else {
+            progress.max(self.row.progress)
+        };
         self.row.progress_msg.push('\n');
         self.row.progress_msg.push_str(&line(msg));
-        self.row.process_duration = self.began.elapsed().as_secs_f64();
-        self.row.update_time = now_ms();
+        let now = now_ms();
+        self.row.process_duration = match self.row.begin_at {
+            Some(begun) => (now - begun).max(0) as f64 / 1000.0,
+            None => self.began.elapsed().as_secs_f64(),
+        };
+        self.row.update_time = now;
         self.state.tasks.update_task(&self.row).await?;
         Ok(())
     }

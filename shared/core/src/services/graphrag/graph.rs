@@ -52,7 +52,7 @@ pub struct Community {
 }
 
 /// What one extraction (one chunk, or one batch of chunks) found.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Extraction {
     /// (name, type, description)
     pub entities: Vec<(String, String, String)>,

@@ -18,11 +18,13 @@
 //! DELETE removes the graph and cancels a run in progress (its row ends with -1), so a run
 //! cannot bring back a graph deleted while it was building.
 
+pub mod checkpoint;
 pub mod extract;
 pub mod graph;
 pub mod search;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -197,6 +199,10 @@ pub async fn delete(state: &AppState, tenant: &str, dataset_id: &str) -> Result<
         }
     }
     state.blobs.delete(tenant, &graph_key(dataset_id)).await?;
+    state
+        .blobs
+        .delete_prefix(tenant, &format!("{dataset_id}/graph/partial/"))
+        .await?;
     Ok(json!(true))
 }
 
@@ -315,7 +321,11 @@ pub fn entity_text(e: &Entity) -> String {
 }
 
 /// Process one GraphRAG task. Never panics; the outcome says whether to ack it.
-pub async fn process(state: &AppState, task: &GraphragTask) -> TaskOutcome {
+pub async fn process(
+    state: &AppState,
+    task: &GraphragTask,
+    deadline: Option<Instant>,
+) -> TaskOutcome {
     let (mut run, dataset, tenant) = match TaskRun::begin(
         state,
         KIND,
@@ -387,56 +397,10 @@ pub async fn process(state: &AppState, task: &GraphragTask) -> TaskOutcome {
     let found: Vec<(String, Extraction)> = match &model {
         None => extract::builtin(&chunks, &cfg.entity_types),
         Some(m) => {
-            let todo = batches(&chunks);
-            let mut found = Vec::with_capacity(todo.len());
-            let mut unreadable = 0usize;
-            let mut last_note = 0.1;
-            for (i, (doc, text)) in todo.iter().enumerate() {
-                let answer = match ask(
-                    m.as_ref(),
-                    extract::extraction_prompt(&cfg.entity_types, text),
-                )
-                .await
-                {
-                    Ok(a) => a,
-                    Err(e) => match BuildError::from(e) {
-                        BuildError::Unavailable(m) => {
-                            return run.fail(&format!("Cannot extract entities: {m}")).await
-                        }
-                        BuildError::Transient(m) => return TaskOutcome::Retry(m),
-                    },
-                };
-                match extract::parse_extraction(&answer) {
-                    Some(x) => found.push((doc.clone(), x)),
-                    None => unreadable += 1,
-                }
-                let progress = 0.1 + 0.6 * (i + 1) as f64 / todo.len() as f64;
-                if progress - last_note >= 0.1 || i + 1 == todo.len() {
-                    last_note = progress;
-                    step!(
-                        run.note(
-                            progress,
-                            &format!("Extracted from {}/{} batches.", i + 1, todo.len())
-                        )
-                        .await
-                    );
-                }
+            match extract_with_model(&mut run, task, m.as_ref(), &cfg, &chunks, deadline).await {
+                Ok(found) => found,
+                Err(outcome) => return outcome,
             }
-            if unreadable > 0 {
-                step!(
-                    run.note(
-                        0.7,
-                        &format!("{unreadable} of {} answers were not the JSON asked for and were skipped.", todo.len())
-                    )
-                    .await
-                );
-            }
-            if found.is_empty() {
-                return run
-                    .fail("The chat model's answers contained no entities in the JSON shape asked for.")
-                    .await;
-            }
-            found
         }
     };
 
@@ -524,6 +488,7 @@ pub async fn process(state: &AppState, task: &GraphragTask) -> TaskOutcome {
         Err(e) => return TaskOutcome::Retry(e.to_string()),
     }
     retry_on_err!(save(state, &task.tenant_id, &task.dataset_id, &g).await);
+    checkpoint::clear(state, &task.tenant_id, &task.dataset_id, &task.task_id).await;
     let written = g.entities.len() + g.relations.len() + g.communities.len();
     let elapsed = run.began.elapsed().as_secs_f64();
     step!(
@@ -539,6 +504,144 @@ pub async fn process(state: &AppState, task: &GraphragTask) -> TaskOutcome {
         .await
     );
     TaskOutcome::Done(written)
+}
+
+/// Extraction stops for a fresh invocation when less than this is left before the
+/// deadline (one chat-model call can take a minute or more).
+const EXTRACT_MARGIN: Duration = Duration::from_secs(120);
+/// What merging, community reports, embedding and saving are given: with less left after
+/// an extraction, they run in a fresh invocation.
+const FINISH_BUDGET: Duration = Duration::from_secs(300);
+
+fn time_left(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// Ask the chat model batch by batch, resuming from the run's checkpoint; `Err` ends the
+/// task with that outcome (a `Continue` or `Retry` after saving the checkpoint).
+async fn extract_with_model(
+    run: &mut TaskRun<'_>,
+    task: &GraphragTask,
+    model: &dyn ChatModel,
+    cfg: &GraphConfig,
+    chunks: &[(String, String)],
+    deadline: Option<Instant>,
+) -> Result<Vec<(String, Extraction)>, TaskOutcome> {
+    let state = run.state;
+    let (tenant, dataset, task_id) = (&task.tenant_id, &task.dataset_id, &task.task_id);
+    let todo = batches(chunks);
+    let batches_digest = checkpoint::digest(&todo);
+    let mut at = match checkpoint::load(state, tenant, dataset, task_id, &batches_digest).await {
+        Ok(c) => c.unwrap_or_else(|| checkpoint::Checkpoint {
+            batches_digest,
+            ..Default::default()
+        }),
+        Err(e) => return Err(TaskOutcome::Retry(e.to_string())),
+    };
+    if at.done > 0 {
+        note_or_end(
+            run,
+            0.1 + 0.6 * at.done as f64 / todo.len() as f64,
+            &format!("Resuming after {}/{} batches.", at.done, todo.len()),
+        )
+        .await?;
+    }
+    let resumed_at = at.done;
+    let mut last_note = 0.1;
+    while at.done < todo.len() {
+        // At least one batch per invocation, so every invocation makes progress.
+        if at.done > resumed_at && time_left(deadline).is_some_and(|left| left < EXTRACT_MARGIN) {
+            return Err(pause(run, task, &at, todo.len()).await);
+        }
+        let (doc, text) = &todo[at.done];
+        let answer = match ask(model, extract::extraction_prompt(&cfg.entity_types, text)).await {
+            Ok(a) => a,
+            Err(e) => match BuildError::from(e) {
+                BuildError::Unavailable(m) => {
+                    return Err(run.fail(&format!("Cannot extract entities: {m}")).await)
+                }
+                BuildError::Transient(m) => {
+                    // Best effort: without it the retry repeats this invocation's batches.
+                    if at.done > resumed_at {
+                        let _ = checkpoint::save(state, tenant, dataset, task_id, &at).await;
+                    }
+                    return Err(TaskOutcome::Retry(m));
+                }
+            },
+        };
+        match extract::parse_extraction(&answer) {
+            Some(x) => at.found.push((doc.clone(), x)),
+            None => at.unreadable += 1,
+        }
+        at.done += 1;
+        let progress = 0.1 + 0.6 * at.done as f64 / todo.len() as f64;
+        if progress - last_note >= 0.1 || at.done == todo.len() {
+            last_note = progress;
+            note_or_end(
+                run,
+                progress,
+                &format!("Extracted from {}/{} batches.", at.done, todo.len()),
+            )
+            .await?;
+        }
+    }
+    if at.done > resumed_at && time_left(deadline).is_some_and(|left| left < FINISH_BUDGET) {
+        return Err(pause(run, task, &at, todo.len()).await);
+    }
+    if at.unreadable > 0 {
+        note_or_end(
+            run,
+            0.7,
+            &format!(
+                "{} of {} answers were not the JSON asked for and were skipped.",
+                at.unreadable,
+                todo.len()
+            ),
+        )
+        .await?;
+    }
+    if at.found.is_empty() {
+        return Err(run
+            .fail("The chat model's answers contained no entities in the JSON shape asked for.")
+            .await);
+    }
+    Ok(at.found)
+}
+
+async fn note_or_end(run: &mut TaskRun<'_>, progress: f64, msg: &str) -> Result<(), TaskOutcome> {
+    run.note(progress, msg).await.map_err(|e| match e {
+        Step::Stale => TaskOutcome::Stale,
+        Step::Retry(m) => TaskOutcome::Retry(m),
+    })
+}
+
+/// Save the checkpoint and hand the rest of the run to a fresh invocation.
+async fn pause(
+    run: &mut TaskRun<'_>,
+    task: &GraphragTask,
+    at: &checkpoint::Checkpoint,
+    batches: usize,
+) -> TaskOutcome {
+    if let Err(e) = checkpoint::save(
+        run.state,
+        &task.tenant_id,
+        &task.dataset_id,
+        &task.task_id,
+        at,
+    )
+    .await
+    {
+        return TaskOutcome::Retry(e.to_string());
+    }
+    let progress = 0.1 + 0.6 * at.done as f64 / batches.max(1) as f64;
+    let msg = format!(
+        "Extracted from {}/{batches} batches; continuing in a new worker invocation.",
+        at.done
+    );
+    match note_or_end(run, progress, &msg).await {
+        Ok(()) => TaskOutcome::Continue(msg),
+        Err(outcome) => outcome,
+    }
 }
 
 /// Group the entities into communities and write each one's report.
