@@ -456,7 +456,7 @@ pub async fn process_task(state: &AppState, task: &QueuedTask, cfg: &PipelineCon
             ExtractOutcome::Retry(m) => Outcome::Retry(m),
         },
         QueuedTask::Raptor(t) => {
-            let outcome = raptor::process(state, t).await;
+            let outcome = raptor::process(state, t, cfg.deadline).await;
             dataset_task_outcome(state, task, outcome).await
         }
         QueuedTask::Graphrag(t) => {

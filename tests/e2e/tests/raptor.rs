@@ -356,3 +356,37 @@ async fn an_interrupted_task_finishes_on_redelivery_and_a_given_up_one_fails_wit
     );
     assert_eq!(run(&full, &a, &ds).await["code"], 0);
 }
+
+/// Past its deadline, a run builds one layer per invocation, saves the tree and queues
+/// itself again; the next invocation writes what was built.
+#[tokio::test]
+async fn a_run_past_its_deadline_continues_in_a_fresh_invocation() {
+    let full = FullApi::new();
+    let a = full.api.tenant("a").await;
+    let ds = dataset(&full, &a, "kb").await;
+    parsed_docs(&full, &a, &ds).await;
+    assert_eq!(run(&full, &a, &ds).await["code"], 0);
+    let hurried = PipelineConfig {
+        deadline: Some(std::time::Instant::now()),
+        ..PipelineConfig::default()
+    };
+    // One layer (two chunks, one summary), then a fresh invocation to write it.
+    assert_eq!(full.drain_with(&hurried).await, 2);
+    let done = trace(&full, &a, &ds).await;
+    assert_eq!(done["data"]["progress"], 1.0, "{done}");
+    let msg = done["data"]["progress_msg"].as_str().expect("msg");
+    assert!(
+        msg.contains("Built 1 layers; continuing in a new worker invocation."),
+        "{msg}"
+    );
+    assert!(msg.contains("Resuming after 1 layers."), "{msg}");
+    assert_eq!(ids_of(&done).len(), 1, "the summary was written once");
+    let left = full
+        .api
+        .state
+        .blobs
+        .delete_prefix(&a.id, &format!("{ds}/raptor/partial/"))
+        .await
+        .expect("prefix");
+    assert_eq!(left, 0, "no checkpoint left behind");
+}

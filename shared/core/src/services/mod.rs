@@ -23,3 +23,4 @@ pub mod sessions;
 pub mod sessions_v027;
 pub mod source;
 pub mod system;
+pub mod task_checkpoint;

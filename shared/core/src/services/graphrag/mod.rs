@@ -40,9 +40,11 @@ use crate::ports::{ChunkListQuery, Embedder, ModelError};
 use crate::services::dataset_tasks::{
     self, line, retry_on_err, step, Step, TaskKind, TaskOutcome, TaskRun,
 };
+use crate::services::task_checkpoint::{folder_of, should_pause, Checkpoint};
 use crate::state::AppState;
 use crate::StoreError;
 
+use checkpoint::Extracted;
 use graph::{Entity, Extraction, KnowledgeGraph};
 
 /// The facts of GraphRAG's task rows and routes.
@@ -201,7 +203,7 @@ pub async fn delete(state: &AppState, tenant: &str, dataset_id: &str) -> Result<
     state.blobs.delete(tenant, &graph_key(dataset_id)).await?;
     state
         .blobs
-        .delete_prefix(tenant, &format!("{dataset_id}/graph/partial/"))
+        .delete_prefix(tenant, &folder_of(dataset_id, checkpoint::FOLDER))
         .await?;
     Ok(json!(true))
 }
@@ -488,7 +490,7 @@ pub async fn process(
         Err(e) => return TaskOutcome::Retry(e.to_string()),
     }
     retry_on_err!(save(state, &task.tenant_id, &task.dataset_id, &g).await);
-    checkpoint::clear(state, &task.tenant_id, &task.dataset_id, &task.task_id).await;
+    saved_progress(state, task).clear().await;
     let written = g.entities.len() + g.relations.len() + g.communities.len();
     let elapsed = run.began.elapsed().as_secs_f64();
     step!(
@@ -513,8 +515,17 @@ const EXTRACT_MARGIN: Duration = Duration::from_secs(120);
 /// an extraction, they run in a fresh invocation.
 const FINISH_BUDGET: Duration = Duration::from_secs(300);
 
-fn time_left(deadline: Option<Instant>) -> Option<Duration> {
-    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+/// Batches between two saves of the extraction's progress (on a deadline only).
+const SAVE_EVERY: usize = 16;
+
+fn saved_progress<'a>(state: &'a AppState, task: &'a GraphragTask) -> Checkpoint<'a> {
+    Checkpoint::new(
+        state,
+        &task.tenant_id,
+        &task.dataset_id,
+        checkpoint::FOLDER,
+        &task.task_id,
+    )
 }
 
 /// Ask the chat model batch by batch, resuming from the run's checkpoint; `Err` ends the
@@ -527,13 +538,13 @@ async fn extract_with_model(
     chunks: &[(String, String)],
     deadline: Option<Instant>,
 ) -> Result<Vec<(String, Extraction)>, TaskOutcome> {
-    let state = run.state;
-    let (tenant, dataset, task_id) = (&task.tenant_id, &task.dataset_id, &task.task_id);
+    let saved = saved_progress(run.state, task);
     let todo = batches(chunks);
     let batches_digest = checkpoint::digest(&todo);
-    let mut at = match checkpoint::load(state, tenant, dataset, task_id, &batches_digest).await {
-        Ok(c) => c.unwrap_or_else(|| checkpoint::Checkpoint {
-            batches_digest,
+    let fits = |c: &Extracted| c.batches_digest == batches_digest && c.done <= todo.len();
+    let mut at = match saved.load(fits).await {
+        Ok(c) => c.unwrap_or_else(|| Extracted {
+            batches_digest: batches_digest.clone(),
             ..Default::default()
         }),
         Err(e) => return Err(TaskOutcome::Retry(e.to_string())),
@@ -550,8 +561,8 @@ async fn extract_with_model(
     let mut last_note = 0.1;
     while at.done < todo.len() {
         // At least one batch per invocation, so every invocation makes progress.
-        if at.done > resumed_at && time_left(deadline).is_some_and(|left| left < EXTRACT_MARGIN) {
-            return Err(pause(run, task, &at, todo.len()).await);
+        if should_pause(deadline, at.done > resumed_at, EXTRACT_MARGIN) {
+            return Err(pause(run, &saved, &at, todo.len()).await);
         }
         let (doc, text) = &todo[at.done];
         let answer = match ask(model, extract::extraction_prompt(&cfg.entity_types, text)).await {
@@ -563,7 +574,7 @@ async fn extract_with_model(
                 BuildError::Transient(m) => {
                     // Best effort: without it the retry repeats this invocation's batches.
                     if at.done > resumed_at {
-                        let _ = checkpoint::save(state, tenant, dataset, task_id, &at).await;
+                        let _ = saved.save(&at).await;
                     }
                     return Err(TaskOutcome::Retry(m));
                 }
@@ -574,6 +585,11 @@ async fn extract_with_model(
             None => at.unreadable += 1,
         }
         at.done += 1;
+        // On a deadline (a Lambda), progress is kept every few batches too: an invocation
+        // killed mid-call loses only those. Best effort: a failed save only costs time.
+        if deadline.is_some() && at.done % SAVE_EVERY == 0 {
+            let _ = saved.save(&at).await;
+        }
         let progress = 0.1 + 0.6 * at.done as f64 / todo.len() as f64;
         if progress - last_note >= 0.1 || at.done == todo.len() {
             last_note = progress;
@@ -585,8 +601,8 @@ async fn extract_with_model(
             .await?;
         }
     }
-    if at.done > resumed_at && time_left(deadline).is_some_and(|left| left < FINISH_BUDGET) {
-        return Err(pause(run, task, &at, todo.len()).await);
+    if should_pause(deadline, at.done > resumed_at, FINISH_BUDGET) {
+        return Err(pause(run, &saved, &at, todo.len()).await);
     }
     if at.unreadable > 0 {
         note_or_end(
@@ -618,19 +634,11 @@ async fn note_or_end(run: &mut TaskRun<'_>, progress: f64, msg: &str) -> Result<
 /// Save the checkpoint and hand the rest of the run to a fresh invocation.
 async fn pause(
     run: &mut TaskRun<'_>,
-    task: &GraphragTask,
-    at: &checkpoint::Checkpoint,
+    saved: &Checkpoint<'_>,
+    at: &Extracted,
     batches: usize,
 ) -> TaskOutcome {
-    if let Err(e) = checkpoint::save(
-        run.state,
-        &task.tenant_id,
-        &task.dataset_id,
-        &task.task_id,
-        at,
-    )
-    .await
-    {
+    if let Err(e) = saved.save(at).await {
         return TaskOutcome::Retry(e.to_string());
     }
     let progress = 0.1 + 0.6 * at.done as f64 / batches.max(1) as f64;

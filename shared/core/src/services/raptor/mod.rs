@@ -25,6 +25,7 @@ pub mod cluster;
 pub mod summary;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -39,6 +40,7 @@ use crate::ports::{ChunkListQuery, Embedder, ModelError};
 use crate::services::dataset_tasks::{
     self, retry_on_err, step, Step, TaskKind, TaskOutcome, TaskRun,
 };
+use crate::services::task_checkpoint::{self, should_pause, Checkpoint};
 use crate::state::AppState;
 
 /// Layers above the chunks at most (upstream stops only at one cluster; a bound keeps a
@@ -79,7 +81,7 @@ impl RaptorConfig {
 }
 
 /// A node of the tree: a chunk or a summary, with the document it belongs to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub text: String,
     pub vector: Vec<f32>,
@@ -306,7 +308,11 @@ async fn gather(
 }
 
 /// Process one RAPTOR task. Never panics; the outcome says whether to ack it.
-pub async fn process(state: &AppState, task: &RaptorTask) -> TaskOutcome {
+pub async fn process(
+    state: &AppState,
+    task: &RaptorTask,
+    deadline: Option<Instant>,
+) -> TaskOutcome {
     let (mut run, dataset, tenant) = match TaskRun::begin(
         state,
         KIND,
@@ -357,13 +363,56 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> TaskOutcome {
         .await
     );
 
-    // Build the tree, layer by layer.
-    let mut records: Vec<ChunkRecord> = Vec::new();
-    let mut layer = gathered.leaves.clone();
-    let mut level = 0;
-    while layer.len() > 1 && level < MAX_LEVELS {
-        level += 1;
-        let up = match summariser.layer(&layer, &cfg, level).await {
+    // Build the tree, layer by layer, from where an earlier invocation of this run stopped.
+    let saved = Checkpoint::new(
+        state,
+        &task.tenant_id,
+        &task.dataset_id,
+        CHECKPOINT_FOLDER,
+        &task.task_id,
+    );
+    let leaves_digest = task_checkpoint::digest(
+        gathered
+            .docs
+            .iter()
+            .map(|d| d.id.as_str())
+            .chain(gathered.leaves.iter().map(|n| n.text.as_str())),
+    );
+    let resumed = match saved
+        .load(|b: &Built| b.leaves_digest == leaves_digest)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return TaskOutcome::Retry(e.to_string()),
+    };
+    let mut built = match resumed {
+        Some(b) => {
+            step!(
+                run.note(
+                    (0.1 + 0.8 * (1.0 - 1.0 / (b.level as f64 + 1.0))).min(0.9),
+                    &format!("Resuming after {} layers.", b.level)
+                )
+                .await
+            );
+            b
+        }
+        None => Built {
+            leaves_digest,
+            level: 0,
+            layer: gathered.leaves.clone(),
+            records: vec![],
+            complete: false,
+        },
+    };
+    let start_level = built.level;
+    while !built.complete && built.layer.len() > 1 && built.level < MAX_LEVELS {
+        // At least one layer per invocation, so every invocation makes progress.
+        if should_pause(deadline, built.level > start_level, LAYER_MARGIN) {
+            return pause(&mut run, &saved, &built).await;
+        }
+        built.level += 1;
+        let level = built.level;
+        let up = match summariser.layer(&built.layer, &cfg, level).await {
             Ok(up) => up,
             Err(TreeError::Model(e @ ModelError::Unavailable(..))) => {
                 return run.fail(&format!("Cannot summarise: {e}")).await
@@ -374,7 +423,7 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> TaskOutcome {
         let now = now_ms();
         for (i, n) in up.iter().enumerate() {
             let doc = &gathered.docs[n.doc];
-            records.push(ChunkRecord {
+            built.records.push(ChunkRecord {
                 id: raptor_chunk_id(&run.row.id, level, i),
                 tenant_id: task.tenant_id.clone(),
                 dataset_id: task.dataset_id.clone(),
@@ -400,15 +449,26 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> TaskOutcome {
         step!(
             run.note(
                 progress,
-                &format!("Cluster one layer: {} -> {}", layer.len(), up.len())
+                &format!("Cluster one layer: {} -> {}", built.layer.len(), up.len())
             )
             .await
         );
-        if up.len() >= layer.len() {
-            break;
+        if up.len() >= built.layer.len() {
+            built.complete = true;
+        } else {
+            built.layer = up;
         }
-        layer = up;
+        // On a deadline (a Lambda), every layer is kept: an invocation killed in the next
+        // one loses only that layer. Best effort: a failed save only costs time.
+        if deadline.is_some() {
+            let _ = saved.save(&built).await;
+        }
     }
+    if should_pause(deadline, built.level > start_level, FINISH_BUDGET) {
+        built.complete = true;
+        return pause(&mut run, &saved, &built).await;
+    }
+    let Built { records, level, .. } = built;
 
     // Write, then take back the earlier run's chunks this one did not rewrite.
     if !retry_on_err!(run.current().await) {
@@ -448,7 +508,47 @@ pub async fn process(state: &AppState, task: &RaptorTask) -> TaskOutcome {
         )
         .await
     );
+    saved.clear().await;
     TaskOutcome::Done(records.len())
+}
+
+/// RAPTOR checkpoints' folder under the dataset.
+const CHECKPOINT_FOLDER: &str = "raptor";
+/// A new layer is started only with this much time left before the deadline (a layer is
+/// one chat-model call per cluster).
+const LAYER_MARGIN: Duration = Duration::from_secs(300);
+/// What writing the summaries is given: with less left, a fresh invocation writes them.
+const FINISH_BUDGET: Duration = Duration::from_secs(60);
+
+/// The tree so far, as a run keeps it between worker invocations.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Built {
+    /// Which chunks the tree is built on: a dataset that changed in between starts over.
+    leaves_digest: String,
+    /// Layers built.
+    level: usize,
+    /// The top layer so far (the next layer clusters it).
+    layer: Vec<Node>,
+    /// The summary chunks of every layer built.
+    records: Vec<ChunkRecord>,
+    /// No further layer will be built; only the writing is left.
+    complete: bool,
+}
+
+/// Save the tree and hand the rest of the run to a fresh invocation.
+async fn pause(run: &mut TaskRun<'_>, saved: &Checkpoint<'_>, built: &Built) -> TaskOutcome {
+    if let Err(e) = saved.save(built).await {
+        return TaskOutcome::Retry(e.to_string());
+    }
+    let msg = format!(
+        "Built {} layers; continuing in a new worker invocation.",
+        built.level
+    );
+    match run.note(0.1, &msg).await {
+        Ok(()) => TaskOutcome::Continue(msg),
+        Err(Step::Stale) => TaskOutcome::Stale,
+        Err(Step::Retry(e)) => TaskOutcome::Retry(e),
+    }
 }
 
 /// After the last attempt: record the failure on the row, unless it finished meanwhile.
