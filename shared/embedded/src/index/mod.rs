@@ -19,10 +19,11 @@
 //! searcher), and `get_chunks` reads the records of the page only.
 //!
 //! Writes go through the one `IndexWriter` tantivy allows, behind a mutex, and each call
-//! commits before returning and reloads the reader, so a write is visible to the next read
-//! and durable once acknowledged. The cost is a commit (a new small segment and an fsync)
-//! per upsert or delete call; callers batch a document's chunks into one upsert, and
-//! tantivy's merge policy folds the small segments in the background.
+//! returns only once its writes are committed and the reader reloaded, so a write is
+//! visible to the next read and durable once acknowledged. A commit (a new small segment
+//! and its fsyncs) is shared by the upserts that queue up while one runs (`writer`: group
+//! commit); callers batch a document's chunks into one upsert, and tantivy's merge policy
+//! folds the small segments in the background.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -54,6 +55,9 @@ use tantivy::{
 use lambdarag::domain::ChunkRecord;
 use lambdarag::ports::{ChunkHit, ChunkIndex, ChunkListQuery, ScoredChunk, SearchRequest};
 use lambdarag::StoreError;
+
+mod writer;
+use writer::Writer;
 
 /// The analyzer name the text fields are indexed with.
 const TOKENIZER: &str = "lambdarag_text";
@@ -413,7 +417,7 @@ impl Warmer for IdCache {
 
 struct Inner {
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    writer: parking_lot::Mutex<Writer>,
     f: Fields,
     analyzer: TextAnalyzer,
     vectors: RwLock<Vectors>,
@@ -540,7 +544,7 @@ impl TantivyIndex {
         Ok(TantivyIndex {
             inner: Arc::new(Inner {
                 reader,
-                writer: Mutex::new(writer),
+                writer: parking_lot::Mutex::new(Writer::new(writer)),
                 f,
                 analyzer,
                 vectors: RwLock::new(vectors),
@@ -686,28 +690,26 @@ impl Inner {
         Ok(d)
     }
 
-    /// Commit what the writer holds and make it visible; on failure drop it, so the next
-    /// call starts clean.
-    fn commit(&self, writer: &mut IndexWriter) -> Result<(), StoreError> {
-        if let Err(e) = writer.commit() {
-            let _ = writer.rollback();
-            return Err(tv(e));
-        }
+    /// Commit what the writer holds (every upsert added so far), apply their vector
+    /// changes and make it visible; on failure drop it, so the next call starts clean.
+    fn commit(&self, writer: &mut Writer) -> Result<(), StoreError> {
+        let changes = writer.commit().map_err(tv)?;
+        self.with_vectors_mut(|v| {
+            for change in changes {
+                change(v);
+            }
+        })?;
         self.reader.reload().map_err(tv)
     }
 
     /// Delete what `query` matches; returns how many matched.
-    fn delete_matching(
-        &self,
-        writer: &mut IndexWriter,
-        query: BooleanQuery,
-    ) -> Result<u64, StoreError> {
+    fn delete_matching(&self, writer: &mut Writer, query: BooleanQuery) -> Result<u64, StoreError> {
         let n = self.reader.searcher().search(&query, &Count).map_err(tv)?;
         if n == 0 {
             return Ok(0);
         }
-        if let Err(e) = writer.delete_query(Box::new(query)) {
-            let _ = writer.rollback();
+        if let Err(e) = writer.writer.delete_query(Box::new(query)) {
+            writer.roll_back();
             return Err(tv(e));
         }
         self.commit(writer)?;
@@ -1016,19 +1018,21 @@ impl ChunkIndex for TantivyIndex {
                 .iter()
                 .map(|c| inner.document(&t, c))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut writer = inner.writer.lock().map_err(|_| poisoned())?;
+            let mut writer = inner.writer.lock();
             for (c, doc) in chunks.iter().zip(docs) {
                 // Delete-then-add in one commit: tantivy orders them by opstamp, so the
                 // delete hits only the older copy.
-                writer.delete_term(Term::from_field_text(inner.f.uid, &uid(&t, &c.id)));
-                if let Err(e) = writer.add_document(doc) {
-                    let _ = writer.rollback();
+                writer
+                    .writer
+                    .delete_term(Term::from_field_text(inner.f.uid, &uid(&t, &c.id)));
+                if let Err(e) = writer.writer.add_document(doc) {
+                    writer.roll_back();
                     return Err(tv(e));
                 }
             }
-            inner.commit(&mut writer)?;
-            // Still under the writer lock, so the vectors change in commit order.
-            inner.with_vectors_mut(|v| {
+            // The vectors change with the commit that makes these chunks durable, in add
+            // order (see `writer`).
+            let ticket = writer.added(Box::new(move |v: &mut Vectors| {
                 let mine = v.entry(t.clone()).or_default();
                 for c in &chunks {
                     match unit(&c.vector) {
@@ -1049,7 +1053,13 @@ impl ChunkIndex for TantivyIndex {
                         }
                     }
                 }
-            })
+            }));
+            // Let the upserts queued behind this one add theirs before anyone commits.
+            parking_lot::MutexGuard::bump(&mut writer);
+            match writer.outcome(ticket) {
+                Some(done) => done,
+                None => inner.commit(&mut writer),
+            }
         })
         .await
     }
@@ -1123,7 +1133,7 @@ impl ChunkIndex for TantivyIndex {
                     IndexRecordOption::Basic,
                 ))));
             }
-            let mut writer = inner.writer.lock().map_err(|_| poisoned())?;
+            let mut writer = inner.writer.lock();
             let n = inner.delete_matching(&mut writer, BooleanQuery::new(clauses))?;
             inner.with_vectors_mut(|v| {
                 if let Some(mine) = v.get_mut(&t) {
@@ -1163,7 +1173,7 @@ impl ChunkIndex for TantivyIndex {
                 Some(std::slice::from_ref(&doc)),
             );
             clauses.push(must(any_of(inner.f.uid, &uids)));
-            let mut writer = inner.writer.lock().map_err(|_| poisoned())?;
+            let mut writer = inner.writer.lock();
             let n = inner.delete_matching(&mut writer, BooleanQuery::new(clauses))?;
             inner.with_vectors_mut(|v| {
                 if let Some(mine) = v.get_mut(&t) {
@@ -1186,7 +1196,7 @@ impl ChunkIndex for TantivyIndex {
         let (t, ds) = (tenant_id.to_string(), dataset_id.to_string());
         self.with(move |inner| {
             let clauses = inner.scope(&t, std::slice::from_ref(&ds), None);
-            let mut writer = inner.writer.lock().map_err(|_| poisoned())?;
+            let mut writer = inner.writer.lock();
             inner.delete_matching(&mut writer, BooleanQuery::new(clauses))?;
             inner.with_vectors_mut(|v| {
                 if let Some(mine) = v.get_mut(&t) {
@@ -1293,6 +1303,63 @@ mod tests {
         hits.len()
     }
 
+    /// Upserts from many tasks at once share commits; each returns only once its chunks
+    /// are durable and visible (text and vector), and a reopen finds every one of them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_upserts_are_each_visible_when_they_return() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("index");
+        let index = TantivyIndex::open(&path).expect("open");
+        let mut tasks = Vec::new();
+        for d in 0..24 {
+            let index = index.clone();
+            tasks.push(tokio::spawn(async move {
+                let doc = format!("doc{d}");
+                let chunks: Vec<ChunkRecord> = (0..3)
+                    .map(|i| {
+                        chunk(
+                            "t",
+                            "ds",
+                            &doc,
+                            i,
+                            &format!("petrel{d} words"),
+                            &[1.0, d as f32, i as f32],
+                        )
+                    })
+                    .collect();
+                index.upsert("t", &chunks).await.expect("upsert");
+                // Visible to the very next read, text and vector.
+                let hits = index
+                    .search_hits(
+                        "t",
+                        &req("ds", &format!("petrel{d}"), Some(&[1.0, d as f32, 0.0])),
+                    )
+                    .await
+                    .expect("search");
+                assert_eq!(
+                    hits.iter()
+                        .filter(|h| h.document_id == doc && h.term_score > 0.0)
+                        .count(),
+                    3
+                );
+                assert!(hits
+                    .iter()
+                    .filter(|h| h.document_id == doc)
+                    .all(|h| h.vector_score > 0.0));
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        drop(index);
+        let reopened = TantivyIndex::open(&path).expect("reopen");
+        let all = reopened
+            .search_hits("t", &req("ds", "words", Some(&[1.0, 0.0, 0.0])))
+            .await
+            .expect("search");
+        assert_eq!(all.len(), 72);
+    }
+
     #[tokio::test]
     async fn ids_follow_new_segments_merges_deletes_and_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -1320,9 +1387,13 @@ mod tests {
         // Merge everything into one segment: its ids are read as the reader reloads.
         {
             let inner = &index.inner;
-            let mut writer = inner.writer.lock().expect("writer");
-            let segments = writer.index().searchable_segment_ids().expect("segments");
-            writer.merge(&segments).wait().expect("merge");
+            let mut writer = inner.writer.lock();
+            let segments = writer
+                .writer
+                .index()
+                .searchable_segment_ids()
+                .expect("segments");
+            writer.writer.merge(&segments).wait().expect("merge");
             inner.commit(&mut writer).expect("commit");
         }
         let searcher = index.inner.reader.searcher();
