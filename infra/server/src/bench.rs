@@ -39,8 +39,8 @@ pub struct IngestArgs {
     /// and index only.
     #[arg(long)]
     pub no_embed: bool,
-    /// Parse workers (tasks polling the queue), as `serve --workers`.
-    #[arg(long, default_value_t = 2)]
+    /// Parse workers (tasks polling the queue), as `serve --workers` (same default).
+    #[arg(long, default_value_t = 32)]
     pub workers: usize,
     /// Chunk method of the dataset (`naive`, `one`, `manual`, ...).
     #[arg(long, default_value = "naive")]

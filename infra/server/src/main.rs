@@ -64,8 +64,10 @@ enum Command {
     Serve {
         #[arg(long, env = "LAMBDARAG_ADDR", default_value = "127.0.0.1:9380")]
         addr: SocketAddr,
-        /// Parse workers run in this process.
-        #[arg(long, env = "LAMBDARAG_WORKERS", default_value_t = 2)]
+        /// Parse workers run in this process. Each mostly waits (on index commits, which
+        /// the waiting ones share, and reads); parsing and embedding take a bounded number
+        /// of slots whatever this is, so more workers cost little memory.
+        #[arg(long, env = "LAMBDARAG_WORKERS", default_value_t = 32)]
         workers: usize,
         #[command(flatten)]
         watch: watch::WatchArgs,

@@ -43,6 +43,17 @@ impl Outcome {
     }
 }
 
+/// The process-wide parse slots (one per core).
+fn parse_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Chunks per index upsert: a whole ordinary document, a bounded slice of a huge one.
+const UPSERT_BATCH: usize = 4096;
+
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     pub limits: ParseLimits,
@@ -198,12 +209,16 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
         doc.chunk_method.clone(),
         doc.parser_config.clone(),
     );
+    // As many parses at once as cores: more workers overlap the waits (commits, reads),
+    // not the CPU, and a parse can hold a large file's text in memory.
+    let slot = parse_slots().acquire().await.ok();
     let parsed = tokio::task::spawn_blocking(move || {
         let parsed = parse(&name, &bytes, &limits)?;
         let drafts = chunk(&parsed, &method, &parser_config, &name)?;
         Ok::<_, crate::ParseError>((parsed.notes, drafts))
     })
     .await;
+    drop(slot);
     let (notes, drafts) = match parsed {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return run.fail(&e.to_string(), began).await,
@@ -265,7 +280,9 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
             .delete_document(&task.tenant_id, &task.dataset_id, &doc.id, None)
             .await
     );
-    for batch in records.chunks(256) {
+    // Few, large upserts: each costs the embedded index a commit (the OpenSearch adapter
+    // splits its bulk requests by size itself).
+    for batch in records.chunks(UPSERT_BATCH) {
         retry_on_err!(state.index.upsert(&task.tenant_id, batch).await);
     }
     let finished = run

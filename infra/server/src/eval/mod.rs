@@ -81,8 +81,8 @@ pub struct BeirArgs {
     /// `page_size` of the retrieval request (hits scored per query).
     #[arg(long, default_value_t = 100)]
     pub page_size: usize,
-    /// Parse workers for the ingestion.
-    #[arg(long, default_value_t = 2)]
+    /// Parse workers for the ingestion (as `serve --workers`).
+    #[arg(long, default_value_t = 32)]
     pub workers: usize,
     /// How each document is named: `id` (`<_id>.txt`) or `title` (the title, so the
     /// index's title field, boosted 10×, holds it).

@@ -55,6 +55,9 @@ use serde::Deserialize;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 use tokio::sync::OnceCell;
 
+/// Passage batches embedded at once (see `BuiltinEmbedder::batches`).
+const CONCURRENT_BATCHES: usize = 2;
+
 use crate::vector::l2_normalize;
 use crate::{BUILTIN_MODEL_DIR_NAME, FETCH_HINT};
 
@@ -88,6 +91,11 @@ pub struct BuiltinEmbedder {
     batch_size: usize,
     threads: usize,
     loaded: OnceCell<Arc<Loaded>>,
+    /// Passage batches (more than one text) embedding at once. Each uses every core and
+    /// holds its activations (hundreds of MB for 32 long texts), so however many parse
+    /// workers ask, two run (what two workers used to), and a one-text query never waits
+    /// behind them.
+    batches: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for BuiltinEmbedder {
@@ -122,6 +130,7 @@ impl BuiltinEmbedder {
             batch_size: DEFAULT_BATCH_SIZE,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             loaded: OnceCell::new(),
+            batches: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_BATCHES)),
         }
     }
 
@@ -197,6 +206,12 @@ impl Embedder for BuiltinEmbedder {
             return Ok(Vec::new());
         }
         let loaded = self.loaded().await?;
+        let _slot = if texts.len() > 1 {
+            // The semaphore is never closed, so acquiring only fails if it were.
+            self.batches.clone().acquire_owned().await.ok()
+        } else {
+            None
+        };
         let texts = texts.to_vec();
         let (batch_size, threads) = (self.batch_size, self.threads);
         // CPU-bound: keep it off the async worker threads.
