@@ -23,4 +23,4 @@ pub use error::ParseError;
 pub use limits::ParseLimits;
 pub use model::{render_table, Block, BlockKind, ParsedDocument};
 pub use parse::{parse, parser_supports};
-pub use tokens::count_tokens;
+pub use tokens::{count_tokens, count_tokens_within};

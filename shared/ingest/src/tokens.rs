@@ -24,15 +24,27 @@ const MAX_RUN_BYTES: usize = 256;
 /// Long texts are counted in segments cut just before whitespace, which matches counting
 /// the whole text except for pathological runs of hundreds of characters without a space.
 pub fn count_tokens(text: &str) -> usize {
+    count_up_to(text, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// `count_tokens(text)` if it is at most `limit`, else None, found without counting the
+/// rest of a long text once the count is past `limit` (the chunkers ask "does it fit?" of
+/// whole documents).
+pub fn count_tokens_within(text: &str, limit: usize) -> Option<usize> {
+    count_up_to(text, limit)
+}
+
+fn count_up_to(text: &str, limit: usize) -> Option<usize> {
     if text.is_empty() {
-        return 0;
+        return Some(0);
     }
+    let fits = |n: usize| (n <= limit).then_some(n);
     let Some(bpe) = bpe() else {
         // Unreachable in practice (the ranks are compiled in); a rough estimate otherwise.
-        return text.chars().count().div_ceil(4);
+        return fits(text.chars().count().div_ceil(4));
     };
     if text.len() <= MAX_RUN_BYTES {
-        return bpe.encode_ordinary(text).len();
+        return fits(bpe.encode_ordinary(text).len());
     }
     let mut total = 0;
     let mut seg_start = 0;
@@ -41,6 +53,9 @@ pub fn count_tokens(text: &str) -> usize {
         if c.is_whitespace() {
             if i - seg_start >= SEGMENT_BYTES {
                 total += bpe.encode_ordinary(&text[seg_start..i]).len();
+                if total > limit {
+                    return None;
+                }
                 seg_start = i;
             }
             run = 0;
@@ -51,6 +66,9 @@ pub fn count_tokens(text: &str) -> usize {
             run += c.len_utf8();
             if run > MAX_RUN_BYTES {
                 total += bpe.encode_ordinary(&text[seg_start..i]).len();
+                if total > limit {
+                    return None;
+                }
                 seg_start = i;
                 run = c.len_utf8();
             }
@@ -59,12 +77,24 @@ pub fn count_tokens(text: &str) -> usize {
     if seg_start < text.len() {
         total += bpe.encode_ordinary(&text[seg_start..]).len();
     }
-    total
+    fits(total)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn within_agrees_with_the_full_count() {
+        let text = "The quick brown fox jumps over the lazy dog. ".repeat(2000);
+        let n = count_tokens(&text);
+        assert_eq!(count_tokens_within(&text, n), Some(n));
+        assert_eq!(count_tokens_within(&text, n - 1), None);
+        assert_eq!(count_tokens_within(&text, 512), None);
+        assert_eq!(count_tokens_within("hello world", 2), Some(2));
+        assert_eq!(count_tokens_within("hello world", 1), None);
+        assert_eq!(count_tokens_within("", 0), Some(0));
+    }
 
     #[test]
     fn counts_like_tiktoken() {

@@ -121,15 +121,23 @@ impl<'a> Merger<'a> {
         let content = format!("{}{}", self.prefix, body);
         // Counts of pieces are close to, not exactly, the count of their concatenation:
         // split a chunk that came out over the limit.
-        if parts.len() > 1 && count_tokens(&content) > self.cfg.limit {
-            let mut parts = parts;
-            let tail = parts.split_off(parts.len() / 2);
-            self.emit(parts);
-            self.emit(tail);
-            return;
-        }
+        let counted = if parts.len() > 1 {
+            match count_tokens_within(&content, self.cfg.limit) {
+                Some(n) => Some(n),
+                None => {
+                    let mut parts = parts;
+                    let tail = parts.split_off(parts.len() / 2);
+                    self.emit(parts);
+                    self.emit(tail);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         let pages: Vec<u32> = parts.iter().filter_map(|p| p.page).collect();
-        self.out.push(ChunkDraft::new(content, &pages, ""));
+        self.out
+            .push(ChunkDraft::counted(content, &pages, "", counted));
     }
 
     /// Flush what is pending except trailing headings, which are returned (one per line,

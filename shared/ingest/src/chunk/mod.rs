@@ -40,7 +40,7 @@ use serde_json::Value;
 use crate::error::ParseError;
 use crate::model::{render_table, Block, BlockKind, ParsedDocument};
 use crate::parse::extension;
-use crate::tokens::count_tokens;
+use crate::tokens::{count_tokens, count_tokens_within};
 
 /// A chunk before it has an id, an embedding or a place in the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +57,12 @@ pub struct ChunkDraft {
 
 impl ChunkDraft {
     fn new(content: String, pages: &[u32], doc_type: &str) -> Self {
-        let token_count = count_tokens(&content);
+        Self::counted(content, pages, doc_type, None)
+    }
+
+    /// `new` with the content's token count when the caller already has it.
+    fn counted(content: String, pages: &[u32], doc_type: &str, tokens: Option<usize>) -> Self {
+        let token_count = tokens.unwrap_or_else(|| count_tokens(&content));
         let mut positions: Vec<[i64; 5]> = Vec::new();
         for &p in pages {
             let b = [i64::from(p), 0, 0, 0, 0];

@@ -90,7 +90,7 @@ pub(super) fn split_chars(text: &str, limit: usize, out: &mut Vec<(String, usize
         let (mut lo, mut hi) = (0usize, bounds.len() - 1);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            if count_tokens(&rest[..bounds[mid]]) <= limit {
+            if count_tokens_within(&rest[..bounds[mid]], limit).is_some() {
                 lo = mid;
             } else {
                 hi = mid - 1;
@@ -113,8 +113,7 @@ pub(super) fn split_level(
     if text.trim().is_empty() {
         return;
     }
-    let tokens = count_tokens(text);
-    if tokens <= limit {
+    if let Some(tokens) = count_tokens_within(text, limit) {
         out.push((text.to_string(), tokens));
         return;
     }
