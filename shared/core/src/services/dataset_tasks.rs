@@ -212,6 +212,15 @@ pub enum Step {
     Retry(String),
 }
 
+impl From<Step> for TaskOutcome {
+    fn from(step: Step) -> Self {
+        match step {
+            Step::Stale => TaskOutcome::Stale,
+            Step::Retry(m) => TaskOutcome::Retry(m),
+        }
+    }
+}
+
 impl From<StoreError> for Step {
     fn from(e: StoreError) -> Self {
         match e {
@@ -301,8 +310,7 @@ impl<'a> TaskRun<'a> {
         run.row.retry_count += 1;
         match run.note(0.01, "Task has been received.").await {
             Ok(()) => Ok((run, dataset, tenant)),
-            Err(Step::Stale) => Err(TaskOutcome::Stale),
-            Err(Step::Retry(m)) => Err(TaskOutcome::Retry(m)),
+            Err(step) => Err(step.into()),
         }
     }
 
@@ -341,8 +349,25 @@ impl<'a> TaskRun<'a> {
     pub async fn fail(&mut self, msg: &str) -> TaskOutcome {
         match self.note(-1.0, &format!("[ERROR] {msg}")).await {
             Ok(()) => TaskOutcome::Failed(msg.to_string()),
-            Err(Step::Stale) => TaskOutcome::Stale,
-            Err(Step::Retry(e)) => TaskOutcome::Retry(e),
+            Err(step) => step.into(),
+        }
+    }
+
+    /// Save the run's progress and hand the rest of it to a fresh invocation (the worker
+    /// queues the task again on `Continue`).
+    pub async fn hand_over<T: serde::Serialize>(
+        &mut self,
+        saved: &crate::services::task_checkpoint::Checkpoint<'_>,
+        progress_state: &T,
+        progress: f64,
+        msg: String,
+    ) -> TaskOutcome {
+        if let Err(e) = saved.save(progress_state).await {
+            return TaskOutcome::Retry(e.to_string());
+        }
+        match self.note(progress, &msg).await {
+            Ok(()) => TaskOutcome::Continue(msg),
+            Err(step) => step.into(),
         }
     }
 

@@ -40,7 +40,7 @@ use crate::ports::{ChunkListQuery, Embedder, ModelError};
 use crate::services::dataset_tasks::{
     self, line, retry_on_err, step, Step, TaskKind, TaskOutcome, TaskRun,
 };
-use crate::services::task_checkpoint::{folder_of, should_pause, Checkpoint};
+use crate::services::task_checkpoint::{should_pause, Checkpoint};
 use crate::state::AppState;
 use crate::StoreError;
 
@@ -111,8 +111,13 @@ impl GraphConfig {
 // ---------------------------------------------------------------------------------------
 // Where the graph lives
 
+/// The dataset's graph folder: the graph, and GraphRAG checkpoints under `partial/`.
+fn graph_folder(dataset_id: &str) -> String {
+    format!("{dataset_id}/{}/", checkpoint::FOLDER)
+}
+
 fn graph_key(dataset_id: &str) -> String {
-    format!("{dataset_id}/graph/knowledge_graph.json")
+    format!("{}knowledge_graph.json", graph_folder(dataset_id))
 }
 
 /// The dataset's graph, if one was built.
@@ -200,10 +205,10 @@ pub async fn delete(state: &AppState, tenant: &str, dataset_id: &str) -> Result<
             }
         }
     }
-    state.blobs.delete(tenant, &graph_key(dataset_id)).await?;
+    // The graph and any run's checkpoints, all under the graph's folder.
     state
         .blobs
-        .delete_prefix(tenant, &folder_of(dataset_id, checkpoint::FOLDER))
+        .delete_prefix(tenant, &graph_folder(dataset_id))
         .await?;
     Ok(json!(true))
 }
@@ -625,10 +630,7 @@ async fn extract_with_model(
 }
 
 async fn note_or_end(run: &mut TaskRun<'_>, progress: f64, msg: &str) -> Result<(), TaskOutcome> {
-    run.note(progress, msg).await.map_err(|e| match e {
-        Step::Stale => TaskOutcome::Stale,
-        Step::Retry(m) => TaskOutcome::Retry(m),
-    })
+    run.note(progress, msg).await.map_err(TaskOutcome::from)
 }
 
 /// Save the checkpoint and hand the rest of the run to a fresh invocation.
@@ -638,18 +640,12 @@ async fn pause(
     at: &Extracted,
     batches: usize,
 ) -> TaskOutcome {
-    if let Err(e) = saved.save(at).await {
-        return TaskOutcome::Retry(e.to_string());
-    }
     let progress = 0.1 + 0.6 * at.done as f64 / batches.max(1) as f64;
     let msg = format!(
         "Extracted from {}/{batches} batches; continuing in a new worker invocation.",
         at.done
     );
-    match note_or_end(run, progress, &msg).await {
-        Ok(()) => TaskOutcome::Continue(msg),
-        Err(outcome) => outcome,
-    }
+    run.hand_over(saved, at, progress, msg).await
 }
 
 /// Group the entities into communities and write each one's report.

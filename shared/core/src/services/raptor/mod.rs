@@ -537,18 +537,11 @@ struct Built {
 
 /// Save the tree and hand the rest of the run to a fresh invocation.
 async fn pause(run: &mut TaskRun<'_>, saved: &Checkpoint<'_>, built: &Built) -> TaskOutcome {
-    if let Err(e) = saved.save(built).await {
-        return TaskOutcome::Retry(e.to_string());
-    }
     let msg = format!(
         "Built {} layers; continuing in a new worker invocation.",
         built.level
     );
-    match run.note(0.1, &msg).await {
-        Ok(()) => TaskOutcome::Continue(msg),
-        Err(Step::Stale) => TaskOutcome::Stale,
-        Err(Step::Retry(e)) => TaskOutcome::Retry(e),
-    }
+    run.hand_over(saved, built, 0.1, msg).await
 }
 
 /// After the last attempt: record the failure on the row, unless it finished meanwhile.
