@@ -18,6 +18,7 @@
 
 mod corpus;
 mod fusion;
+mod http;
 mod ingest;
 mod metrics;
 #[cfg(test)]
@@ -26,6 +27,7 @@ mod timing;
 
 use corpus::*;
 use fusion::*;
+use http::*;
 use ingest::*;
 use metrics::*;
 use timing::*;
@@ -96,6 +98,13 @@ pub struct BeirArgs {
     /// (0: skip).
     #[arg(long, default_value_t = 256)]
     pub embed_sample: usize,
+    /// Also run BM25 and hybrid through the HTTP API (`POST /api/v1/retrieval` on a
+    /// loopback port, at the API's defaults), with `--concurrency` clients.
+    #[arg(long)]
+    pub http: bool,
+    /// Passes over the queries for each HTTP run (the timed runs are otherwise short).
+    #[arg(long, default_value_t = 5)]
+    pub http_rounds: usize,
     /// Skip the alternative-fusion prototypes.
     #[arg(long)]
     pub no_prototypes: bool,
@@ -183,6 +192,24 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
         let (runs, timing) = run_mode(ctx.clone(), w, args.concurrency).await?;
         let (ndcg, recall) = quality(&runs, &coll.qrels);
         modes.push((w, ndcg, recall, timing));
+    }
+    // Through HTTP at the API's defaults: BM25 only, then hybrid (weight left to the API).
+    let mut http_modes = Vec::new();
+    if args.http {
+        let target = Arc::new(start(&ctx).await?);
+        for (label, weight) in [("BM25 only", Some(0.0)), ("hybrid (w 0.3)", None)] {
+            eprintln!("running {label} through HTTP");
+            let (runs, timing) = run_http_mode(
+                ctx.clone(),
+                target.clone(),
+                weight,
+                args.concurrency,
+                args.http_rounds,
+            )
+            .await?;
+            let (ndcg, _) = quality(&runs, &coll.qrels);
+            http_modes.push((label, ndcg, timing));
+        }
     }
     let (peak_after_modes, _) = bench::memory_kb();
 
@@ -371,6 +398,10 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             "mode": label_for(*w), "weight": w, "ndcg_at_10": n, "recall_at_100": r,
             "timing": t.json(),
         })).collect::<Vec<_>>(),
+        "http_modes": http_modes.iter().map(|(label, n, t)| json!({
+            "mode": label, "ndcg_at_10": n, "timing": t.json(),
+            "request": "question and dataset_ids only (API defaults: page_size 30, similarity_threshold 0.2, top_k 1024, vector_similarity_weight 0.3); BM25 sends vector_similarity_weight 0",
+        })).collect::<Vec<_>>(),
         "components": {
             "query_embedding": t_embed.json(),
             "document_embedding_per_s": embed_docs,
@@ -443,6 +474,24 @@ async fn beir(args: BeirArgs, data_dir: Option<PathBuf>) -> BenchResult {
             t.p(0.99),
             t.cpu_ms_per_query().unwrap_or(f64::NAN)
         );
+    }
+    if !http_modes.is_empty() {
+        println!();
+        println!(
+            "through HTTP (POST /api/v1/retrieval on loopback, API defaults: page_size 30, threshold 0.2, top_k 1024; {} client(s), {} passes; CPU includes the clients):",
+            args.concurrency, args.http_rounds
+        );
+        println!("| mode | nDCG@10 | QPS | p50 ms | p99 ms | CPU ms/query |");
+        println!("|---|---|---|---|---|---|");
+        for (label, n, t) in &http_modes {
+            println!(
+                "| {label} | {n:.4} | {:.1} | {:.2} | {:.2} | {:.2} |",
+                t.qps(),
+                t.p(0.5),
+                t.p(0.99),
+                t.cpu_ms_per_query().unwrap_or(f64::NAN)
+            );
+        }
     }
     println!();
     println!("components (sequential, 1 client):");
