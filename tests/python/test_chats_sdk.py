@@ -497,6 +497,43 @@ class TestAskBuiltin:
             "question": QUESTION, "session_id": session.id, "stream": False, "metadata_condition": cond}).json()
         assert {c["document_name"] for c in res["data"]["reference"]["chunks"]} == {"solar.txt"}
 
+    def test_saved_manual_metadata_filter(self, chat_env):
+        ds = chat_env.client.list_datasets(id=chat_env.dataset_id)[0]
+        (doc,) = ds.list_documents(id=chat_env.doc_ids["solar.txt"])
+        doc.update({"meta_fields": {"topic": "energy"}})
+        api = chat_env.api
+
+        def saved(value, method="manual"):
+            return {"method": method, "logic": "and", "manual": [{"key": "topic", "op": "=", "value": value}]}
+
+        made = api.post("/chats", json={"name": "meta-saved", "dataset_ids": [chat_env.dataset_id],
+                                        "meta_data_filter": saved("energy")}).json()
+        assert made["code"] == 0, made
+        cid = made["data"]["id"]
+        sid = api.post(f"/chats/{cid}/sessions", json={"name": "s"}).json()["data"]["id"]
+
+        def names():
+            res = api.post(f"/chats/{cid}/completions", json={"question": QUESTION, "session_id": sid, "stream": False}).json()
+            assert res["code"] == 0, res
+            return {c["document_name"] for c in res["data"]["reference"]["chunks"]}
+
+        assert names() == {"solar.txt"}
+        for update, expected in [(saved("gardening"), set()), (saved("gardening", method="auto"), None)]:
+            assert api.put(f"/chats/{cid}", json={"dataset_ids": [chat_env.dataset_id], "meta_data_filter": update}).json()["code"] == 0
+            got = names()
+            if expected is None:
+                # `auto` needs the chat model to write conditions: no filter is applied
+                # (the same condition as `manual` would leave nothing).
+                assert got
+            else:
+                assert got == expected
+        # The turn's own condition is used instead of the saved one.
+        api.put(f"/chats/{cid}", json={"dataset_ids": [chat_env.dataset_id], "meta_data_filter": saved("gardening")})
+        cond = {"conditions": [{"name": "topic", "comparison_operator": "is", "value": "energy"}]}
+        res = api.post(f"/chats/{cid}/completions", json={
+            "question": QUESTION, "session_id": sid, "stream": False, "metadata_condition": cond}).json()
+        assert {c["document_name"] for c in res["data"]["reference"]["chunks"]} == {"solar.txt"}
+
     def test_completion_errors(self, chat_env):
         chat = chat_env.client.create_chat("c-err")
         api = chat_env.api

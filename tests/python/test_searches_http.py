@@ -254,6 +254,17 @@ class TestCompletion:
         final = [f["data"] for f in frames[:-1] if f["data"].get("final")]
         assert final and {c["document_id"] for c in final[0]["reference"]["chunks"]} == {bees}
 
+    def test_saved_manual_metadata_filter_limits_retrieval(self, chat_env, stream_urls):
+        solar = chat_env.doc_ids["solar.txt"]
+        assert chat_env.api.put(f"/datasets/{chat_env.dataset_id}/documents/{solar}",
+                                json={"meta_fields": {"topic": "energy"}}).json()["code"] == 0
+        manual = {"method": "manual", "logic": "and", "manual": [{"key": "topic", "op": "=", "value": "energy"}]}
+        sid = create(chat_env.api, name="energy only", search_config={
+            "kb_ids": [chat_env.dataset_id], "similarity_threshold": 0.0, "meta_data_filter": manual})
+        frames = sse(ask(stream_urls, chat_env.tenant.api_key, sid, {"question": QUESTION}))
+        final = [f["data"] for f in frames[:-1] if f["data"].get("final")]
+        assert final and {c["document_id"] for c in final[0]["reference"]["chunks"]} == {solar}
+
     def test_errors(self, chat_env, stream_urls, other_api_key, base_url):
         api = chat_env.api
         sid = create(api, name="errs")

@@ -127,6 +127,38 @@ pub fn parse(v: Option<&Value>) -> Result<Option<MetaFilter>, FilterError> {
     }))
 }
 
+/// A chat's or search app's saved `meta_data_filter` as a `metadata_condition`, when it can
+/// be applied without a model: method `manual`, whose `manual` list holds `{key, op,
+/// value}` conditions joined by `logic`. The `auto` and `semi_auto` methods have the chat
+/// model write the conditions from the question; they give None here (no filter), as does
+/// an empty or malformed filter, so a chat never fails over its saved filter.
+pub fn from_saved_filter(saved: &Value) -> Option<Value> {
+    let saved = saved.as_object()?;
+    if saved.get("method").and_then(Value::as_str) != Some("manual") {
+        return None;
+    }
+    let conditions: Vec<Value> = saved
+        .get("manual")?
+        .as_array()?
+        .iter()
+        .filter_map(|c| {
+            let key = c.get("key").and_then(Value::as_str)?;
+            let op = c.get("op").and_then(Value::as_str)?;
+            Op::parse(op)?;
+            Some(serde_json::json!({
+                "name": key,
+                "comparison_operator": op,
+                "value": c.get("value").cloned().unwrap_or(Value::Null),
+            }))
+        })
+        .collect();
+    if conditions.is_empty() {
+        return None;
+    }
+    let logic = saved.get("logic").and_then(Value::as_str).unwrap_or("and");
+    Some(serde_json::json!({ "logic": logic, "conditions": conditions }))
+}
+
 impl MetaFilter {
     /// Does a document with these `meta_fields` pass?
     pub fn matches(&self, meta: &Value) -> bool {
@@ -337,5 +369,30 @@ mod tests {
             )),
             Err(FilterError::BadOperator(_))
         ));
+    }
+
+    #[test]
+    fn saved_manual_filters_become_conditions() {
+        let saved = json!({"method": "manual", "logic": "or", "manual": [
+            {"key": "author", "op": "=", "value": "Ada"},
+            {"key": "year", "op": "≥", "value": "1843"},
+        ]});
+        let cond = from_saved_filter(&saved).unwrap();
+        let f = parse(Some(&cond)).unwrap().unwrap();
+        assert!(!f.all);
+        assert!(f.matches(&json!({"author": "ada"})));
+        assert!(f.matches(&json!({"year": 1900})));
+        assert!(!f.matches(&json!({"author": "Bob", "year": 1800})));
+        // Needs a model, empty, unknown operator only, or not a filter: no filter at all.
+        for saved in [
+            json!({"method": "auto"}),
+            json!({"method": "semi_auto", "semi_auto": ["author"]}),
+            json!({"method": "manual", "manual": []}),
+            json!({"method": "manual", "manual": [{"key": "a", "op": "~", "value": 1}]}),
+            json!({}),
+            Value::Null,
+        ] {
+            assert_eq!(from_saved_filter(&saved), None, "{saved}");
+        }
     }
 }

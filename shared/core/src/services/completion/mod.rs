@@ -27,6 +27,7 @@ use crate::services::answer::{
     MIN_FRAME_TOKENS,
 };
 use crate::services::chats::fill_prompt_defaults;
+use crate::services::metadata_filter;
 use crate::services::retrieval::{self, Hit, RetrievalRequest};
 use crate::services::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
 use crate::state::AppState;
@@ -150,9 +151,16 @@ pub async fn plan_turn(
                 let datasets = retrieval::load_datasets(state, tenant_id, &live)
                     .await
                     .map_err(|e| e.message)?;
+                // The turn's own condition or documents first; else the chat's saved filter.
+                let metadata_condition = topts.metadata_condition.clone().or_else(|| {
+                    topts
+                        .doc_ids
+                        .is_none()
+                        .then(|| metadata_filter::from_saved_filter(&chat.meta_data_filter))?
+                });
                 let req = RetrievalRequest {
                     dataset_ids: live,
-                    document_ids: if topts.metadata_condition.is_some() {
+                    document_ids: if metadata_condition.is_some() {
                         None
                     } else {
                         topts.doc_ids.clone()
@@ -165,7 +173,7 @@ pub async fn plan_turn(
                         .clamp(0.0, 1.0),
                     top_k: usize::try_from(chat.top_k.max(1)).unwrap_or(1024),
                     highlight: false,
-                    metadata_condition: topts.metadata_condition.clone(),
+                    metadata_condition,
                     rerank_id: chat_reranker(state, tenant_id, &chat.rerank_id).await,
                     keyword: false,
                     cross_languages: Vec::new(),

@@ -69,7 +69,11 @@ pub fn answering_chat(
         llm_setting,
         prompt_type: "simple".into(),
         prompt_config,
-        meta_data_filter: json!({}),
+        // Applied as a chat's is (`metadata_filter::from_saved_filter`).
+        meta_data_filter: config
+            .get("meta_data_filter")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
         // `async_ask`'s fallbacks when the config lacks a key.
         similarity_threshold: number(config, "similarity_threshold", 0.1),
         vector_similarity_weight: number(config, "vector_similarity_weight", 0.3),
