@@ -3,13 +3,12 @@
 //! The byte-pair merges are `bpe-openai`'s (same counts as tiktoken: a test below compares
 //! them; counted without building token lists). The text is cut into pre-tokenizer pieces
 //! here rather than inside `bpe-openai`, for two reasons measured on the ingestion
-//! benchmark: its one regex cache is shared by every parse worker (a contended pool), and
-//! most pieces are words seen before, whose counts a per-thread cache answers without
-//! running the merges again. Tables are compiled in (no download), loaded on first use.
+//! benchmark: its one regex cache is taken and returned for every piece by every parse
+//! worker (a contended pool), and most pieces are words seen before, whose remembered
+//! counts save running the merges again. Tables are compiled in (no download), loaded on first use.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::{Anchored, Input};
@@ -31,15 +30,38 @@ const LOOKAHEAD_PATTERN: usize = 1;
 /// Longest piece counted as one (BPE cost grows with a piece's length, so a megabyte-long
 /// "word" such as a base64 blob is counted in slices of this size).
 const MAX_RUN_BYTES: usize = 256;
-/// Pieces up to this length are remembered per thread, and at most this many of them.
+/// Pieces up to this length are remembered, and at most this many of them per scratch.
 const CACHED_PIECE_BYTES: usize = 24;
-const CACHED_PIECES: usize = 1 << 16;
+const CACHED_PIECES: usize = 1 << 14;
+/// Scratch states kept between calls (more are made while more threads count at once).
+const POOLED_SCRATCH: usize = 8;
 
-/// Piece → count, per thread (a faster hasher measured no different).
+/// Piece → count (a faster hasher measured no different).
 type PieceCounts = HashMap<Box<str>, u32>;
 
-thread_local! {
-    static SCRATCH: RefCell<Option<(Cache, PieceCounts)>> = const { RefCell::new(None) };
+/// What one count needs: the pre-tokenizer's search cache and the remembered pieces.
+/// Taken from a small shared pool for a whole count, not per piece (per piece, the shared
+/// cache of `regex` was contended), and not per thread (the blocking pool's many threads
+/// would each keep one).
+struct Scratch {
+    cache: Cache,
+    seen: PieceCounts,
+}
+
+static SCRATCH: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+
+fn with_scratch<R>(pieces: &Regex, f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let pooled = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut scratch = pooled.unwrap_or_else(|| Scratch {
+        cache: pieces.create_cache(),
+        seen: PieceCounts::default(),
+    });
+    let out = f(&mut scratch);
+    let mut pool = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+    if pool.len() < POOLED_SCRATCH {
+        pool.push(scratch);
+    }
+    out
 }
 
 /// The number of cl100k_base tokens in `text` (special tokens count as plain text).
@@ -62,9 +84,7 @@ fn count_up_to(text: &str, limit: usize) -> Option<usize> {
         // Unreachable in practice (the pattern is a constant); a rough estimate otherwise.
         return Some(text.chars().count().div_ceil(4)).filter(|&n| n <= limit);
     };
-    SCRATCH.with_borrow_mut(|scratch| {
-        let (cache, seen) =
-            scratch.get_or_insert_with(|| (pieces.create_cache(), PieceCounts::default()));
+    with_scratch(pieces, |Scratch { cache, seen }| {
         let mut total = 0usize;
         let mut at = 0;
         while at < text.len() {
