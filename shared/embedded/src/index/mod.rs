@@ -48,8 +48,8 @@ use tantivy::tokenizer::{
     TokenStream, Tokenizer,
 };
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SearcherGeneration,
-    SegmentReader, TantivyDocument, Term, Warmer,
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher,
+    SearcherGeneration, SegmentReader, TantivyDocument, Term, Warmer, TERMINATED,
 };
 
 use lambdarag::domain::ChunkRecord;
@@ -498,6 +498,39 @@ fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
     ))
 }
 
+/// The live documents holding one of `values` in `field`, read from each segment's
+/// postings term by term. For the few ids of a page this is much cheaper than a
+/// `TermSetQuery`, which builds an automaton of the terms on every call.
+fn live_addresses(
+    searcher: &Searcher,
+    field: Field,
+    values: &[String],
+) -> Result<Vec<DocAddress>, StoreError> {
+    let mut out = Vec::with_capacity(values.len());
+    for (ord, segment) in (0u32..).zip(searcher.segment_readers()) {
+        let postings_of = segment.inverted_index(field).map_err(tv)?;
+        let io = |e: std::io::Error| StoreError::Backend(format!("tantivy postings: {e}"));
+        let alive = segment.alive_bitset();
+        for value in values {
+            let term = Term::from_field_text(field, value);
+            let Some(mut postings) = postings_of
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(io)?
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    out.push(DocAddress::new(ord, doc));
+                }
+                doc = postings.advance();
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Candidates listed best first: by BM25, then cosine, then id (only a convenience: callers
 /// fuse the two scores and rank).
 fn by_scores(a: &ChunkHit, b: &ChunkHit) -> std::cmp::Ordering {
@@ -911,21 +944,14 @@ impl Inner {
             return Ok(vec![]);
         }
         let searcher = self.reader.searcher();
+        // The uid holds the tenant, so only this tenant's chunks can be found.
         let uids: Vec<String> = ids
             .iter()
             .map(|(_, id)| uid(tenant_id, id))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let clauses = vec![
-            must(term_query(self.f.tenant, tenant_id)),
-            must(any_of(self.f.uid, &uids)),
-        ];
-        let mut found: Vec<DocAddress> = searcher
-            .search(&BooleanQuery::new(clauses), &DocSetCollector)
-            .map_err(tv)?
-            .into_iter()
-            .collect();
+        let mut found = live_addresses(&searcher, self.f.uid, &uids)?;
         // In store order: neighbours share a compressed block.
         found.sort();
         let mut records: HashMap<(String, String), ChunkRecord> = HashMap::new();

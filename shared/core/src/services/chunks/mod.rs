@@ -62,30 +62,48 @@ pub fn highlight(text: &str, query: &str) -> String {
     if words.is_empty() {
         return text.to_string();
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut token = String::new();
-    let flush = |token: &mut String, out: &mut String| {
-        if !token.is_empty() {
-            if words.contains(&token.to_lowercase()) {
-                out.push_str("<em>");
-                out.push_str(token);
-                out.push_str("</em>");
-            } else {
-                out.push_str(token);
-            }
-            token.clear();
+    // Slices of the text, not a copied token per word: this runs on every retrieval hit.
+    let hit = |run: &str| {
+        if run.is_ascii() {
+            words.iter().any(|w| w.eq_ignore_ascii_case(run))
+        } else {
+            words.contains(&run.to_lowercase())
         }
     };
-    for ch in text.chars() {
-        if ch.is_alphanumeric() {
-            token.push(ch);
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut run_start: Option<usize> = None;
+    let emit = |out: &mut String, run: &str| {
+        if hit(run) {
+            out.push_str("<em>");
+            out.push_str(run);
+            out.push_str("</em>");
         } else {
-            flush(&mut token, &mut out);
+            out.push_str(run);
+        }
+    };
+    for (i, ch) in text.char_indices() {
+        if ch.is_alphanumeric() {
+            run_start.get_or_insert(i);
+        } else {
+            if let Some(start) = run_start.take() {
+                emit(&mut out, &text[start..i]);
+            }
             out.push(ch);
         }
     }
-    flush(&mut token, &mut out);
+    if let Some(start) = run_start {
+        emit(&mut out, &text[start..]);
+    }
     out
+}
+
+/// `word` lower-cased onto `out`, as `str::to_lowercase` would (ASCII without a copy).
+pub fn push_lowercase(out: &mut String, word: &str) {
+    if word.is_ascii() {
+        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&word.to_lowercase());
+    }
 }
 
 async fn dataset_and_doc(
@@ -641,5 +659,9 @@ mod tests {
             "<em>Rust</em> is fast; rusty is not."
         );
         assert_eq!(highlight("abc", ""), "abc");
+        assert_eq!(
+            highlight("ÉCOLE école Straße STRASSE x-ray", "école straße ray"),
+            "<em>ÉCOLE</em> <em>école</em> <em>Straße</em> STRASSE x-<em>ray</em>"
+        );
     }
 }

@@ -6,11 +6,17 @@ use super::{RetrievalRequest, RetrievalResult};
 
 /// Lower-cased word tokens, as the `content_ltks` field shows them.
 fn tokens(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric())
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        crate::services::chunks::push_lowercase(&mut out, word);
+    }
+    out
 }
 
 /// The R1 reply's `data`, with `document_metadata` on each chunk when the request asks.
@@ -64,4 +70,19 @@ pub fn to_api(result: &RetrievalResult) -> Value {
         )
     };
     json!({"total": result.total, "chunks": chunks, "doc_aggs": doc_aggs})
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn content_tokens_are_lowercased_words() {
+        let text = "Vitamin-D (25OH) levels; ÉCOLE Straße ΟΔΟΣ…  x";
+        let slow: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        assert_eq!(super::tokens(text), slow.join(" "));
+        assert_eq!(super::tokens(" ,; "), "");
+    }
 }
