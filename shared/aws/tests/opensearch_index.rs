@@ -511,21 +511,21 @@ async fn search_hits_filters_unavailable_chunks_and_reads_only_ids() {
         found,
         vec![
             ChunkHit {
-                chunk_id: fox.id.clone(),
+                chunk_id: fox.id.as_str().into(),
                 dataset_id: ds.into(),
                 document_id: doc.into(),
                 term_score: 2.0,
                 vector_score: 0.0,
             },
             ChunkHit {
-                chunk_id: both.id.clone(),
+                chunk_id: both.id.as_str().into(),
                 dataset_id: ds.into(),
                 document_id: "doc2".into(),
                 term_score: 1.5,
                 vector_score: 0.8,
             },
             ChunkHit {
-                chunk_id: dog.id.clone(),
+                chunk_id: dog.id.as_str().into(),
                 dataset_id: ds.into(),
                 document_id: doc.into(),
                 term_score: 0.5,

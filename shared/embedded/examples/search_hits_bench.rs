@@ -158,7 +158,7 @@ async fn main() -> Result<(), Error> {
             let ids: Vec<(String, String)> = hits
                 .iter()
                 .take(30)
-                .map(|h| (h.dataset_id.clone(), h.chunk_id.clone()))
+                .map(|h| (h.dataset_id.to_string(), h.chunk_id.to_string()))
                 .collect();
             let t = Instant::now();
             let got = index.get_chunks(tenant, &ids).await?;
@@ -172,7 +172,7 @@ async fn main() -> Result<(), Error> {
                     .collect();
                 let have: Vec<(String, f32, f32)> = hits
                     .iter()
-                    .map(|h| (h.chunk_id.clone(), h.term_score, h.vector_score))
+                    .map(|h| (h.chunk_id.to_string(), h.term_score, h.vector_score))
                     .collect();
                 mismatches += usize::from(want != have || got.len() != ids.len());
             }

@@ -44,7 +44,7 @@ mod body;
 mod sign;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -177,7 +177,7 @@ impl Candidate {
                 .source
                 .get(name)
                 .and_then(Value::as_str)
-                .map(str::to_string)
+                .map(Arc::<str>::from)
                 .ok_or_else(|| {
                     StoreError::Corrupt(format!("chunk {} in OpenSearch: no {name}", self.hit.id))
                 })
@@ -185,7 +185,7 @@ impl Candidate {
         Ok(ChunkHit {
             dataset_id: field("dataset_id")?,
             document_id: field("document_id")?,
-            chunk_id: self.hit.id,
+            chunk_id: self.hit.id.into(),
             term_score: self.term_score,
             vector_score: self.vector_score,
         })

@@ -913,7 +913,7 @@ async fn hits_leave_out_unavailable_chunks(index: &dyn ChunkIndex) {
         );
         assert!(
             hits.iter()
-                .all(|h| shown.iter().any(|c| c.id == h.chunk_id)),
+                .all(|h| shown.iter().any(|c| *c.id == *h.chunk_id)),
             "{name}: only available chunks: {hits:?}"
         );
     }
@@ -924,7 +924,7 @@ async fn hits_leave_out_unavailable_chunks(index: &dyn ChunkIndex) {
     upsert(index, &t, std::slice::from_ref(&flipped)).await;
     let hits = search_hits(index, &t, req(&[&ds], "osprey", Some(&E1), 10)).await;
     assert!(
-        hits.iter().all(|h| h.chunk_id != flipped.id),
+        hits.iter().all(|h| *h.chunk_id != *flipped.id),
         "an upsert with available = false hides the chunk from text and vector"
     );
     assert_eq!(hits.len(), 3);
@@ -933,7 +933,7 @@ async fn hits_leave_out_unavailable_chunks(index: &dyn ChunkIndex) {
     let hits = search_hits(index, &t, req(&[&ds], "", Some(&E1), 10)).await;
     assert!(
         hits.iter()
-            .any(|h| h.chunk_id == flipped.id && h.vector_score > 0.5),
+            .any(|h| *h.chunk_id == *flipped.id && h.vector_score > 0.5),
         "an upsert with available = true brings its vector back"
     );
 }

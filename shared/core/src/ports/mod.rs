@@ -298,9 +298,11 @@ pub struct ScoredChunk {
 /// these and materialises only the page it returns (`ChunkIndex::get_chunks`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkHit {
-    pub chunk_id: String,
-    pub dataset_id: String,
-    pub document_id: String,
+    // Shared strings: an index hands out up to top_k hits per retriever per request, and
+    // these ids are copies of ones it keeps (cloning is a count, not a copy).
+    pub chunk_id: Arc<str>,
+    pub dataset_id: Arc<str>,
+    pub document_id: Arc<str>,
     /// BM25 (0 when the text did not match).
     pub term_score: f32,
     /// Cosine similarity (0 when no vector was given).
@@ -371,9 +373,9 @@ pub trait ChunkIndex: Send + Sync {
             .into_iter()
             .filter(|s| s.chunk.available)
             .map(|s| ChunkHit {
-                chunk_id: s.chunk.id,
-                dataset_id: s.chunk.dataset_id,
-                document_id: s.chunk.document_id,
+                chunk_id: s.chunk.id.into(),
+                dataset_id: s.chunk.dataset_id.into(),
+                document_id: s.chunk.document_id.into(),
                 term_score: s.term_score,
                 vector_score: s.vector_score,
             })

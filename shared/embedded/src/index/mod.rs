@@ -262,9 +262,9 @@ impl VectorScope<'_> {
 
 /// What a candidate is, without its record.
 struct ChunkIds {
-    chunk_id: String,
-    dataset_id: String,
-    document_id: String,
+    chunk_id: Arc<str>,
+    dataset_id: Arc<str>,
+    document_id: Arc<str>,
 }
 
 /// A segment's chunks by segment-local doc id; `None` for a doc deleted when the segment
@@ -340,9 +340,9 @@ fn read_segment(
             }
         }
         ids.push(Some(ChunkIds {
-            chunk_id: meta.id,
-            dataset_id: meta.dataset_id,
-            document_id: meta.document_id,
+            chunk_id: meta.id.into(),
+            dataset_id: meta.dataset_id.into(),
+            document_id: meta.document_id.into(),
         }));
     }
     Ok(ids)
@@ -847,7 +847,7 @@ impl Inner {
                 // The cosine of a text hit, whether or not it is among the nearest.
                 let cosine = match (query_vec.as_deref(), mine) {
                     (Some(q), Some(mine)) => mine
-                        .get(&c.chunk_id)
+                        .get(&*c.chunk_id)
                         .filter(|e| e.unit.len() == q.len())
                         .map_or(0.0, |e| dot(q, &e.unit)),
                     _ => 0.0,
@@ -864,7 +864,7 @@ impl Inner {
             };
             let nearest = self.search_vectors(tenant_id, q, &vector_scope, req.top_k)?;
             let cosine: HashMap<String, f32> = {
-                let seen: HashSet<&str> = hits.iter().map(|(_, h)| h.chunk_id.as_str()).collect();
+                let seen: HashSet<&str> = hits.iter().map(|(_, h)| &*h.chunk_id).collect();
                 nearest
                     .into_iter()
                     .filter(|(id, _)| !seen.contains(id.as_str()))
@@ -889,7 +889,7 @@ impl Inner {
                     let Some(c) = identify(addr) else {
                         continue;
                     };
-                    let v = cosine.get(&c.chunk_id).copied().unwrap_or(0.0);
+                    let v = cosine.get(&*c.chunk_id).copied().unwrap_or(0.0);
                     hits.push((addr, hit(c, score, v)));
                 }
             }
@@ -1323,7 +1323,7 @@ mod tests {
             .await
             .expect("search_hits")
             .into_iter()
-            .map(|h| (h.chunk_id, h.term_score, h.vector_score))
+            .map(|h| (h.chunk_id.to_string(), h.term_score, h.vector_score))
             .collect();
         assert_eq!(hits, full, "same candidates, scores and order");
         hits.len()
@@ -1364,13 +1364,13 @@ mod tests {
                     .expect("search");
                 assert_eq!(
                     hits.iter()
-                        .filter(|h| h.document_id == doc && h.term_score > 0.0)
+                        .filter(|h| *h.document_id == *doc && h.term_score > 0.0)
                         .count(),
                     3
                 );
                 assert!(hits
                     .iter()
-                    .filter(|h| h.document_id == doc)
+                    .filter(|h| *h.document_id == *doc)
                     .all(|h| h.vector_score > 0.0));
             }));
         }
@@ -1451,7 +1451,7 @@ mod tests {
             .await
             .expect("search_hits");
         assert_eq!(
-            vector_only.first().map(|h| h.chunk_id.as_str()),
+            vector_only.first().map(|h| &*h.chunk_id),
             Some(all[5].id.as_str()),
             "vectors are loaded at open"
         );
@@ -1482,7 +1482,7 @@ mod tests {
             .expect("search_hits");
         assert!(
             hits.iter()
-                .any(|h| h.chunk_id == c.id && (h.vector_score - 1.0).abs() < 1e-5),
+                .any(|h| *h.chunk_id == *c.id && (h.vector_score - 1.0).abs() < 1e-5),
             "the edited chunk still matches by vector: {hits:?}"
         );
     }

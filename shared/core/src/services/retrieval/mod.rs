@@ -338,12 +338,12 @@ pub fn select_page(
     for r in &passing {
         match counts
             .iter_mut()
-            .find(|(id, _, _)| *id == r.hit.document_id)
+            .find(|(id, _, _)| **id == *r.hit.document_id)
         {
             Some(e) => e.2 += 1,
             None => counts.push((
-                r.hit.document_id.clone(),
-                docs.get(&r.hit.document_id)
+                r.hit.document_id.to_string(),
+                docs.get(&*r.hit.document_id)
                     .map(|d| d.name.clone())
                     .unwrap_or_default(),
                 1,
@@ -509,7 +509,7 @@ async fn retrieve_chunks(
     by_term.sort_by(|a, b| b.term_score.total_cmp(&a.term_score));
     let mut best_term = 0.0f32;
     for batch in by_term.chunks(8) {
-        known.learn(batch.iter().map(|h| &h.document_id)).await?;
+        known.learn(batch.iter().map(|h| &*h.document_id)).await?;
         if let Some(h) = batch.iter().find(|h| known.enabled(&h.document_id)) {
             best_term = h.term_score;
             break;
@@ -528,7 +528,7 @@ async fn retrieve_chunks(
     while usable.len() < at.end() && next < ranked.len() {
         let batch_end = (next + (at.end() - usable.len())).min(ranked.len());
         known
-            .learn(ranked[next..batch_end].iter().map(|r| &r.hit.document_id))
+            .learn(ranked[next..batch_end].iter().map(|r| &*r.hit.document_id))
             .await?;
         usable.extend(
             ranked[next..batch_end]
@@ -571,10 +571,10 @@ fn assemble(
         ..Default::default()
     };
     for r in page {
-        let Some(chunk) = records.remove(&r.hit.chunk_id) else {
+        let Some(chunk) = records.remove(&*r.hit.chunk_id) else {
             continue;
         };
-        let doc = docs.get(&r.hit.document_id);
+        let doc = docs.get(&*r.hit.document_id);
         if let Some(d) = doc {
             out.documents.insert(d.id.clone(), d.clone());
         }
@@ -606,10 +606,10 @@ struct DocCache<'a> {
 }
 
 impl DocCache<'_> {
-    async fn learn(&mut self, ids: impl Iterator<Item = &String>) -> Result<(), ApiError> {
+    async fn learn(&mut self, ids: impl Iterator<Item = &str>) -> Result<(), ApiError> {
         let mut unknown: Vec<String> = ids
             .filter(|id| !self.docs.contains_key(*id) && !self.absent.contains(*id))
-            .cloned()
+            .map(str::to_string)
             .collect();
         unknown.sort();
         unknown.dedup();
@@ -673,8 +673,8 @@ async fn fetch_records(
 ) -> Result<(), ApiError> {
     let ids: Vec<(String, String)> = ranked
         .iter()
-        .filter(|r| !records.contains_key(&r.hit.chunk_id))
-        .map(|r| (r.hit.dataset_id.clone(), r.hit.chunk_id.clone()))
+        .filter(|r| !records.contains_key(&*r.hit.chunk_id))
+        .map(|r| (r.hit.dataset_id.to_string(), r.hit.chunk_id.to_string()))
         .collect();
     if ids.is_empty() {
         return Ok(());
@@ -704,10 +704,10 @@ async fn rerank_window(
         .reranker(&tenant, rerank_id)
         .map_err(|e| ApiError::data(e.to_string()))?;
     // A record deleted since scoring cannot be reranked or returned.
-    window.retain(|r| records.contains_key(&r.hit.chunk_id));
+    window.retain(|r| records.contains_key(&*r.hit.chunk_id));
     let texts: Vec<String> = window
         .iter()
-        .filter_map(|r| records.get(&r.hit.chunk_id))
+        .filter_map(|r| records.get(&*r.hit.chunk_id))
         .map(rerank_text)
         .collect();
     let scores = reranker
@@ -754,9 +754,9 @@ pub fn rank(
         .filter(|c| c.chunk.available && enabled(docs, &c.chunk.document_id))
         .map(|c| {
             let hit = ChunkHit {
-                chunk_id: c.chunk.id.clone(),
-                dataset_id: c.chunk.dataset_id.clone(),
-                document_id: c.chunk.document_id.clone(),
+                chunk_id: c.chunk.id.as_str().into(),
+                dataset_id: c.chunk.dataset_id.as_str().into(),
+                document_id: c.chunk.document_id.as_str().into(),
                 term_score: c.term_score,
                 vector_score: c.vector_score,
             };
