@@ -36,8 +36,8 @@ use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentId;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, TermQuery,
-    TermSetQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EnableScoring, Occur, Query,
+    Scorer, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -871,21 +871,14 @@ impl Inner {
                     .collect()
             };
             if !cosine.is_empty() {
-                // Find the vector-only candidates, with their BM25 score when the text
-                // matches them too (it did, just below the text top_k).
+                // The vector-only candidates, found by their uids (the vector scope already
+                // applied the dataset, document and availability filters; the uid holds
+                // the tenant), with their BM25 score when the text matches them too (it
+                // did, just below the text top_k).
                 let uids: Vec<String> = cosine.keys().map(|id| uid(tenant_id, id)).collect();
-                let mut clauses = scope();
-                clauses.push(must(any_of(self.f.uid, &uids)));
-                if !terms.is_empty() {
-                    clauses.push((Occur::Should, self.text_query(&terms)));
-                }
-                let found = searcher
-                    .search(
-                        &BooleanQuery::new(clauses),
-                        &TopDocs::with_limit(cosine.len()).order_by_score(),
-                    )
-                    .map_err(tv)?;
-                for (score, addr) in found {
+                let found = live_addresses(searcher, self.f.uid, &uids)?;
+                let scores = self.text_scores(searcher, &terms, &found)?;
+                for (addr, score) in found.into_iter().zip(scores) {
                     let Some(c) = identify(addr) else {
                         continue;
                     };
@@ -896,6 +889,52 @@ impl Inner {
         }
         hits.sort_by(|a, b| by_scores(&a.1, &b.1));
         Ok(hits)
+    }
+
+    /// The text query's BM25 score of each of these documents (0 where it does not match),
+    /// with the searcher's statistics, as a search would score them: one scorer per
+    /// segment, advanced in doc order (cheaper than a query over the documents' uids).
+    fn text_scores(
+        &self,
+        searcher: &Searcher,
+        terms: &[String],
+        addrs: &[DocAddress],
+    ) -> Result<Vec<f32>, StoreError> {
+        let mut out = vec![0.0f32; addrs.len()];
+        if terms.is_empty() || addrs.is_empty() {
+            return Ok(out);
+        }
+        let weight = self
+            .text_query(terms)
+            .weight(EnableScoring::enabled_from_searcher(searcher))
+            .map_err(tv)?;
+        let mut order: Vec<usize> = (0..addrs.len()).collect();
+        order.sort_by_key(|&i| addrs[i]);
+        let mut current: Option<(u32, Box<dyn Scorer>)> = None;
+        for i in order {
+            let DocAddress {
+                segment_ord,
+                doc_id,
+            } = addrs[i];
+            let scorer = match &mut current {
+                Some((ord, scorer)) if *ord == segment_ord => scorer,
+                _ => {
+                    let segment = searcher.segment_reader(segment_ord);
+                    let (_, scorer) =
+                        current.insert((segment_ord, weight.scorer(segment, 1.0).map_err(tv)?));
+                    scorer
+                }
+            };
+            let at = if scorer.doc() < doc_id {
+                scorer.seek(doc_id)
+            } else {
+                scorer.doc()
+            };
+            if at == doc_id {
+                out[i] = scorer.score();
+            }
+        }
+        Ok(out)
     }
 
     fn search(&self, tenant_id: &str, req: &SearchRequest) -> Result<Vec<ScoredChunk>, StoreError> {
