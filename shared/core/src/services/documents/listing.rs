@@ -325,26 +325,36 @@ pub fn filter_counts(docs: &[Document]) -> Value {
     for d in docs {
         bump(&mut suffix, d.suffix.clone());
         bump(&mut run, d.run.digit().to_string());
-        match &d.meta_fields {
-            Value::Object(fields) if !fields.is_empty() => {
-                for (key, value) in fields {
-                    let values = match value {
-                        Value::Array(a) => a.clone(),
-                        other => vec![other.clone()],
+        // Null and blank values are not choices; a document with only those counts as one
+        // without metadata.
+        let mut counted = false;
+        if let Value::Object(fields) = &d.meta_fields {
+            for (key, value) in fields {
+                let values = match value {
+                    Value::Array(a) => a.as_slice(),
+                    other => std::slice::from_ref(other),
+                };
+                for v in values {
+                    let blank = match v {
+                        Value::Null => true,
+                        Value::String(s) => s.trim().is_empty(),
+                        _ => false,
                     };
+                    if blank {
+                        continue;
+                    }
                     let slot = metadata.entry(key.clone()).or_insert_with(|| json!({}));
                     if let Value::Object(counts) = slot {
-                        for v in values {
-                            bump(counts, crate::contract::pyfmt::py_str(&v));
-                        }
+                        bump(counts, crate::contract::pyfmt::py_str(v));
+                        counted = true;
                     }
                 }
             }
-            _ => empty += 1,
+        }
+        if !counted {
+            empty += 1;
         }
     }
-    if empty > 0 {
-        metadata.insert("empty_metadata".into(), json!({"true": empty}));
-    }
+    metadata.insert("empty_metadata".into(), json!({"true": empty}));
     json!({"suffix": suffix, "run_status": run, "metadata": metadata})
 }

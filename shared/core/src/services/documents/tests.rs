@@ -104,3 +104,24 @@ fn metadata_filter_any_value_within_a_key_every_key() {
     assert!(!metadata_matches(&fields, &m(json!({"missing": "x"}))));
     assert!(metadata_matches(&fields, &m(json!({}))));
 }
+
+#[test]
+fn filter_counts_skip_blank_values_and_always_report_empty_metadata() {
+    use crate::ports::conformance_docs::sample_document;
+    use serde_json::json;
+    let mut a = sample_document("t", "d", "a.txt");
+    a.meta_fields = json!({"author": ["ann", "", null], "year": 2024});
+    let mut b = sample_document("t", "d", "b.md");
+    b.meta_fields = json!({"author": " ", "note": null});
+    let mut c = sample_document("t", "d", "c.pdf");
+    c.meta_fields = json!({});
+    let counts = listing::filter_counts(&[a, b, c]);
+    assert_eq!(
+        counts["metadata"],
+        json!({"author": {"ann": 1}, "year": {"2024": 1}, "empty_metadata": {"true": 2}})
+    );
+    assert_eq!(
+        listing::filter_counts(&[])["metadata"],
+        json!({"empty_metadata": {"true": 0}})
+    );
+}
