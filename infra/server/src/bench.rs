@@ -22,6 +22,8 @@ use lambdarag::services::documents::{self, UploadFile};
 use lambdarag::AppState;
 use serde_json::{json, Map, Value};
 
+mod scale;
+
 pub type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Subcommand)]
@@ -29,6 +31,9 @@ pub enum BenchCmd {
     /// Ingest every file of a folder through the real upload → parse → chunk → embed →
     /// index path, on a fresh data directory, and report throughput and peak memory.
     Ingest(IngestArgs),
+    /// Retrieval latency, RSS and index size as the collection grows (5k, 50k, 100k
+    /// chunks by default), on a collection built from a BEIR corpus's texts.
+    Scale(scale::ScaleArgs),
 }
 
 #[derive(Args)]
@@ -380,6 +385,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub async fn run(cmd: BenchCmd, data_dir: Option<PathBuf>) -> BenchResult {
     match cmd {
         BenchCmd::Ingest(args) => ingest(args, data_dir).await,
+        BenchCmd::Scale(args) => scale::scale(args, data_dir).await,
     }
 }
 
