@@ -70,16 +70,16 @@ fn read_segment(
                 .and_then(|v| v.as_bytes())
                 .and_then(|b| unit(&vector_from_bytes(b)));
             if let Some(unit) = unit {
-                vectors.entry(meta.tenant_id).or_default().insert(
-                    meta.id.clone(),
-                    VecEntry {
-                        dataset_id: meta.dataset_id.clone(),
-                        document_id: meta.document_id.clone(),
-                        generation: meta.generation,
-                        available: meta.available,
-                        unit,
-                    },
-                );
+                let filters = VecMeta {
+                    dataset_id: meta.dataset_id.clone(),
+                    document_id: meta.document_id.clone(),
+                    generation: meta.generation,
+                    available: meta.available,
+                };
+                vectors
+                    .entry(meta.tenant_id)
+                    .or_default()
+                    .insert(meta.id.clone(), filters, unit);
             }
         }
         ids.push(Some(ChunkIds {

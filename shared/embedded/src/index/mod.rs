@@ -61,10 +61,12 @@ mod ids;
 mod search;
 #[cfg(test)]
 mod tests;
+mod vectors;
 mod writer;
 
 use analysis::*;
 use ids::*;
+use vectors::{TenantVectors, VecMeta, Vectors};
 use writer::Writer;
 
 /// The analyzer name the text fields are indexed with.
@@ -149,20 +151,6 @@ fn schema() -> (Schema, Fields) {
 // The index
 // ---------------------------------------------------------------------------------------
 
-/// A chunk's vector with what the filters need, so vector search never touches tantivy.
-struct VecEntry {
-    dataset_id: String,
-    document_id: String,
-    generation: u64,
-    /// Rewritten by every upsert, as is the whole entry (chunk edits go through upsert).
-    available: bool,
-    /// Unit length, so the dot product is the cosine.
-    unit: Vec<f32>,
-}
-
-/// tenant → chunk id → vector.
-type Vectors = HashMap<String, HashMap<String, VecEntry>>;
-
 /// Which vectors a search may return: the scope of the text query, for the vector scan.
 struct VectorScope<'a> {
     /// A list, not a set: a request names a few datasets, and this test runs for every
@@ -173,7 +161,7 @@ struct VectorScope<'a> {
 }
 
 impl VectorScope<'_> {
-    fn admits(&self, e: &VecEntry) -> bool {
+    fn admits(&self, e: &VecMeta) -> bool {
         self.datasets.contains(&e.dataset_id.as_str())
             && self
                 .documents
@@ -449,20 +437,17 @@ impl ChunkIndex for TantivyIndex {
             // The vectors change with the commit that makes these chunks durable, in add
             // order (see `writer`).
             let ticket = writer.added(Box::new(move |v: &mut Vectors| {
-                let mine = v.entry(t.clone()).or_default();
+                let mine: &mut TenantVectors = v.entry(t.clone()).or_default();
                 for c in &chunks {
                     match unit(&c.vector) {
                         Some(unit) => {
-                            mine.insert(
-                                c.id.clone(),
-                                VecEntry {
-                                    dataset_id: c.dataset_id.clone(),
-                                    document_id: c.document_id.clone(),
-                                    generation: c.generation,
-                                    available: c.available,
-                                    unit,
-                                },
-                            );
+                            let meta = VecMeta {
+                                dataset_id: c.dataset_id.clone(),
+                                document_id: c.document_id.clone(),
+                                generation: c.generation,
+                                available: c.available,
+                            };
+                            mine.insert(c.id.clone(), meta, unit);
                         }
                         None => {
                             mine.remove(&c.id);
@@ -553,7 +538,7 @@ impl ChunkIndex for TantivyIndex {
             let n = inner.delete_matching(&mut writer, BooleanQuery::new(clauses))?;
             inner.with_vectors_mut(|v| {
                 if let Some(mine) = v.get_mut(&t) {
-                    mine.retain(|_, e| {
+                    mine.retain(|e| {
                         !(e.dataset_id == ds
                             && e.document_id == doc
                             && generation.is_none_or(|g| e.generation == g))
@@ -595,7 +580,7 @@ impl ChunkIndex for TantivyIndex {
                 if let Some(mine) = v.get_mut(&t) {
                     for id in &ids {
                         if mine
-                            .get(id)
+                            .meta(id)
                             .is_some_and(|e| e.dataset_id == ds && e.document_id == doc)
                         {
                             mine.remove(id);
@@ -616,7 +601,7 @@ impl ChunkIndex for TantivyIndex {
             inner.delete_matching(&mut writer, BooleanQuery::new(clauses))?;
             inner.with_vectors_mut(|v| {
                 if let Some(mine) = v.get_mut(&t) {
-                    mine.retain(|_, e| e.dataset_id != ds);
+                    mine.retain(|e| e.dataset_id != ds);
                 }
             })
         })

@@ -124,11 +124,14 @@ impl Inner {
         let Some(chunks) = vectors.get(tenant_id) else {
             return Ok(vec![]);
         };
+        let Some(block) = chunks.block(query.len()) else {
+            return Ok(vec![]);
+        };
         // Ids are borrowed while scanning and copied only for the top_k kept.
-        let mut scored: Vec<(&str, f32)> = chunks
-            .iter()
-            .filter(|(_, e)| e.unit.len() == query.len() && scope.admits(e))
-            .map(|(id, e)| (id.as_str(), dot(query, &e.unit)))
+        let mut scored: Vec<(&str, f32)> = block
+            .rows()
+            .filter(|(_, meta, _)| scope.admits(meta))
+            .map(|(id, _, v)| (id, dot(query, v)))
             .collect();
         let by_score =
             |a: &(&str, f32), b: &(&str, f32)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0));
@@ -203,9 +206,9 @@ impl Inner {
                 // The cosine of a text hit, whether or not it is among the nearest.
                 let cosine = match (query_vec.as_deref(), mine) {
                     (Some(q), Some(mine)) => mine
-                        .get(&*c.chunk_id)
-                        .filter(|e| e.unit.len() == q.len())
-                        .map_or(0.0, |e| dot(q, &e.unit)),
+                        .vector(&c.chunk_id)
+                        .filter(|v| v.len() == q.len())
+                        .map_or(0.0, |v| dot(q, v)),
                     _ => 0.0,
                 };
                 hits.push((addr, hit(c, score, cosine)));
