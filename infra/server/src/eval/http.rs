@@ -103,7 +103,7 @@ pub(super) async fn run_http_mode(
         tasks.push(tokio::spawn(async move {
             // One client (one keep-alive connection) per simulated user.
             let client = Client::new();
-            let mut out: Vec<(String, Vec<String>, f64)> = Vec::new();
+            let mut out: ClientRuns = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total {
@@ -119,15 +119,5 @@ pub(super) async fn run_http_mode(
             Ok::<_, String>(out)
         }));
     }
-    let mut runs = HashMap::new();
-    let mut timing = Timing::default();
-    for t in tasks {
-        for (qid, ranked, ms) in t.await?? {
-            runs.insert(qid, ranked);
-            timing.lat_ms.push(ms);
-        }
-    }
-    timing.wall_s = began.elapsed().as_secs_f64();
-    timing.cpu_s = cpu0.zip(bench::cpu_seconds()).map(|(a, b)| b - a);
-    Ok((runs, timing))
+    gather(tasks, began, cpu0).await
 }

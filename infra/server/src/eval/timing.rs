@@ -96,7 +96,7 @@ pub(super) async fn run_mode(
     for _ in 0..concurrency.max(1) {
         let (ctx, next) = (ctx.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
-            let mut out: Vec<(String, Vec<String>, f64)> = Vec::new();
+            let mut out: ClientRuns = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((qid, q)) = ctx.queries.get(i) else {
@@ -121,6 +121,19 @@ pub(super) async fn run_mode(
             Ok::<_, String>(out)
         }));
     }
+    gather(tasks, began, cpu0).await
+}
+
+/// What a client task returns: per query, its id, the corpus ids ranked, the latency in ms.
+pub(super) type ClientRuns = Vec<(String, Vec<String>, f64)>;
+
+/// Join the client tasks of a timed pass: each query's last ranking, and the pass's
+/// latencies, wall time (since `began`) and CPU time (since `cpu0`).
+pub(super) async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<Result<ClientRuns, String>>>,
+    began: Instant,
+    cpu0: Option<f64>,
+) -> BenchResult<(HashMap<String, Vec<String>>, Timing)> {
     let mut runs = HashMap::new();
     let mut timing = Timing::default();
     for t in tasks {
