@@ -72,4 +72,7 @@ def test_eval_beir_through_http(beir):
     # The HTTP answers rank like the in-process ones (nDCG@10 needs only the top 10).
     assert http["BM25 only"]["ndcg_at_10"] == pytest.approx(product["BM25 only"]["ndcg_at_10"])
     assert http["hybrid (w 0.3)"]["ndcg_at_10"] == pytest.approx(product["hybrid"]["ndcg_at_10"])
-    assert product["BM25 only"]["ndcg_at_10"] > 0.5
+    # Each query's one relevant document has four near-copies on the same topic, so where
+    # it lands among them depends on tie-breaks (which follow parse order); a query answered
+    # by another topic would score 0.
+    assert product["BM25 only"]["ndcg_at_10"] > 0.3
