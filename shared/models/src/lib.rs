@@ -29,7 +29,7 @@ mod vector;
 #[cfg(feature = "bedrock")]
 pub use bedrock::BedrockEmbedder;
 #[cfg(feature = "builtin")]
-pub use builtin::{BuiltinEmbedder, BUILTIN_DIMENSION, MODEL_DIR_ENV};
+pub use builtin::{BuiltinEmbedder, Precision, BUILTIN_DIMENSION, MODEL_DIR_ENV, PRECISION_ENV};
 pub use chat::ChatRegistry;
 pub use openai::{OpenAiEmbedder, RetryPolicy};
 pub use registry::ModelRegistry;

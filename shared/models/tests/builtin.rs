@@ -8,7 +8,9 @@ use std::sync::Arc;
 use lambdarag::domain::models::{default_chat_id, default_embedding_id};
 use lambdarag::domain::Tenant;
 use lambdarag::ports::{Embedder, EmbedderRegistry, ModelError};
-use lambdarag_models::{BuiltinEmbedder, ModelRegistry, BUILTIN_DIMENSION, MODEL_DIR_ENV};
+use lambdarag_models::{
+    BuiltinEmbedder, ModelRegistry, Precision, BUILTIN_DIMENSION, MODEL_DIR_ENV,
+};
 
 /// The workspace's `data/` (where `scripts/fetch-model.sh` puts the model by default).
 fn workspace_data_dir() -> PathBuf {
@@ -51,6 +53,8 @@ fn strings(texts: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn matches_the_reference_vector() {
     let Some(e) = embedder() else { return };
+    // f32 promises sentence-transformers' values; int8 (below) their direction.
+    let e = e.with_precision(Precision::F32);
     let v = e
         .embed(&strings(&["This is an example sentence"]))
         .await
@@ -70,6 +74,33 @@ async fn matches_the_reference_vector() {
     let norm: f32 = v[0].iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
     assert_eq!(e.model_id(), "all-MiniLM-L6-v2@Builtin");
+}
+
+#[tokio::test]
+async fn int8_points_where_f32_does() {
+    let Some(dir) = model_dir() else { return };
+    let texts = strings(&[
+        "This is an example sentence",
+        "",
+        "How do I reset my password?",
+        "The quarterly report shows revenue growth in European markets while costs \
+         remained stable, and the board approved the dividend.",
+    ]);
+    let exact = BuiltinEmbedder::from_dir(&dir).with_precision(Precision::F32);
+    let int8 = BuiltinEmbedder::from_dir(&dir).with_precision(Precision::Int8);
+    let (want, got) = (
+        exact.embed(&texts).await.unwrap(),
+        int8.embed(&texts).await.unwrap(),
+    );
+    // On a CPU without AVX-512 VNNI this is f32 against f32, which holds too.
+    eprintln!("int8 ran as {:?}", int8.loaded_precision());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let c = cosine(g, w);
+        eprintln!("text {i}: cosine(int8, f32) = {c:.5}");
+        assert!(c > 0.98, "text {i}: cosine {c}");
+        let norm: f32 = g.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+    }
 }
 
 #[tokio::test]

@@ -30,7 +30,10 @@ pub(super) struct Sequence<'a> {
 pub(super) struct Dense {
     /// The transposed weight cut into column panels of `PANEL` outputs (the last may be
     /// narrower), each stored contiguously `(inputs, width)` row-major.
+    /// Empty when the layer runs in int8 (`q8`).
     pub(super) panels: Vec<f32>,
+    /// The int8 form of the weights, when the embedder runs in int8.
+    pub(super) q8: Option<QDense>,
     pub(super) bias: Vec<f32>,
     pub(super) inputs: usize,
     pub(super) outputs: usize,
@@ -72,6 +75,7 @@ pub(super) struct Weights<'a> {
     pub(super) st: &'a MmapedSafetensors,
     /// `""`, or `"bert."` for checkpoints saved from `BertForXxx` models.
     pub(super) prefix: &'static str,
+    pub(super) precision: Precision,
 }
 
 impl Weights<'_> {
@@ -98,8 +102,24 @@ impl Weights<'_> {
         outputs_each: usize,
     ) -> Result<Dense, String> {
         let outputs = outputs_each * names.len();
-        let mut panels = vec![0f32; inputs * outputs];
         let mut bias = Vec::with_capacity(outputs);
+        if self.precision == Precision::Int8 {
+            // PyTorch's `(out, in)` rows of each layer, one after the other, are the rows of
+            // the combined layer.
+            let mut rows = Vec::with_capacity(inputs * outputs);
+            for name in names {
+                rows.extend(self.tensor(&format!("{name}.weight"), &[outputs_each, inputs])?);
+                bias.extend(self.tensor(&format!("{name}.bias"), &[outputs_each])?);
+            }
+            return Ok(Dense {
+                panels: Vec::new(),
+                q8: Some(QDense::from_rows(&rows, inputs, outputs)),
+                bias,
+                inputs,
+                outputs,
+            });
+        }
+        let mut panels = vec![0f32; inputs * outputs];
         for (n, name) in names.iter().enumerate() {
             let w = self.tensor(&format!("{name}.weight"), &[outputs_each, inputs])?;
             for (o, row) in w.chunks_exact(inputs).enumerate() {
@@ -114,6 +134,7 @@ impl Weights<'_> {
         }
         Ok(Dense {
             panels,
+            q8: None,
             bias,
             inputs,
             outputs,
@@ -129,7 +150,11 @@ impl Weights<'_> {
 }
 
 impl Encoder {
-    pub(super) fn load(st: &MmapedSafetensors, c: &BertConfig) -> Result<Self, String> {
+    pub(super) fn load(
+        st: &MmapedSafetensors,
+        c: &BertConfig,
+        precision: Precision,
+    ) -> Result<Self, String> {
         if c.hidden_act != "gelu" {
             return Err(format!(
                 "hidden_act {:?}: only \"gelu\" (erf) is supported",
@@ -163,6 +188,7 @@ impl Encoder {
             } else {
                 "bert."
             },
+            precision,
         };
         let (h, f) = (c.hidden_size, c.intermediate_size);
         let layers = (0..c.num_hidden_layers)

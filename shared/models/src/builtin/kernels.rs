@@ -24,6 +24,9 @@ pub(super) fn linear(a: &[f32], dense: &Dense, out: &mut [f32]) {
 
 /// `out += a · dense.wt`, where `a` is `(rows, inputs)` and `out` `(rows, outputs)`.
 pub(super) fn matmul_add(a: &[f32], dense: &Dense, out: &mut [f32]) {
+    if let Some(q8) = &dense.q8 {
+        return q8.matmul_add(a, out);
+    }
     let rows = a.len() / dense.inputs;
     // These hold by construction; they are checked because the call below trusts them.
     assert!(a.len() == rows * dense.inputs && out.len() == rows * dense.outputs);

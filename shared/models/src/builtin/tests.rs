@@ -132,7 +132,7 @@ fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 #[test]
 fn matches_candle_bert_model() {
     let Some(dir) = model_dir() else { return };
-    let loaded = Loaded::load(&dir).unwrap();
+    let loaded = Loaded::load(&dir, Precision::F32).unwrap();
     let mut texts: Vec<String> = [
         "This is an example sentence",
         "",
