@@ -66,7 +66,7 @@ mod writer;
 
 use analysis::*;
 use ids::*;
-use vectors::{TenantVectors, VecMeta, Vectors};
+use vectors::{dot, TenantVectors, VecMeta, Vectors};
 use writer::Writer;
 
 /// The analyzer name the text fields are indexed with.
@@ -209,23 +209,6 @@ fn unit(v: &[f32]) -> Option<Vec<f32>> {
 /// Eight running sums, not one: a single sum is a chain of dependent adds the compiler may
 /// not reorder, which made the vector scan ~4x slower than this vectorised form. (The result
 /// can differ from a sequential sum in the last bits.)
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    let mut acc = [0f32; 8];
-    for (x, y) in ca.zip(cb) {
-        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
-            *s += x * y;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }

@@ -128,11 +128,7 @@ impl Inner {
             return Ok(vec![]);
         };
         // Ids are borrowed while scanning and copied only for the top_k kept.
-        let mut scored: Vec<(&str, f32)> = block
-            .rows()
-            .filter(|(_, meta, _)| scope.admits(meta))
-            .map(|(id, _, v)| (id, dot(query, v)))
-            .collect();
+        let mut scored = block.scores(query, |meta| scope.admits(meta));
         let by_score =
             |a: &(&str, f32), b: &(&str, f32)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0));
         if scored.len() > top_k {

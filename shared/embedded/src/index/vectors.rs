@@ -29,14 +29,91 @@ pub(super) struct Block {
 }
 
 impl Block {
-    /// Every row: its chunk id, filters and unit vector.
-    pub(super) fn rows(&self) -> impl Iterator<Item = (&str, &VecMeta, &[f32])> {
-        self.ids
+    /// Every row `admits` lets through, with its dot product with `query`, in row order.
+    /// The scan is compiled for AVX-512 or AVX2 when the CPU has them (chosen once per
+    /// scan): the portable build's SSE2 products were a third of a 100k-vector search.
+    pub(super) fn scores<'a>(
+        &'a self,
+        query: &[f32],
+        admits: impl Fn(&VecMeta) -> bool,
+    ) -> Vec<(&'a str, f32)> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                return unsafe { self.scores_avx512(query, &admits) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                return unsafe { self.scores_avx2(query, &admits) };
+            }
+        }
+        self.scores_with(query, &admits)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn scores_avx512<'a>(
+        &'a self,
+        query: &[f32],
+        admits: &impl Fn(&VecMeta) -> bool,
+    ) -> Vec<(&'a str, f32)> {
+        self.scores_with(query, admits)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn scores_avx2<'a>(
+        &'a self,
+        query: &[f32],
+        admits: &impl Fn(&VecMeta) -> bool,
+    ) -> Vec<(&'a str, f32)> {
+        self.scores_with(query, admits)
+    }
+
+    #[inline(always)]
+    fn scores_with<'a>(
+        &'a self,
+        query: &[f32],
+        admits: &impl Fn(&VecMeta) -> bool,
+    ) -> Vec<(&'a str, f32)> {
+        let mut scored = Vec::new();
+        for ((id, meta), v) in self
+            .ids
             .iter()
             .zip(&self.meta)
             .zip(self.data.chunks_exact(self.dims.max(1)))
-            .map(|((id, meta), v)| (id.as_str(), meta, v))
+        {
+            if admits(meta) {
+                scored.push((id.as_str(), dot(query, v)));
+            }
+        }
+        scored
     }
+}
+
+/// The dot product, with 16 independent sums so that it vectorises (a float sum may not
+/// be reordered otherwise). `inline(always)`: compiled again inside each caller's target
+/// features.
+#[inline(always)]
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut acc = [0f32; LANES];
+    for (x, y) in ca.zip(cb) {
+        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// One tenant's vectors.
