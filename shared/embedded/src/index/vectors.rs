@@ -219,6 +219,34 @@ mod tests {
     }
 
     #[test]
+    fn scan_scores_are_exact_dot_products_of_admitted_rows() {
+        let mut t = TenantVectors::default();
+        // 37 dims: whole 16-lane chunks and a tail.
+        let unit = |seed: usize| -> Vec<f32> {
+            (0..37)
+                .map(|i| ((i * 7 + seed * 13) % 11) as f32 - 5.0)
+                .collect()
+        };
+        for i in 0..50 {
+            let doc = if i % 3 == 0 { "skip" } else { "keep" };
+            t.insert(format!("c{i}"), meta(doc), unit(i));
+        }
+        let query = unit(99);
+        let scored = t
+            .block(37)
+            .map(|b| b.scores(&query, |m| m.document_id == "keep"))
+            .unwrap_or_default();
+        assert_eq!(scored.len(), 33);
+        for (id, score) in scored {
+            let i: usize = id[1..].parse().unwrap();
+            assert_ne!(i % 3, 0, "{id} is outside the scope");
+            let want: f32 = unit(i).iter().zip(&query).map(|(a, b)| a * b).sum();
+            // Small integers: every order of summation is exact.
+            assert_eq!(score, want, "{id}");
+        }
+    }
+
+    #[test]
     fn rows_stay_dense_and_findable_through_removals() {
         let mut t = TenantVectors::default();
         for i in 0..5 {
@@ -234,17 +262,19 @@ mod tests {
         }
         assert_eq!(t.vector("c1"), None);
         assert_eq!(t.vector("wide"), Some(&[1.0, 2.0, 3.0][..]));
-        let rows: Vec<(String, Vec<f32>)> = t
+        // Every live row is scanned once, scored against its own vector.
+        let scores: Vec<(String, f32)> = t
             .block(2)
             .map(|b| {
-                b.rows()
-                    .map(|(id, _, v)| (id.to_string(), v.to_vec()))
+                b.scores(&[1.0, 0.0], |_| true)
+                    .into_iter()
+                    .map(|(id, s)| (id.to_string(), s))
                     .collect()
             })
             .unwrap_or_default();
-        assert_eq!(rows.len(), 3);
-        for (id, v) in rows {
-            assert_eq!(t.vector(&id), Some(&v[..]));
+        assert_eq!(scores.len(), 3);
+        for (id, s) in scores {
+            assert_eq!(t.vector(&id).map(|v| v[0]), Some(s));
         }
         // Replacing keeps one row; retain removes by filter.
         t.insert("c0".into(), meta("other"), vec![9.0, 9.0]);
