@@ -111,8 +111,8 @@ impl Inner {
         clauses
     }
 
-    /// Exact nearest neighbours among the tenant's vectors in scope: a scan of
-    /// `dims` multiply-adds per vector (384 dims × 100k chunks ≈ 40M, tens of ms).
+    /// Nearest neighbours among the tenant's vectors in scope, with exact scores: a scan of
+    /// every vector in scope (in two passes past `ONE_PASS_ROWS`, see `vectors.rs`).
     pub(super) fn search_vectors(
         &self,
         tenant_id: &str,
@@ -128,15 +128,8 @@ impl Inner {
             return Ok(vec![]);
         };
         // Ids are borrowed while scanning and copied only for the top_k kept.
-        let mut scored = block.scores(query, |meta| scope.admits(meta));
-        let by_score =
-            |a: &(&str, f32), b: &(&str, f32)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0));
-        if scored.len() > top_k {
-            scored.select_nth_unstable_by(top_k - 1, by_score);
-            scored.truncate(top_k);
-        }
-        scored.sort_by(by_score);
-        Ok(scored
+        Ok(block
+            .top(query, &scope.datasets, |meta| scope.admits(meta), top_k)
             .into_iter()
             .map(|(id, s)| (id.to_string(), s))
             .collect())

@@ -523,7 +523,7 @@ mod tests {
 
     #[test]
     fn zero_rows_and_zero_weights_give_zero() {
-        let dense = QDense::from_rows(&vec![0.0; 8 * 3], 8, 3);
+        let dense = QDense::from_rows(&[0.0; 8 * 3], 8, 3);
         let mut out = vec![1.0f32; 2 * 3];
         dense.matmul_add(&values(16, 6), &mut out);
         assert_eq!(out, vec![1.0; 6]);
