@@ -133,8 +133,9 @@ impl Block {
         scored
     }
 
-    /// Exact scores of the rows whose int8 scores are the best `2 × top + 64`. The int8
-    /// score of a unit row is off by ~1e-3 at most; the extra rows leave room for that.
+    /// Exact scores of the rows whose int8 scores are the best `2 × top + 64`. An int8
+    /// score of a unit row is typically off by ~1e-3 (at most √dims · max |v| / 254 for a
+    /// unit query); the extra rows leave room for that.
     fn two_pass(
         &self,
         query: &[f32],
