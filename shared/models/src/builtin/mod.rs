@@ -35,7 +35,7 @@
 //!
 //! # int8, the default where the CPU has AVX-512 VNNI
 //!
-//! [`Precision::Int8`] runs the linear layers in int8 (`quant.rs`): a query 3.7x faster,
+//! [`Precision::Int8`] runs the linear layers in int8 (`quant.rs`): a query 3.6x faster,
 //! 256-token passages 2x, SciFact's nDCG@10 unchanged to 0.0003 (vector only) and 0.0000
 //! (hybrid), and 32 MB less weight memory; single vectors move by up to ~0.02 per
 //! dimension (cosine ≥ 0.99 to the f32 ones). docs/benchmarks.md has the runs. Other CPUs,
@@ -212,7 +212,7 @@ impl BuiltinEmbedder {
         self
     }
 
-    /// The linear layers' arithmetic (default: `$LAMBDARAG_EMBED_PRECISION`, else f32).
+    /// The linear layers' arithmetic (default: `$LAMBDARAG_EMBED_PRECISION`, else int8).
     /// Takes effect at load, so set it before the first `embed`.
     pub fn with_precision(mut self, precision: Precision) -> Self {
         self.precision = precision;
