@@ -36,6 +36,19 @@ BIN = Path(os.environ.get("LAMBDARAG_BIN") or REPO / "target" / "debug" / "lambd
 _SCRUBBED_ENV = ("LAMBDARAG_DATA_DIR", "LAMBDARAG_METADATA", "LAMBDARAG_ADDR") + (() if ON_AWS else ("LAMBDARAG_TABLE",))
 
 
+# The session's server, so a failing test's report can show what the server logged.
+_SESSION_SERVER: list = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _SESSION_SERVER:
+        lines = _SESSION_SERVER[0].log().splitlines()[-40:]
+        report.sections.append(("server log (last 40 lines)", "\n".join(lines)))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         reason = skip_reason(item.nodeid)
@@ -274,7 +287,9 @@ def deployment(tmp_root) -> Deployment:
     else:
         server = ServerProcess(data_dir=data_dir, port=free_port(), log_path=tmp_root / "server.log").start()
     dep = Deployment(server=server, tenant_a=tenant_a, tenant_b=tenant_b, cleanup_keys=[tenant_a.api_key, tenant_b.api_key])
+    _SESSION_SERVER.append(server)
     yield dep
+    _SESSION_SERVER.clear()
     server.stop()
 
 

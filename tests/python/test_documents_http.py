@@ -141,6 +141,14 @@ class TestUpload:
         assert err(res) == {"code": 101, "message": "No file part!"}
         assert list_docs(api, ds["id"])["total"] == 0
 
+    def test_truncated_body_names_the_cause(self, api, ds):
+        body = b'--abc\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello'
+        res = api.post(
+            f"/datasets/{ds['id']}/documents", data=body, headers={"Content-Type": "multipart/form-data; boundary=abc"}
+        )
+        assert err(res) == {"code": 101, "message": 'Malformed multipart body: field "file" received with incomplete data'}
+        assert list_docs(api, ds["id"])["total"] == 0
+
     def test_no_file_selected(self, api, ds):
         res = api.post(f"/datasets/{ds['id']}/documents", files=[("file", ("", b"x"))])
         assert err(res) == {"code": 101, "message": "No file selected!"}

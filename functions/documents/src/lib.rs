@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{ok, ok_empty, ok_json, ApiError, ApiResult};
-use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::contract::http::{loose_json_body, malformed_multipart, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::documents::{self, UploadFile, FILE_NAME_LIMIT};
 use lambdarag::AppState;
@@ -81,7 +81,7 @@ async fn upload(
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err(ApiError::argument(format!("Malformed multipart body: {e}"))),
+            Err(e) => return Err(malformed_multipart(e)),
         };
         // A part is a file only if it carries a filename; a plain text field named
         // `file` is not one.
@@ -90,10 +90,7 @@ async fn upload(
         }
         saw_file_part = true;
         let name = field.file_name().unwrap_or("").to_string();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| ApiError::argument(format!("Malformed multipart body: {e}")))?;
+        let bytes = field.bytes().await.map_err(malformed_multipart)?;
         files.push(UploadFile { name, bytes });
     }
     if !saw_file_part {

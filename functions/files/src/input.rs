@@ -31,9 +31,7 @@ pub async fn read_form(state: &AppState, req: Request) -> Result<Option<Form>, A
         saw_file_part: false,
         fields: Map::new(),
     };
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        ApiError::argument(format!("Malformed multipart body: {e}"))
-    };
+    let malformed = lambdarag::contract::http::malformed_multipart;
     while let Some(field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_string();
         match field.file_name().map(str::to_string) {

@@ -67,6 +67,15 @@ async fn run_to_completion(req: Request, next: axum::middleware::Next) -> Respon
     }
 }
 
+/// The reply for a multipart body that could not be read, naming the cause (axum's own
+/// message is the same for every cause: a truncated stream, a bad boundary, a read error);
+/// logged too, since a well-formed client should never see it.
+pub fn malformed_multipart(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let cause = e.body_text();
+    tracing::warn!(cause = %cause, status = %e.status(), "multipart body could not be read");
+    ApiError::argument(format!("Malformed multipart body: {cause}"))
+}
+
 /// The contract's reply for an unknown path (public so routes that answer only some methods,
 /// like the embedded console's pages, can keep every other method on it).
 pub async fn not_found(req: Request) -> Response {
