@@ -99,6 +99,23 @@ def graph_text(messages: list[dict]) -> str | None:
     return None
 
 
+MIND_MAP = "into a mind map"
+
+
+def mind_map_text(messages: list[dict]) -> str | None:
+    """lambdarag's mind-map prompt answered with a markdown outline, in a code fence as
+    models often do: the question as the topic, a `Passages` branch with each sentence of
+    the passages as a leaf."""
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    if MIND_MAP not in system:
+        return None
+    question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+    text = system.split("Passages:\n", 1)[-1]
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    leaves = "\n".join(f"- **{s}**" for s in sentences)
+    return f"```markdown\n# {question}\n## Passages\n{leaves}\n```"
+
+
 def pieces(text: str) -> list[str]:
     """Word-sized pieces whose concatenation is the text (whitespace kept)."""
     out, cur = [], ""
@@ -149,6 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "tool" in model:
             text = tool_caller_text(req.get("messages") or []) or text
         text = graph_text(req.get("messages") or []) or text
+        text = mind_map_text(req.get("messages") or []) or text
         reasoning = REASONING_TEXT if "think" in model else ""
         created = int(time.time())
         if not req.get("stream"):

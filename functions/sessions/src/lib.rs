@@ -14,7 +14,10 @@ use serde_json::json;
 use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{json_response, ok, ok_empty, ok_json, ApiResult};
 use lambdarag::contract::http::{loose_json_body, query_pairs};
-use lambdarag::services::answer::default_model::related_questions as related_questions_of;
+use lambdarag::services::answer::default_model::{
+    recommendation as recommendation_of, related_questions as related_questions_of,
+};
+use lambdarag::services::answer::mind_map::mind_map as mind_map_of;
 use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::completion::{self, Completion, TurnAnswer};
@@ -51,6 +54,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/sessions/related_questions",
             post(related_questions),
         )
+        .route("/api/v1/chat/recommendation", post(recommendation))
+        .route("/api/v1/chat/mindmap", post(mind_map))
         .with_state(state)
 }
 
@@ -224,4 +229,26 @@ async fn related_questions(
     let req = loose_json_body(&headers, &body)?;
     let questions = related_questions_of(&state, &tenant, &req).await?;
     Ok(ok(json!(questions)))
+}
+
+/// v0.27's rename of related questions (optionally with a search app's model).
+async fn recommendation(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let questions = recommendation_of(&state, &tenant, &req).await?;
+    Ok(ok_json(json!(questions)))
+}
+
+async fn mind_map(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok_json(mind_map_of(&state, &tenant, &req).await?))
 }

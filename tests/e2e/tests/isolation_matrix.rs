@@ -188,6 +188,13 @@ async fn tenant_b_cannot_touch_tenant_a() {
             Some(json!({"knowledge_id": ds, "query": "launch code"})),
             json!({"code": 404, "message": "Knowledgebase not found!"}),
         ),
+        // A's dataset is skipped as an unknown one is: no dataset of B's is left.
+        (
+            Method::POST,
+            "/api/v1/chat/mindmap".into(),
+            Some(json!({"question": "launch code", "kb_ids": [ds]})),
+            json!({"code": 100, "message": "Exception('No KB selected')", "data": null}),
+        ),
     ];
     for (method, path, body, expected) in cases {
         let r = api

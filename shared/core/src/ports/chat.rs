@@ -361,6 +361,9 @@ pub enum Purpose {
     Keywords,
     /// The last user message translated into the languages the system message names.
     Translate,
+    /// A markdown outline of `GenOptions::context` about the last user message: one `#`
+    /// heading for the topic, `##` headings for its branches, `-` items under them.
+    MindMap,
 }
 
 /// A retrieved chunk handed to the model, in reference order (`[ID:n]` = index n).

@@ -209,6 +209,72 @@ pub fn compose_answer(question: &str, context: &[ContextChunk], cite_on: bool) -
     out
 }
 
+/// Sentences under one branch of the built-in mind map at most.
+const MIND_MAP_LEAVES: usize = 3;
+/// Characters of one mind-map leaf at most (longer sentences are cut at a word).
+const MIND_MAP_LEAF_CHARS: usize = 160;
+
+fn shortened(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(limit).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > limit / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end())
+}
+
+/// A markdown outline without generation: the question as the topic, one branch per
+/// source document (in rank order), under each the sentences that share the most terms
+/// with the question first, then its others in reading order.
+pub fn compose_mind_map(question: &str, context: &[ContextChunk]) -> String {
+    let topic = question.trim();
+    let mut out = format!("# {}\n", if topic.is_empty() { "Topic" } else { topic });
+    let terms = question_terms(question);
+    let all = candidates(&terms, context);
+    let mut documents: Vec<&str> = Vec::new();
+    for c in context {
+        if !documents.contains(&c.document_name.as_str()) {
+            documents.push(&c.document_name);
+        }
+    }
+    for doc in documents {
+        let mut mine: Vec<&Candidate> = all
+            .iter()
+            .filter(|c| context[c.chunk].document_name == doc)
+            .collect();
+        // Best-matching first; rank order, then reading order, among equals.
+        mine.sort_by(|a, b| {
+            b.matched
+                .cmp(&a.matched)
+                .then(a.chunk.cmp(&b.chunk))
+                .then(a.position.cmp(&b.position))
+        });
+        let mut leaves: Vec<String> = Vec::new();
+        for c in mine {
+            let leaf = shortened(&c.text, MIND_MAP_LEAF_CHARS);
+            if !leaves.contains(&leaf) {
+                leaves.push(leaf);
+            }
+            if leaves.len() == MIND_MAP_LEAVES {
+                break;
+            }
+        }
+        let name = if doc.trim().is_empty() {
+            "Passages"
+        } else {
+            doc
+        };
+        out.push_str(&format!("## {name}\n"));
+        for leaf in leaves {
+            out.push_str(&format!("- {leaf}\n"));
+        }
+    }
+    out
+}
+
 /// Related search questions built from the question's keywords (no generation).
 pub fn compose_suggestions(user_message: &str) -> String {
     let keywords = user_message
@@ -293,6 +359,7 @@ impl ChatModel for ExtractiveAnswerer {
             Purpose::Keywords => String::new(),
             // No translation model in-process: the question is searched as asked.
             Purpose::Translate => String::new(),
+            Purpose::MindMap => compose_mind_map(question, &opts.context),
         };
         Ok(iter_stream(
             deltas(&text)
@@ -312,6 +379,25 @@ mod tests {
             content: text.into(),
             document_name: "d.txt".into(),
         }
+    }
+
+    #[test]
+    fn mind_map_branches_by_document_with_the_best_sentences() {
+        let mut other = chunk("Inverters turn DC into AC. Panels face south.");
+        other.document_name = "e.txt".into();
+        let ctx = vec![
+            chunk("The weather was mild. Solar panels convert sunlight into electricity."),
+            other,
+            chunk("Clean the panels twice a year."),
+        ];
+        let m = compose_mind_map("solar panels", &ctx);
+        assert_eq!(
+            m,
+            "# solar panels\n## d.txt\n- Solar panels convert sunlight into electricity.\n\
+             - Clean the panels twice a year.\n- The weather was mild.\n\
+             ## e.txt\n- Panels face south.\n- Inverters turn DC into AC.\n"
+        );
+        assert_eq!(compose_mind_map("", &[]), "# Topic\n");
     }
 
     #[test]

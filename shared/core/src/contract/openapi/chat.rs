@@ -156,6 +156,28 @@ pub(super) fn operations() -> Vec<Op> {
             }}), true),
             envelope_reply("the questions", json!({"type": "array", "items": {"type": "string"}})),
         )),
+        ("/api/v1/chat/recommendation", "post", operation(
+            "sessions", "chatRecommendation",
+            "Questions related to a question (v0.27's rename of related_questions; `search_id` lends a saved search app's model)",
+            vec![],
+            json_body(json!({"type": "object", "required": ["question"], "properties": {
+                "question": {"type": "string"}, "search_id": {"type": "string"},
+            }}), true),
+            envelope_reply("the questions", json!({"type": "array", "items": {"type": "string"}})),
+        )),
+        ("/api/v1/chat/mindmap", "post", operation(
+            "sessions", "chatMindMap",
+            "A mind map of what the datasets say about a question (a tree of `{id, children}`)",
+            vec![],
+            json_body(json!({"type": "object", "required": ["question", "kb_ids"], "properties": {
+                "question": {"type": "string"},
+                "kb_ids": {"type": "array", "items": {"type": "string"}},
+                "search_id": {"type": "string"},
+            }}), true),
+            envelope_reply("the mind map", json!({"type": "object", "properties": {
+                "id": {"type": "string"}, "children": {"type": "array", "items": {"type": "object"}},
+            }})),
+        )),
         ("/api/v1/chats_openai/{chat_id}/chat/completions", "post", operation(
             "openai", "openaiChatCompletion",
             "OpenAI-compatible chat completion (SSE `chat.completion.chunk` frames unless stream is false)",

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::prompt::setting_options;
 use super::{collect_answer, model_error, TurnPlan};
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::{py_str, truthy};
@@ -85,14 +86,28 @@ async fn ask_default_model(
     user: String,
     opts: GenOptions,
 ) -> Result<String, ApiError> {
+    ask_model(state, tenant_id, None, system, user, opts).await
+}
+
+/// One system + user exchange with `llm_id` (`None` or empty: the tenant's default chat
+/// model), collected to text.
+pub async fn ask_model(
+    state: &AppState,
+    tenant_id: &str,
+    llm_id: Option<&str>,
+    system: String,
+    user: String,
+    opts: GenOptions,
+) -> Result<String, ApiError> {
     let tenant = state
         .meta
         .get_tenant(tenant_id)
         .await?
         .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let llm_id = llm_id.filter(|id| !id.is_empty()).unwrap_or(&tenant.llm_id);
     let model = state
         .chat_models
-        .chat_model(&tenant, &tenant.llm_id)
+        .chat_model(&tenant, llm_id)
         .map_err(|e| ApiError::exception(model_error(&e)))?;
     let plan = TurnPlan {
         model,
@@ -128,5 +143,31 @@ pub async fn related_questions(
     };
     let user = format!("Keywords: {question}\nRelated search terms:\n");
     let answer = ask_default_model(state, tenant_id, system, user, opts).await?;
+    Ok(numbered_lines(&answer))
+}
+
+/// v0.27's `POST /chat/recommendation`: related questions (S7's prompt and parsing), with
+/// the model and settings of a saved search app when `search_id` names one of the caller's
+/// (upstream reads any tenant's app; another tenant's is treated as absent here).
+pub async fn recommendation(
+    state: &AppState,
+    tenant_id: &str,
+    req: &Map<String, Value>,
+) -> Result<Vec<String>, ApiError> {
+    crate::services::searches::require_keys(req, &["question"])?;
+    let config = crate::services::searches::saved_config(state, tenant_id, req).await?;
+    let mut opts = match config.get("llm_setting") {
+        Some(Value::Object(s)) => setting_options(s),
+        _ => GenOptions {
+            temperature: Some(0.9),
+            ..Default::default()
+        },
+    };
+    opts.purpose = Purpose::RelatedQuestions;
+    let llm_id = config.get("chat_id").filter(|v| truthy(v)).map(py_str);
+    let question = py_str(&req["question"]);
+    let user = format!("Keywords: {question}\nRelated search terms:\n");
+    let system = RELATED_QUESTIONS_PROMPT.to_string();
+    let answer = ask_model(state, tenant_id, llm_id.as_deref(), system, user, opts).await?;
     Ok(numbered_lines(&answer))
 }

@@ -5,6 +5,7 @@
 //! the caller's: see `services::completion`.
 
 pub mod default_model;
+pub mod mind_map;
 pub mod prompt;
 pub mod sse;
 

@@ -108,7 +108,11 @@ fn setting_f64(s: &Map<String, Value>, key: &str) -> Option<f64> {
 
 /// Generation options from a chat's stored `llm` settings.
 pub fn gen_options(chat: &Chat) -> GenOptions {
-    let s = &chat.llm_setting;
+    setting_options(&chat.llm_setting)
+}
+
+/// Generation options from an `llm_setting` object (a chat's, or a search app's).
+pub fn setting_options(s: &Map<String, Value>) -> GenOptions {
     GenOptions {
         temperature: setting_f64(s, "temperature"),
         top_p: setting_f64(s, "top_p"),

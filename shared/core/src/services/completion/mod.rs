@@ -36,7 +36,11 @@ use crate::state::AppState;
 /// names upstream serves locally (`chats::BUILTIN_RERANK_NAMES`) are accepted on chats
 /// without a tenant model, and lambdarag has no local reranker, so those rank as if none
 /// were set (logged) rather than failing every turn.
-async fn chat_reranker(state: &AppState, tenant_id: &str, rerank_id: &str) -> Option<String> {
+pub(crate) async fn chat_reranker(
+    state: &AppState,
+    tenant_id: &str,
+    rerank_id: &str,
+) -> Option<String> {
     if rerank_id.is_empty() {
         return None;
     }

@@ -67,6 +67,27 @@ pub fn require_keys(req: &Map<String, Value>, keys: &[&str]) -> Result<(), ApiEr
     .with_data(Value::Null))
 }
 
+/// The `search_config` of the app a request's `search_id` names, for the routes that borrow
+/// one (`/chat/recommendation`, `/chat/mindmap`); empty when the key is absent or the app is
+/// not the caller's live app (upstream reads any tenant's app by id).
+pub async fn saved_config(
+    state: &AppState,
+    tenant_id: &str,
+    req: &Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    let Some(id) = req
+        .get("search_id")
+        .filter(|v| crate::contract::pyfmt::truthy(v))
+        .map(crate::contract::pyfmt::py_str)
+    else {
+        return Ok(Map::new());
+    };
+    Ok(match state.searches.get_search(tenant_id, &id).await? {
+        Some(app) if app.status == STATUS_VALID => app.search_config,
+        _ => Map::new(),
+    })
+}
+
 /// 109 `No authorization.` (`data:false`): upstream's `accessible4deletion` failed (the
 /// app is not the caller's, or does not exist).
 pub fn no_authorization() -> ApiError {
