@@ -99,6 +99,27 @@ def graph_text(messages: list[dict]) -> str | None:
     return None
 
 
+METADATA_FILTER = "You write metadata filters"
+
+
+def metadata_filter_text(messages: list[dict]) -> str | None:
+    """lambdarag's metadata-filter prompt answered as a literal-minded model would: a
+    condition `key = value` for every listed value the question names (any case)."""
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    if METADATA_FILTER not in system:
+        return None
+    question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "").lower()
+    conditions = []
+    for line in system.split("Metadata:\n", 1)[-1].splitlines():
+        m = re.match(r"^- (.+?): (\[.*\])", line)
+        if not m:
+            continue
+        for value in json.loads(m.group(2)):
+            if str(value).lower() in question:
+                conditions.append({"key": m.group(1), "op": "=", "value": value})
+    return json.dumps({"logic": "and", "conditions": conditions})
+
+
 MIND_MAP = "into a mind map"
 
 
@@ -167,6 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
             text = tool_caller_text(req.get("messages") or []) or text
         text = graph_text(req.get("messages") or []) or text
         text = mind_map_text(req.get("messages") or []) or text
+        text = metadata_filter_text(req.get("messages") or []) or text
         reasoning = REASONING_TEXT if "think" in model else ""
         created = int(time.time())
         if not req.get("stream"):

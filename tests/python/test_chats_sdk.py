@@ -522,8 +522,8 @@ class TestAskBuiltin:
             assert api.put(f"/chats/{cid}", json={"dataset_ids": [chat_env.dataset_id], "meta_data_filter": update}).json()["code"] == 0
             got = names()
             if expected is None:
-                # `auto` needs the chat model to write conditions: no filter is applied
-                # (the same condition as `manual` would leave nothing).
+                # `auto` has the chat model write conditions; the built-in writes none, so
+                # no filter is applied (the same condition as `manual` would leave nothing).
                 assert got
             else:
                 assert got == expected
@@ -533,6 +533,41 @@ class TestAskBuiltin:
         res = api.post(f"/chats/{cid}/completions", json={
             "question": QUESTION, "session_id": sid, "stream": False, "metadata_condition": cond}).json()
         assert {c["document_name"] for c in res["data"]["reference"]["chunks"]} == {"solar.txt"}
+
+    @pytest.mark.parametrize("method", ["auto", "semi_auto"])
+    def test_saved_filter_written_by_the_chat_model(self, provider_chat_env, fake_llm_server, method):
+        env = provider_chat_env
+        api = env.api
+        for name, topic in (("solar.txt", "energy"), ("bees.txt", "insects")):
+            assert api.put(f"/datasets/{env.dataset_id}/documents/{env.doc_ids[name]}",
+                           json={"meta_fields": {"topic": topic}}).json()["code"] == 0
+        saved = {"method": method, "semi_auto": ["topic"]}
+        made = api.post("/chats", json={"name": f"meta-{method}", "dataset_ids": [env.dataset_id],
+                                        "llm_id": "echo-model@OpenAI-API-Compatible", "meta_data_filter": saved,
+                                        "similarity_threshold": 0.0}).json()
+        assert made["code"] == 0, made
+        cid = made["data"]["id"]
+        sid = api.post(f"/chats/{cid}/sessions", json={"name": "s"}).json()["data"]["id"]
+
+        def names(question):
+            res = api.post(f"/chats/{cid}/completions", json={"question": question, "session_id": sid, "stream": False}).json()
+            assert res["code"] == 0, res
+            return {c["document_name"] for c in res["data"]["reference"]["chunks"]}
+
+        # The stand-in model writes `topic = <value>` for a value the question names.
+        before = len(fake_llm_server[0].requests)
+        assert names("Which insects live in a hive, and what do panels reflect?") == {"bees.txt"}
+        prompts = [r["messages"][0]["content"] for r in fake_llm_server[0].requests[before:]]
+        assert any('- topic: ["energy","insects"]' in p for p in prompts), prompts
+        assert names("energy: what does the coating reflect? and the bees?") == {"solar.txt"}
+        # No condition (or none matching a document): retrieval is not restricted.
+        assert names("What does the Zephyrine coating reflect, and what do bees dance about?") == {"solar.txt", "bees.txt"}
+        if method == "semi_auto":
+            # Only the selected keys are offered: none selected leaves retrieval open.
+            api.put(f"/chats/{cid}", json={"dataset_ids": [env.dataset_id],
+                                          "meta_data_filter": {"method": "semi_auto", "semi_auto": ["colour"]}})
+            assert names("Which insects live in a hive, and what do panels reflect?") == {"solar.txt", "bees.txt"}
+        api.delete("/chats", json={"ids": [cid]})
 
     def test_completion_errors(self, chat_env):
         chat = chat_env.client.create_chat("c-err")

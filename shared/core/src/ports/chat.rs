@@ -364,6 +364,9 @@ pub enum Purpose {
     /// A markdown outline of `GenOptions::context` about the last user message: one `#`
     /// heading for the topic, `##` headings for its branches, `-` items under them.
     MindMap,
+    /// A JSON metadata filter for the last user message over the keys and values the
+    /// system message lists.
+    MetadataFilter,
 }
 
 /// A retrieved chunk handed to the model, in reference order (`[ID:n]` = index n).

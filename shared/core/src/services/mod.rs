@@ -18,6 +18,7 @@ pub mod metadata_filter;
 pub mod openai_compat;
 pub mod raptor;
 pub mod retrieval;
+pub mod saved_filter;
 pub mod searches;
 pub mod sessions;
 pub mod sessions_v027;

@@ -360,6 +360,9 @@ impl ChatModel for ExtractiveAnswerer {
             // No translation model in-process: the question is searched as asked.
             Purpose::Translate => String::new(),
             Purpose::MindMap => compose_mind_map(question, &opts.context),
+            // Choosing conditions from a question needs understanding it: the built-in
+            // writes none, and retrieval stays unrestricted.
+            Purpose::MetadataFilter => String::new(),
         };
         Ok(iter_stream(
             deltas(&text)

@@ -27,8 +27,8 @@ use crate::services::answer::{
     MIN_FRAME_TOKENS,
 };
 use crate::services::chats::fill_prompt_defaults;
-use crate::services::metadata_filter;
 use crate::services::retrieval::{self, Hit, RetrievalRequest};
+use crate::services::saved_filter::{self, SavedScope};
 use crate::services::sessions::{new_session, now_seconds, DEFAULT_SESSION_NAME};
 use crate::state::AppState;
 
@@ -156,18 +156,24 @@ pub async fn plan_turn(
                     .await
                     .map_err(|e| e.message)?;
                 // The turn's own condition or documents first; else the chat's saved filter.
-                let metadata_condition = topts.metadata_condition.clone().or_else(|| {
-                    topts
-                        .doc_ids
-                        .is_none()
-                        .then(|| metadata_filter::from_saved_filter(&chat.meta_data_filter))?
-                });
+                let mut metadata_condition = topts.metadata_condition.clone();
+                let mut document_ids = topts.doc_ids.clone();
+                if metadata_condition.is_none() && document_ids.is_none() {
+                    let saved = &chat.meta_data_filter;
+                    match saved_filter::resolve(state, tenant_id, &model, saved, &live, &question)
+                        .await
+                    {
+                        SavedScope::Condition(c) => metadata_condition = Some(c),
+                        SavedScope::Documents(ids) => document_ids = Some(ids),
+                        SavedScope::Unrestricted => {}
+                    }
+                }
                 let req = RetrievalRequest {
                     dataset_ids: live,
                     document_ids: if metadata_condition.is_some() {
                         None
                     } else {
-                        topts.doc_ids.clone()
+                        document_ids
                     },
                     question: question.clone(),
                     page: 1,
