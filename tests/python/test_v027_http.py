@@ -270,6 +270,36 @@ class TestChunks:
             102, "`tag_kwd` must be a list of strings",
         )
 
+    def test_tag_scores_are_stored_and_read_back(self, api, doc):
+        c = add_chunk(api, doc, "scored text", tag_feas={" solar ": 0.75, "roof": 2})
+        one = ok(api.get(f"{chunks_url(doc)}/{c['id']}"))
+        assert one["tag_feas"] == {"solar": 0.75, "roof": 2.0}
+        [listed] = ok(api.get(chunks_url(doc), params={"id": c["id"]}))["chunks"]
+        assert listed["tag_feas"] == {"solar": 0.75, "roof": 2.0}
+        ok(api.patch(f"{chunks_url(doc)}/{c['id']}", json={"tag_feas": {"wind": -1.5}}))
+        assert ok(api.get(f"{chunks_url(doc)}/{c['id']}"))["tag_feas"] == {"wind": -1.5}
+        # null leaves the scores as they are; an empty object clears them
+        ok(api.patch(f"{chunks_url(doc)}/{c['id']}", json={"tag_feas": None}))
+        assert ok(api.get(f"{chunks_url(doc)}/{c['id']}"))["tag_feas"] == {"wind": -1.5}
+        ok(api.patch(f"{chunks_url(doc)}/{c['id']}", json={"tag_feas": {}}))
+        assert ok(api.get(f"{chunks_url(doc)}/{c['id']}"))["tag_feas"] == {}
+
+    @pytest.mark.parametrize(
+        "value,message",
+        [
+            ([1], "`tag_feas` must be an object mapping string tags to finite numeric scores"),
+            ({" ": 1}, "`tag_feas` keys must be non-empty strings"),
+            ({"a": True}, "`tag_feas` values must be finite numbers"),
+            ({"a": "0.5"}, "`tag_feas` values must be finite numbers"),
+        ],
+        ids=["not-object", "blank-key", "bool", "string"],
+    )
+    def test_tag_score_errors(self, api, doc, value, message):
+        assert err(api.post(chunks_url(doc), json={"content": "x", "tag_feas": value})) == (102, message)
+        c = add_chunk(api, doc, "kept")
+        assert err(api.patch(f"{chunks_url(doc)}/{c['id']}", json={"tag_feas": value})) == (102, message)
+        assert ok(api.get(f"{chunks_url(doc)}/{c['id']}"))["tag_feas"] == {}
+
     def test_image_sets_image_id(self, api, doc):
         c = add_chunk(api, doc, "with a picture", image_base64=PNG_1PX)
         assert c["image_id"] == f"{doc['dataset_id']}-{c['id']}"

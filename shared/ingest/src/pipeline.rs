@@ -258,6 +258,7 @@ pub async fn process(state: &AppState, task: &ParseTask, cfg: &PipelineConfig) -
             image_id: String::new(),
             doc_type: d.doc_type.clone(),
             tag_kwd: vec![],
+            tag_feas: Default::default(),
             raptor_kwd: String::new(),
             position: i as i64,
             token_count: d.token_count as i64,

@@ -129,6 +129,7 @@ async fn a_crash_before_done_is_retried_into_one_clean_result() {
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: vec![],
+        tag_feas: Default::default(),
         raptor_kwd: String::new(),
         position: 99,
         token_count: 2,

@@ -563,6 +563,10 @@ pub struct ChunkRecord {
     /// untagged chunk is what it was before the field existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tag_kwd: Vec<String>,
+    /// Tag scores set by hand (v0.27 `tag_feas`: tag → finite number). Not written when
+    /// empty, like `tag_kwd`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tag_feas: std::collections::BTreeMap<String, f64>,
     /// `raptor` on the summary chunks a RAPTOR task wrote (upstream's `raptor_kwd`), empty
     /// on every other chunk. Not written when empty, like `tag_kwd`.
     #[serde(default, skip_serializing_if = "String::is_empty")]

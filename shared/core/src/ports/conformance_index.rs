@@ -45,6 +45,7 @@ pub fn sample_chunk(
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: vec![],
+        tag_feas: Default::default(),
         raptor_kwd: String::new(),
         position,
         token_count: content.split_whitespace().count() as i64,
@@ -144,6 +145,7 @@ async fn crud(index: &dyn ChunkIndex) {
     a.doc_type = "table".into();
     // v0.27 tags travel in the stored record of every adapter.
     a.tag_kwd = vec!["red".into(), "blue".into()];
+    a.tag_feas = [("red".to_string(), 0.75), ("blue".to_string(), -2.0)].into();
     a.token_count = 42;
     a.generation = 5;
     let a = with_vector(a, &E1);

@@ -617,6 +617,8 @@ pub(super) fn schemas() -> Map<String, Value> {
             "properties": {
                 "content": {"type": "string", "minLength": 1}, "important_keywords": str_list, "questions": str_list,
                 "tag_kwd": str_list,
+                "tag_feas": {"type": "object", "additionalProperties": {"type": "number"},
+                             "description": "tag scores (v0.27): tag → finite number"},
                 "image_base64": {"type": "string", "description": "an image for the chunk (base64 or data URI); sets image_id"},
             },
         },
@@ -627,6 +629,8 @@ pub(super) fn schemas() -> Map<String, Value> {
                 "questions": str_list, "available": {"type": "boolean"},
                 "positions": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
                 "tag_kwd": str_list,
+                "tag_feas": {"type": "object", "additionalProperties": {"type": "number"},
+                             "description": "tag scores (v0.27): tag → finite number"},
                 "image_base64": {"type": "string", "description": "an image for the chunk (base64 or data URI); sets image_id"},
             },
         },

@@ -121,6 +121,7 @@ pub(super) fn operations() -> Vec<Op> {
                         "id": {"type": "string"}, "content_with_weight": {"type": "string"},
                         "doc_id": {"type": "string"}, "kb_id": {"type": "string"},
                         "tag_kwd": {"type": "array", "items": {"type": "string"}},
+                        "tag_feas": {"type": "object", "additionalProperties": {"type": "number"}},
                         "available_int": {"enum": [0, 1]},
                     }}),
                 ),

@@ -169,7 +169,12 @@ pub async fn list(
                 Err(ApiError::data(format!("Chunk `{id}` not found.")))
             }
             Some(c) => {
-                Ok(json!({"total": 1, "chunks": [chunk_to_api(&c, None)], "doc": doc.to_api()}))
+                // v0.27's single-chunk form also carries the tag scores.
+                let mut one = chunk_to_api(&c, None);
+                if let Value::Object(m) = &mut one {
+                    m.insert("tag_feas".into(), json!(c.tag_feas));
+                }
+                Ok(json!({"total": 1, "chunks": [one], "doc": doc.to_api()}))
             }
         };
     }
@@ -336,6 +341,7 @@ pub async fn add(
     )?
     .unwrap_or_default();
     let tags = v027::tag_kwd(req)?.unwrap_or_default();
+    let tag_scores = v027::tag_feas(req)?.unwrap_or_default();
     let image = v027::image_bytes(req)?;
     let vector = embed_chunk(state, tenant_id, &ds, &doc.name, &content, &questions).await?;
     let now = now_ms();
@@ -354,6 +360,7 @@ pub async fn add(
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: tags.clone(),
+        tag_feas: tag_scores,
         raptor_kwd: String::new(),
         position: now,
         token_count: tokens,
@@ -571,6 +578,9 @@ pub async fn update(
     }
     if let Some(tags) = v027::tag_kwd(req)? {
         chunk.tag_kwd = tags;
+    }
+    if let Some(scores) = v027::tag_feas(req)? {
+        chunk.tag_feas = scores;
     }
     if let Some(bytes) = v027::image_bytes(req)? {
         v027::store_image(state, tenant_id, &mut chunk, bytes).await?;

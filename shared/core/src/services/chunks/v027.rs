@@ -32,6 +32,35 @@ pub(super) fn tag_kwd(req: &Map<String, Value>) -> Result<Option<Vec<String>>, A
     }
 }
 
+/// `tag_feas` of an add/update body: absent or null is `None`; otherwise an object of
+/// non-blank tags (trimmed) to finite numbers.
+pub(super) fn tag_feas(
+    req: &Map<String, Value>,
+) -> Result<Option<std::collections::BTreeMap<String, f64>>, ApiError> {
+    let items = match req.get("tag_feas") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(items)) => items,
+        Some(_) => {
+            return Err(ApiError::data(
+                "`tag_feas` must be an object mapping string tags to finite numeric scores",
+            ))
+        }
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (tag, score) in items {
+        let tag = tag.trim();
+        if tag.is_empty() {
+            return Err(ApiError::data("`tag_feas` keys must be non-empty strings"));
+        }
+        // JSON numbers are finite; booleans and strings are not scores.
+        let Some(score) = score.as_f64().filter(|f| f.is_finite()) else {
+            return Err(ApiError::data("`tag_feas` values must be finite numbers"));
+        };
+        out.insert(tag.to_string(), score);
+    }
+    Ok(Some(out))
+}
+
 /// The image bytes of `image_base64` (a bare base64 string or a `data:` URI); `None` when the
 /// key is absent, null or empty.
 pub(super) fn image_bytes(req: &Map<String, Value>) -> Result<Option<Vec<u8>>, ApiError> {
@@ -85,6 +114,7 @@ pub fn chunk_to_raw(c: &ChunkRecord) -> Value {
         "important_kwd": c.important_keywords,
         "question_kwd": c.questions,
         "tag_kwd": c.tag_kwd,
+        "tag_feas": c.tag_feas,
         "img_id": c.image_id,
         "available_int": i32::from(c.available),
         "position_int": c.positions,
@@ -360,6 +390,33 @@ mod tests {
     #[test]
     fn tags_and_images_are_checked() {
         assert_eq!(tag_kwd(&body(json!({}))).ok(), Some(None));
+        assert_eq!(tag_feas(&body(json!({"tag_feas": null}))).ok(), Some(None));
+        assert_eq!(
+            tag_feas(&body(json!({"tag_feas": {" a ": 1, "b": -0.5}}))).ok(),
+            Some(Some(
+                [("a".to_string(), 1.0), ("b".to_string(), -0.5)].into()
+            ))
+        );
+        for (bad, message) in [
+            (
+                json!([]),
+                "`tag_feas` must be an object mapping string tags to finite numeric scores",
+            ),
+            (json!({" ": 1}), "`tag_feas` keys must be non-empty strings"),
+            (
+                json!({"a": true}),
+                "`tag_feas` values must be finite numbers",
+            ),
+            (
+                json!({"a": "1"}),
+                "`tag_feas` values must be finite numbers",
+            ),
+        ] {
+            assert_eq!(
+                tag_feas(&body(json!({"tag_feas": bad}))).map_err(|e| e.message),
+                Err(message.to_string())
+            );
+        }
         assert_eq!(
             tag_kwd(&body(json!({"tag_kwd": ["a", "b"]}))).ok(),
             Some(Some(vec!["a".to_string(), "b".to_string()]))

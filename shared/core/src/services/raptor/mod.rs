@@ -437,6 +437,7 @@ pub async fn process(
                 image_id: String::new(),
                 doc_type: String::new(),
                 tag_kwd: vec![],
+                tag_feas: Default::default(),
                 raptor_kwd: RAPTOR_KWD.into(),
                 position: POSITION_BASE + (level as i64) * 100_000 + i as i64,
                 token_count: summary::approx_tokens(&n.text) as i64,

@@ -60,6 +60,7 @@ pub(super) async fn graph_hit(
         image_id: String::new(),
         doc_type: String::new(),
         tag_kwd: vec![],
+        tag_feas: Default::default(),
         raptor_kwd: String::new(),
         position: 0,
         token_count: 0,

@@ -49,6 +49,7 @@ fn cand(id: &str, doc: &str, term: f32, vector: f32) -> ScoredChunk {
             image_id: String::new(),
             doc_type: String::new(),
             tag_kwd: vec![],
+            tag_feas: Default::default(),
             raptor_kwd: String::new(),
             position: 0,
             token_count: 4,
