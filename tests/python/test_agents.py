@@ -99,6 +99,47 @@ def test_create_list_update_delete_follow_the_pinned_contract(chat_env, agents):
         "code": 103, "message": "Only owner of canvas authorized for this operation.", "data": False}
 
 
+def test_v027_list_filters(chat_env, agents, deployment):
+    from conftest import v027_key_for
+
+    api = chat_env.api
+    v027 = Api(deployment.server.base_url, v027_key_for(deployment.server.data_dir, chat_env.tenant))
+    dsl = agent_dsls.retrieval_llm_message(chat_env.dataset_id)
+    plain = create_agent(api, dsl, f"plain-{uuid.uuid4().hex[:6]}")
+    agents.append(plain)
+    typed = api.post("/agents", json={"title": f"typed-{uuid.uuid4().hex[:6]}", "dsl": dsl, "canvas_type": "chatbot"})
+    assert typed.json()["code"] == 0, typed.json()
+    typed_id = next(a["id"] for a in api.get("/agents", params={"page_size": 100}).json()["data"]
+                    if a["canvas_type"] == "chatbot")
+    agents.append(typed_id)
+    api.put(f"/agents/{plain}", json={"title": "plain-renamed-" + plain[:6], "dsl": dsl})
+
+    def listed(**params):
+        body = v027.get("/agents", params={"page_size": 100, **params}).json()
+        assert body["code"] == 0 and body["message"] == "success", body
+        ids = [c["id"] for c in body["data"]["canvas"] if c["id"] in (plain, typed_id)]
+        return ids, body["data"]["canvas"]
+
+    # No category, type or tag filter: every item says `type: agent`, newest update first.
+    ids, rows = listed()
+    assert ids == [plain, typed_id] and all(r["type"] == "agent" for r in rows)
+    ids, rows = listed(orderby="create_time", desc="false")
+    assert ids == [typed_id, plain], "the merged list orders by update_time whatever orderby says"
+    ids, rows = listed(canvas_type="chatbot")
+    assert ids == [typed_id] and all("type" not in r for r in rows)
+    assert listed(canvas_category="agent_canvas")[0] == [typed_id, plain]  # create_time, newest first
+    assert listed(canvas_category="dataflow_canvas,other")[0] == []
+    assert listed(tags="red")[0] == []
+    assert listed(owner_ids=chat_env.tenant.id)[0] == [plain, typed_id]
+    refused = {"code": 103, "message": "Only authorized owner_ids can be queried.", "data": False}
+    assert v027.get("/agents", params={"owner_ids": f"{chat_env.tenant.id},{uuid.uuid4().hex}"}).json() == refused
+    too_many = ",".join(uuid.uuid4().hex for _ in range(101))
+    assert v027.get("/agents", params={"owner_ids": too_many}).json()["message"] == "owner_ids must contain at most 100 IDs"
+    # The pinned list is unchanged: a bare list, no `type`.
+    pinned = api.get("/agents", params={"page_size": 100}).json()["data"]
+    assert isinstance(pinned, list) and all("type" not in r for r in pinned)
+
+
 def test_a_component_we_do_not_run_is_refused_by_name(chat_env):
     res = chat_env.api.post("/agents", json={"title": "web", "dsl": agent_dsls.with_web_search()}).json()
     assert res["code"] == 101 and res["data"] is False, res

@@ -35,7 +35,12 @@ pub async fn list(
         None => desc_default,
     };
     let mut all = state.agents.list_agents(tenant_id).await?;
-    all.retain(|a| a.canvas_category == AGENT_CANVAS);
+    let filters = if is_v027(generation) {
+        V027Filters::of(tenant_id, pairs)?
+    } else {
+        V027Filters::default()
+    };
+    all.retain(|a| filters.keeps(a));
     let id = first(pairs, "id").filter(|s| !s.is_empty());
     let title = first(pairs, "title").filter(|s| !s.is_empty());
     if !is_v027(generation) && (id.is_some() || title.is_some()) {
@@ -48,6 +53,13 @@ pub async fn list(
         let k = k.to_lowercase();
         all.retain(|a| a.title.to_lowercase().contains(&k));
     }
+    // v0.27 without category, type or tag filters merges agents with other listed kinds
+    // and orders the merge by the last update, whatever `orderby` says.
+    let orderby = if is_v027(generation) && filters.merged() {
+        "update_time"
+    } else {
+        orderby
+    };
     all.sort_by(|a, b| {
         let ord = match orderby {
             "create_time" => a.create_time.cmp(&b.create_time),
@@ -69,10 +81,86 @@ pub async fn list(
         .map(canvas_json)
         .collect();
     Ok(if is_v027(generation) {
+        let items: Vec<Value> = if filters.merged() {
+            items
+                .into_iter()
+                .map(|mut v| {
+                    v["type"] = json!("agent");
+                    v
+                })
+                .collect()
+        } else {
+            items
+        };
         json_result(json!({"canvas": items, "total": total}))
     } else {
         result(Value::Array(items))
     })
+}
+
+/// v0.27's list filters (the pinned list has none of these and shows agent canvases).
+#[derive(Debug, Default)]
+struct V027Filters {
+    /// `canvas_category` (comma-separated); empty: agent canvases.
+    categories: Vec<String>,
+    canvas_type: Option<String>,
+    /// `tags` (comma-separated). Agents here carry no tags (upstream's tag editing is not
+    /// served), so any tag filter matches nothing.
+    tags: Vec<String>,
+}
+
+impl V027Filters {
+    fn of(tenant_id: &str, pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let csv = |key: &str| -> Vec<String> {
+            first(pairs, key)
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let owner_ids = csv("owner_ids");
+        if owner_ids.len() > crate::contract::http::MAX_LIST_IDS {
+            return Err(ApiError::argument(format!(
+                "owner_ids must contain at most {} IDs",
+                crate::contract::http::MAX_LIST_IDS
+            )));
+        }
+        // A key's tenant joins no other tenant: only its own id may be asked for.
+        if owner_ids.iter().any(|o| o != tenant_id) {
+            return Err(refused(
+                RetCode::OperatingError,
+                "Only authorized owner_ids can be queried.",
+            ));
+        }
+        Ok(V027Filters {
+            categories: csv("canvas_category"),
+            canvas_type: first(pairs, "canvas_type")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            tags: csv("tags"),
+        })
+    }
+
+    /// No category, type or tag filter: upstream's merged listing.
+    fn merged(&self) -> bool {
+        self.categories.is_empty() && self.canvas_type.is_none() && self.tags.is_empty()
+    }
+
+    fn keeps(&self, a: &AgentCanvas) -> bool {
+        let category = if self.categories.is_empty() {
+            a.canvas_category == AGENT_CANVAS
+        } else {
+            self.categories.contains(&a.canvas_category)
+        };
+        category
+            && self
+                .canvas_type
+                .as_ref()
+                .is_none_or(|t| a.canvas_type.as_ref() == Some(t))
+            && self.tags.is_empty()
+    }
 }
 
 /// v0.27's `GET /agents/{id}`: the row and its `last_publish_time` (we do not publish
