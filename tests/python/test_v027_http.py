@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from helpers import unique_name
+from conftest import Api
 
 
 def ok(res: requests.Response):
@@ -304,9 +305,21 @@ class TestChunks:
         c = add_chunk(api, doc, "with a picture", image_base64=PNG_1PX)
         assert c["image_id"] == f"{doc['dataset_id']}-{c['id']}"
         assert ok(api.get(f"{chunks_url(doc)}/{c['id']}"))["img_id"] == c["image_id"]
+        res = api.get(f"/documents/images/{c['image_id']}")
+        assert res.status_code == 200 and res.headers["content-type"] == "image/png", res.text[:200]
+        assert res.content == base64.b64decode(PNG_1PX)
         assert err(api.post(chunks_url(doc), json={"content": "y", "image_base64": "%%%"})) == (
             102, "`image_base64` is not valid base64",
         )
+
+    def test_image_route_refuses_what_is_not_the_callers_image(self, api, other_api_key, base_url, doc):
+        c = add_chunk(api, doc, "pictured", image_base64=PNG_1PX)
+        not_found = (102, "Image not found.")
+        for image_id in ("nope", f"{doc['dataset_id']}-", f"{doc['dataset_id']}-{'0' * 32}", "zz-" + c["id"],
+                         f"{doc['dataset_id'][:31]}-{c['id']}"):
+            assert err(api.get(f"/documents/images/{image_id}")) == not_found, image_id
+        # Another tenant learns nothing, not even that the dataset exists.
+        assert err(Api(base_url, other_api_key).get(f"/documents/images/{c['image_id']}")) == not_found
 
     def test_single_read_errors_and_isolation(self, api, other_api_key, ds, doc):
         c = add_chunk(api, doc, "solo")

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/documents/ingest", post(ingest))
         .route("/api/v1/documents/{document_id}", get(download_by_id))
+        .route("/api/v1/documents/images/{image_id}", get(chunk_image))
         .route("/api/v1/documents/{document_id}/preview", get(preview))
         // Uploads are bounded by MAX_FILE_BYTES (and API Gateway's 6 MB on AWS), not axum's
         // 2 MB default, which would refuse 2–6 MB uploads on Lambda.
@@ -233,6 +234,24 @@ async fn download_by_id(
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&file.name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
+    Ok(resp)
+}
+
+/// v0.27's `GET /documents/images/{image_id}`: a chunk's image, inline, with its type.
+async fn chunk_image(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(image_id): Path<String>,
+) -> ApiResult {
+    let (bytes, kind) =
+        lambdarag::services::chunks::v027::image(&state, &tenant, &image_id).await?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(resp)
 }
 

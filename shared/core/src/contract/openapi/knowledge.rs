@@ -245,6 +245,18 @@ fn documents() -> Vec<Op> {
                 },
             }}),
         )),
+        ("/api/v1/documents/images/{image_id}", "get", operation(
+            "documents", "chunkImage",
+            "A chunk's image by its `image_id` (`{dataset_id}-{name}`), inline with its type (v0.27)",
+            vec![path_param("image_id", "a chunk's image_id")], None,
+            json!({"200": {
+                "description": "the image's bytes, or an envelope with the error",
+                "content": {
+                    "image/*": {"schema": {"type": "string", "format": "binary"}},
+                    "application/json": {"schema": schema_ref("Envelope")},
+                },
+            }}),
+        )),
         ("/api/v1/documents/{document_id}/preview", "get", operation(
             "documents", "previewDocument",
             "A document's file inline, with its MIME type (v0.27)", vec![doc()], None,

@@ -90,6 +90,55 @@ pub fn chunk_image_key(dataset_id: &str, chunk_id: &str) -> (String, String) {
     )
 }
 
+/// The type of an image from its first bytes (PNG, JPEG, GIF, WebP, BMP); JPEG otherwise,
+/// as upstream's image routes default.
+pub fn image_content_type(bytes: &[u8]) -> &'static str {
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [0xff, 0xd8, 0xff, ..] => "image/jpeg",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [b'B', b'M', ..] => "image/bmp",
+        _ => "image/jpeg",
+    }
+}
+
+/// v0.27's `GET /documents/images/{image_id}`: the bytes of a chunk's image, by the
+/// `image_id` chunks carry (`{dataset_id}-{name}`), with its type. Only the caller's
+/// datasets are read (upstream checks no ownership here); a malformed id, another tenant's
+/// dataset and a missing image all answer 102 `Image not found.`.
+pub async fn image(
+    state: &AppState,
+    tenant_id: &str,
+    image_id: &str,
+) -> Result<(Bytes, &'static str), ApiError> {
+    let not_found = || ApiError::data("Image not found.");
+    let Some((dataset_id, name)) = image_id.split_once('-') else {
+        return Err(not_found());
+    };
+    let well_formed = dataset_id.len() == 32
+        && dataset_id.bytes().all(|b| b.is_ascii_hexdigit())
+        && !name.is_empty()
+        && !name.contains('/');
+    if !well_formed
+        || state
+            .meta
+            .get_dataset(tenant_id, dataset_id)
+            .await?
+            .is_none()
+    {
+        return Err(not_found());
+    }
+    let (key, _) = chunk_image_key(dataset_id, name);
+    let bytes = state
+        .blobs
+        .get(tenant_id, &key)
+        .await?
+        .ok_or_else(not_found)?;
+    let kind = image_content_type(&bytes);
+    Ok((bytes, kind))
+}
+
 /// Store `bytes` as the chunk's image and point `image_id` at it.
 pub(super) async fn store_image(
     state: &AppState,
@@ -390,6 +439,12 @@ mod tests {
     #[test]
     fn tags_and_images_are_checked() {
         assert_eq!(tag_kwd(&body(json!({}))).ok(), Some(None));
+        assert_eq!(image_content_type(b"\x89PNG\r\n"), "image/png");
+        assert_eq!(image_content_type(b"\xff\xd8\xff\xe0"), "image/jpeg");
+        assert_eq!(image_content_type(b"RIFF\0\0\0\0WEBPVP8"), "image/webp");
+        assert_eq!(image_content_type(b"GIF89a"), "image/gif");
+        assert_eq!(image_content_type(b"BM.."), "image/bmp");
+        assert_eq!(image_content_type(b""), "image/jpeg");
         assert_eq!(tag_feas(&body(json!({"tag_feas": null}))).ok(), Some(None));
         assert_eq!(
             tag_feas(&body(json!({"tag_feas": {" a ": 1, "b": -0.5}}))).ok(),
