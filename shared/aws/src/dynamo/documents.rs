@@ -129,7 +129,7 @@ impl DynamoStore {
     /// The items of these keys that exist, in no particular order. One BatchGetItem per
     /// 100 keys, up to `BATCH_GET_IN_FLIGHT` of them at once, so a few hundred keys cost one
     /// round trip. `keys` must not repeat (DynamoDB rejects a request with duplicates).
-    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         if keys.len() <= BATCH_GET_KEYS {
             return self.batch_get_one(keys).await;
         }

@@ -14,9 +14,12 @@
 //! never leaves a lock that belongs to nobody. The root has no name lock; its pointer item
 //! makes concurrent first uses agree on one root.
 //!
-//! Listing a folder reads the partition's rows (strongly consistent) and keeps the
-//! folder's children: a personal file manager is small, and this keeps moves a single-row
-//! write. Ids hold no `#`, so `FILE#`, `FNAME#` and `LINK#` prefixes never overlap.
+//! Listing a folder reads its children's name locks (`FNAME#{parent_id}#`, one Query over
+//! that folder's entries only, however large the tenant's tree) and then their rows in
+//! batches. A lock is written and released in the same transaction as its row, so the locks
+//! of a folder are its children; a row is still checked to name that folder. Ids hold no
+//! `#`, so `FILE#`, `FNAME#` and `LINK#` prefixes (and one folder's lock prefix and
+//! another's) never overlap.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -170,8 +173,20 @@ impl FileStore for DynamoStore {
         tenant_id: &str,
         parent_id: &str,
     ) -> Result<Vec<FileRecord>, StoreError> {
+        let pk = files_pk(tenant_id);
+        let locks = self
+            .query_prefix(pk.clone(), &format!("FNAME#{parent_id}#"))
+            .await?;
+        let mut ids: Vec<&str> = locks.iter().filter_map(|l| str_attr(l, FILE_ID)).collect();
+        // BatchGetItem refuses repeated keys; a row holds one lock, but be safe.
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = ids.iter().map(|id| key(pk.clone(), file_sk(id))).collect();
         let rows = self
-            .query_prefix(files_pk(tenant_id), FILE_PREFIX)
+            .batch_get(keys)
             .await?
             .iter()
             .map(body_of)

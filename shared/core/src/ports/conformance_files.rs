@@ -9,6 +9,7 @@ use crate::ports::files::{FileLink, FileRecord, FileStore, ROOT_NAME, TYPE_FOLDE
 pub async fn run_all(store: &dyn FileStore) {
     roots(store).await;
     rows(store).await;
+    big_folder(store).await;
     names(store).await;
     updates(store).await;
     links(store).await;
@@ -119,6 +120,44 @@ async fn rows(store: &dyn FileStore) {
             .expect("list")
             .is_empty(),
         "a deleted row is no longer listed"
+    );
+}
+
+/// A folder of many entries (past one batch of a store that reads children in batches),
+/// beside another folder: each lists exactly its own, `#` in names included.
+async fn big_folder(store: &dyn FileStore) {
+    let t = new_id();
+    let root = store.ensure_root(&sample_root(&t)).await.expect("root");
+    let big = sample_file(&t, &root.id, "big", TYPE_FOLDER);
+    store.insert_file(&big).await.expect("insert folder");
+    let small = sample_file(&t, &root.id, "big#2", TYPE_FOLDER);
+    store.insert_file(&small).await.expect("insert folder");
+    let mut expected = Vec::new();
+    for i in 0..130 {
+        let f = sample_file(&t, &big.id, &format!("f#{i}.txt"), "doc");
+        store.insert_file(&f).await.expect("insert file");
+        expected.push(f.id);
+    }
+    let other = sample_file(&t, &small.id, "f#0.txt", "doc");
+    store.insert_file(&other).await.expect("insert file");
+    let mut listed: Vec<String> = store
+        .list_children(&t, &big.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    listed.sort();
+    expected.sort();
+    assert_eq!(
+        listed, expected,
+        "a large folder lists every child, and only its own"
+    );
+    let kids = store.list_children(&t, &small.id).await.expect("list");
+    assert_eq!(
+        kids,
+        vec![other],
+        "a sibling folder lists its own child only"
     );
 }
 
