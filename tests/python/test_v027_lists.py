@@ -226,3 +226,30 @@ class TestDatasetFilters:
         many = ",".join(f"{i:032x}" for i in range(101))
         assert code_message(api.get("/datasets", params={"ids": many})) == (101, "ids must contain at most 100 IDs")
         assert code_message(api.get("/datasets", params={"ext": "[1]"})) == (102, "ext must be a JSON object.")
+
+    def test_list_items_carry_v027_keys(self, api):
+        a = new_dataset(api)
+        res = api.get("/datasets", params={"id": a["id"]}).json()
+        assert res["code"] == 0, res
+        [row] = res["data"]
+        assert row["nickname"] and row["tenant_avatar"] is None
+        assert row["embedding_model_name"] == row["embedding_model"] == a["embedding_model"]
+
+    def test_filter_panel_counts_the_callers_datasets(self, api, other_api_key, base_url):
+        from conftest import Api
+
+        # A fresh tenant (the other key's) starts from a known count.
+        theirs = Api(base_url, other_api_key)
+        before = theirs.get("/datasets", params={"type": "filter"}).json()
+        assert before["code"] == 0 and set(before) == {"code", "data"}, before
+        n = before["data"]["total"]
+        new_dataset(api, key=other_api_key)
+        new_dataset(api, key=other_api_key)
+        after = theirs.get("/datasets", params={"type": "filter", "page": "x"}).json()["data"]
+        assert after["total"] == n + 2
+        [owner] = after["filter"]["owner"]
+        assert owner["count"] == n + 2 and set(owner) == {"id", "label", "count"} and owner["label"]
+        mine = api.get("/datasets", params={"type": "filter"}).json()["data"]
+        assert [o["id"] for o in mine["filter"]["owner"]] != [owner["id"]], "each key counts its own tenant's"
+        # Without `type=filter` the pinned list still refuses a `type` key.
+        assert code_message(api.get("/datasets", params={"type": "other"}))[0] == 101

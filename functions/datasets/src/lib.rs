@@ -87,9 +87,24 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let pairs = query_pairs(q.as_deref());
+    // v0.27's filter panel; the pinned list refuses a `type` key, so nothing collides.
+    if lambdarag::contract::http::first(&pairs, "type") == Some("filter") {
+        return Ok(ok(
+            datasets::v027::list_filter_counts(&state, &tenant).await?
+        ));
+    }
     let query = datasets::validate_list(&pairs)?;
     let filters = datasets::v027::list_filters(&pairs)?;
     let (mut rows, total) = datasets::list_filtered(&state, &tenant, &query, &filters).await?;
+    let nickname = state
+        .meta
+        .get_tenant(&tenant)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    for row in &mut rows {
+        datasets::v027::add_list_keys(row, &nickname);
+    }
     if datasets::v027::wants_parsing_status(&pairs) {
         for row in &mut rows {
             datasets::v027::add_parsing_status(&state, &tenant, row).await?;

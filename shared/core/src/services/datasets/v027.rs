@@ -257,6 +257,47 @@ pub fn parsing_counts(runs: impl Iterator<Item = RunStatus>) -> Value {
     })
 }
 
+/// v0.27's list-item keys beside the pinned ones: `nickname` (the tenant's name: lambdarag
+/// has tenants, not users), `tenant_avatar` (none) and `embedding_model_name` (the model as
+/// `name@factory`, which is what `embedding_model` already holds here).
+pub fn add_list_keys(row: &mut Value, nickname: &str) {
+    let Some(m) = row.as_object_mut() else {
+        return;
+    };
+    let model = m.get("embedding_model").cloned().unwrap_or(Value::Null);
+    m.insert("nickname".into(), json!(nickname));
+    m.insert("tenant_avatar".into(), Value::Null);
+    m.insert("embedding_model_name".into(), model);
+}
+
+/// v0.27's `GET /datasets?type=filter`: the owners of the datasets the caller can see, each
+/// with its count (`{"filter": {"owner": [{id, label, count}]}, "total": n}`). A key sees its
+/// own tenant's datasets only, so there is one owner at most.
+pub async fn list_filter_counts(state: &AppState, tenant_id: &str) -> Result<Value, ApiError> {
+    let (_, total) = state
+        .meta
+        .list_datasets(
+            tenant_id,
+            &crate::domain::DatasetListQuery {
+                page_size: 1,
+                ..crate::domain::DatasetListQuery::all()
+            },
+        )
+        .await?;
+    let owners = if total == 0 {
+        Vec::new()
+    } else {
+        let label = state
+            .meta
+            .get_tenant(tenant_id)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        vec![json!({"id": tenant_id, "label": label, "count": total})]
+    };
+    Ok(json!({"filter": {"owner": owners}, "total": total}))
+}
+
 /// Whether the list query asks for parsing status (lax bool, as upstream's query parsing).
 pub fn wants_parsing_status(pairs: &[(String, String)]) -> bool {
     crate::contract::http::first(pairs, "include_parsing_status")
