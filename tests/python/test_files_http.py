@@ -180,9 +180,9 @@ class TestPinnedReads:
         assert body(api.get("/file/get/nope")) == pinned_err(404, "Document not found!")
         assert body(api.get(f"/file/get/{home['id']}")) == pinned_err(404, "This file is empty.")
 
-    def test_attachment_download_is_not_served(self, api):
-        res = api.get("/file/download/abc")
-        assert res.status_code == 404 and res.json()["code"] == 404
+    def test_unknown_attachment(self, api):
+        # FL10 serves what POST /documents/upload stored (TestPersonalUpload); an unknown id:
+        assert body(api.get("/file/download/abc")) == {"code": 102, "message": "document not found"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,6 +430,35 @@ class TestPersonalUpload:
         raw = requests.post(f"{base_url}/v1/document/upload_info", files=[("file", (name, b"two"))],
                             headers={"Authorization": f"Bearer {api.api_key}"}, timeout=30).json()
         assert raw["code"] == 0 and raw["data"]["name"] == name.replace(".txt", "(1).txt"), raw
+
+    @pytest.mark.parametrize("route", ["/agents/attachments/{}/download", "/file/download/{}"])
+    def test_attachments_read_back(self, api, other_api_key, base_url, home, route):
+        name = unique_name("attach") + ".md"
+        att = ok_j(api.post("/documents/upload", files=[("file", (name, b"# Notes\nhello"))]))
+        url = route.format(att["id"])
+        res = api.get(url)
+        assert res.status_code == 200 and res.content == b"# Notes\nhello"
+        assert res.headers["content-type"] == "text/markdown"  # `ext` defaults to markdown
+        assert res.headers["content-disposition"].startswith("attachment;") and name in res.headers["content-disposition"]
+        assert res.headers["x-content-type-options"] == "nosniff"
+        assert api.get(url, params={"ext": "pdf"}).headers["content-type"] == "application/pdf"
+        assert api.get(url, params={"ext": "zip"}).headers["content-type"] == "application/zip"
+        # A type a browser would run is never served inline.
+        html = api.get(url, params={"ext": "html", "disposition": "inline"})
+        assert html.headers["content-type"] == "text/html" and html.headers["content-disposition"].startswith("attachment;")
+        not_found = {"code": 102, "message": "document not found"}
+        assert body(api.get(route.format("0" * 32))) == not_found
+        assert body(api.get(route.format(home["id"]))) == not_found, "a folder has no bytes"
+        from conftest import Api
+
+        assert body(Api(base_url, other_api_key).get(url)) == not_found, "another tenant's attachment is unknown"
+
+    def test_attachment_preview_is_inline(self, api):
+        att = ok_j(api.post("/documents/upload", files=[("file", ("p.csv", b"a,b\n1,2\n"))]))
+        for res in (api.get(f"/agents/attachments/{att['id']}/preview", params={"ext": "csv"}),
+                    api.get(f"/agents/attachments/{att['id']}/download", params={"ext": "csv", "disposition": "inline"})):
+            assert res.status_code == 200 and res.content == b"a,b\n1,2\n"
+            assert res.headers["content-type"] == "text/csv" and res.headers["content-disposition"].startswith("inline;")
 
     def test_errors(self, api):
         res = api.post("/documents/upload", params={"url": "https://example.com"}, files=[("file", ("a.txt", b"x"))])

@@ -10,10 +10,11 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use lambdarag::contract::envelope::{json_response, ApiResult};
-use lambdarag::contract::http::{loose_json_body, query_pairs};
+use lambdarag::contract::http::{first, loose_json_body, query_pairs};
 use lambdarag::services::agents::{self, AgentReply, CompletionStyle};
 use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::{authenticate, AuthKey, AuthStyle, AuthTenant};
+use lambdarag::services::files::attachments;
 use lambdarag::services::openai_compat;
 use lambdarag::AppState;
 
@@ -40,7 +41,39 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/agents_openai/{agent_id}/chat/completions",
             post(openai_completions),
         )
+        .route(
+            "/api/v1/agents/attachments/{attachment_id}/download",
+            get(attachment_download),
+        )
+        .route(
+            "/api/v1/agents/attachments/{attachment_id}/preview",
+            get(attachment_preview),
+        )
         .with_state(state)
+}
+
+/// v0.27's attachment download (`?disposition=inline` previews instead).
+async fn attachment_download(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(attachment_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    let inline = first(&pairs, "disposition").is_some_and(|d| d.eq_ignore_ascii_case("inline"));
+    let a = attachments::attachment(&state, &tenant, &attachment_id, first(&pairs, "ext")).await?;
+    Ok(a.into_response(inline))
+}
+
+async fn attachment_preview(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(attachment_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    let a = attachments::attachment(&state, &tenant, &attachment_id, first(&pairs, "ext")).await?;
+    Ok(a.into_response(true))
 }
 
 fn reply(body: serde_json::Value) -> Response {

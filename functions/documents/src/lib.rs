@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use lambdarag::contract::batch::BatchOutcome;
 use lambdarag::contract::envelope::{ok, ok_empty, ok_json, ApiError, ApiResult};
-use lambdarag::contract::http::{loose_json_body, malformed_multipart, query_pairs};
+use lambdarag::contract::http::{
+    content_disposition, loose_json_body, malformed_multipart, query_pairs,
+};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::documents::{self, UploadFile, FILE_NAME_LIMIT};
 use lambdarag::AppState;
@@ -268,31 +270,6 @@ async fn preview(
         h.insert(header::CONTENT_TYPE, v);
     }
     Ok(resp)
-}
-
-/// `attachment; filename=...` with an RFC 5987 form for non-ASCII names.
-fn content_disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 async fn delete(

@@ -1,8 +1,8 @@
 //! The personal file manager: the pinned `/file/*` routes (FL1–FL9, FL11, FL12; all
 //! `get_json_result`, codes 400/404/409/500) and v0.27's `/files*` routes and
-//! `/documents/upload` (`get_result`, codes 101/102). FL10 `/file/download/{id}` serves
-//! agent attachments, which lambdarag does not have: not served. Handlers are thin; rules
-//! live in `lambdarag::services::files`.
+//! `/documents/upload` (`get_result`, codes 101/102). FL10 `/file/download/{id}` serves the
+//! attachments `/documents/upload` stores. Handlers are thin; rules live in
+//! `lambdarag::services::files`.
 
 mod input;
 mod v027;
@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/file/rm", post(rm))
         .route("/api/v1/file/rename", post(rename))
         .route("/api/v1/file/get/{file_id}", get(download))
+        .route(
+            "/api/v1/file/download/{attachment_id}",
+            get(download_attachment),
+        )
         .route("/api/v1/file/mv", post(mv))
         .route("/api/v1/file/convert", post(convert))
         .merge(v027::routes())
@@ -210,6 +214,19 @@ async fn download(
         .await
         .map_err(pinned)?;
     Ok(input::download_reply(d))
+}
+
+/// FL10: an attachment (a file `POST /documents/upload` stored), typed by `ext`.
+async fn download_attachment(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(attachment_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    let a = files::attachments::attachment(&state, &tenant, &attachment_id, first(&pairs, "ext"))
+        .await?;
+    Ok(a.into_response(false))
 }
 
 /// FL11: body `src_file_ids`, `dest_file_id`; `true`.

@@ -76,6 +76,37 @@ pub fn malformed_multipart(e: axum::extract::multipart::MultipartError) -> ApiEr
     ApiError::argument(format!("Malformed multipart body: {cause}"))
 }
 
+/// `attachment; filename=...` with an RFC 5987 form for non-ASCII names.
+pub fn content_disposition(name: &str) -> String {
+    disposition("attachment", name)
+}
+
+/// A `Content-Disposition` of `kind` (`attachment` or `inline`) naming `name`, with an
+/// RFC 5987 form for non-ASCII names.
+pub fn disposition(kind: &str, name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// The contract's reply for an unknown path (public so routes that answer only some methods,
 /// like the embedded console's pages, can keep every other method on it).
 pub async fn not_found(req: Request) -> Response {

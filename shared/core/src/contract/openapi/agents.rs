@@ -7,6 +7,16 @@ use super::{envelope_reply, json_body, operation, path_param, query};
 
 type Op = (&'static str, &'static str, Value);
 
+fn attachment_reply() -> Value {
+    json!({"200": {
+        "description": "the attachment's bytes, or the envelope with an error",
+        "content": {
+            "*/*": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": super::schema_ref("Envelope")},
+        },
+    }})
+}
+
 fn agent() -> Value {
     path_param("agent_id", "agent (canvas) id")
 }
@@ -324,6 +334,37 @@ pub(super) fn operations() -> Vec<Op> {
                 vec![],
                 completion_body(true),
                 sse_or_json("frames, the envelope, or an OpenAI chat.completion"),
+            ),
+        ),
+        (
+            "/api/v1/agents/attachments/{attachment_id}/download",
+            "get",
+            operation(
+                "agents",
+                "agentAttachmentDownload",
+                "An attachment stored by POST /documents/upload, as a download (`disposition=inline` to preview), typed by `ext` (v0.27)",
+                vec![
+                    path_param("attachment_id", "the id POST /documents/upload returned"),
+                    query("ext", "the type to serve it as (default markdown)", json!({"type": "string"})),
+                    query("disposition", "`inline` to preview", json!({"type": "string"})),
+                ],
+                None,
+                attachment_reply(),
+            ),
+        ),
+        (
+            "/api/v1/agents/attachments/{attachment_id}/preview",
+            "get",
+            operation(
+                "agents",
+                "agentAttachmentPreview",
+                "An attachment stored by POST /documents/upload, inline (active types still download), typed by `ext` (v0.27)",
+                vec![
+                    path_param("attachment_id", "the id POST /documents/upload returned"),
+                    query("ext", "the type to serve it as (default markdown)", json!({"type": "string"})),
+                ],
+                None,
+                attachment_reply(),
             ),
         ),
         (

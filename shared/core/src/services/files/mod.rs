@@ -7,6 +7,7 @@
 //! message spellings, so operations take a [`Gen`] and fail with a [`FileError`] that each
 //! generation maps once to its envelope.
 
+pub mod attachments;
 mod link;
 mod ops;
 #[cfg(test)]
