@@ -387,3 +387,68 @@ class TestChunks:
         code, _ = err(api.delete(chunks_url(doc), key=other_api_key, json={"delete_all": True}))
         assert code == 102
         assert len(chunk_ids(api, doc)) == 1
+
+
+# ------------------------------------------------------------------------------------------
+# Dataset tags and flattened metadata (v0.27 UI helpers)
+# ------------------------------------------------------------------------------------------
+
+
+class TestDatasetTags:
+    def test_list_rename_delete_aggregate(self, api, ds, doc):
+        [other_doc] = upload(api, ds["id"], "second.txt")
+        a = add_chunk(api, doc, "first tagged", tag_kwd=["solar", "roof"], tag_feas={"solar": 0.5})
+        add_chunk(api, doc, "second tagged", tag_kwd=["solar"])
+        add_chunk(api, other_doc, "third tagged", tag_kwd=["wind", "solar"])
+        assert ok(api.get(f"/datasets/{ds['id']}/tags")) == [["solar", 3], ["roof", 1], ["wind", 1]]
+        second = new_dataset(api)
+        [d2] = upload(api, second["id"], "x.txt")
+        add_chunk(api, d2, "elsewhere", tag_kwd=["roof"])
+        agg = ok(api.get("/datasets/tags/aggregation", params={"dataset_ids": f"{ds['id']},{second['id']}"}))
+        assert agg == [{"value": "solar", "count": 3}, {"value": "roof", "count": 2}, {"value": "wind", "count": 1}]
+
+        assert ok(api.put(f"/datasets/{ds['id']}/tags", json={"from_tag": "roof", "to_tag": "solar"})) == {
+            "from": "roof", "to": "solar"}
+        assert ok(api.get(f"/datasets/{ds['id']}/tags")) == [["solar", 3], ["wind", 1]]
+        # The renamed chunk kept everything else, its vector included (it is still retrievable).
+        one = ok(api.get(f"{chunks_url(doc)}/{a['id']}"))
+        assert one["tag_kwd"] == ["solar"] and one["tag_feas"] == {"solar": 0.5}
+        hits = ok(api.post("/retrieval", json={"dataset_ids": [ds["id"]], "question": "first tagged",
+                                               "vector_similarity_weight": 1.0, "similarity_threshold": 0.5}))
+        assert a["id"] in [c["id"] for c in hits["chunks"]]
+
+        assert ok(api.delete(f"/datasets/{ds['id']}/tags", json={"tags": ["solar", "nope"]})) == {}
+        assert ok(api.get(f"/datasets/{ds['id']}/tags")) == [["wind", 1]]
+
+    def test_errors_and_isolation(self, api, other_api_key, ds):
+        def code_message(res):
+            body = res.json()
+            return body["code"], body["message"]
+
+        url = f"/datasets/{ds['id']}/tags"
+        assert code_message(api.delete(url, json={})) == (102, "Lack of tags in request body")
+        assert code_message(api.delete(url, json={"tags": "solar"})) == (101, "tags must be a list of strings")
+        assert code_message(api.delete(url, json={"tags": [1]})) == (101, "tags must be a list of strings")
+        assert code_message(api.put(url, json={"from_tag": "a"})) == (102, "Lack of from_tag or to_tag in request body")
+        assert code_message(api.put(url, json={"from_tag": "a", "to_tag": 1})) == (101, "from_tag and to_tag must be strings")
+        for path in ("/datasets/tags/aggregation", "/datasets/metadata/flattened"):
+            assert code_message(api.get(path)) == (102, "Lack of dataset_ids in query parameters")
+            assert code_message(api.get(path, params={"dataset_ids": f"{ds['id']},nope"})) == (
+                102, "No authorization for dataset 'nope'")
+            assert code_message(api.get(path, params={"dataset_ids": ds["id"]}, key=other_api_key)) == (
+                102, f"No authorization for dataset '{ds['id']}'")
+        assert code_message(api.get(url, key=other_api_key)) == (102, "no authorization")
+        assert code_message(api.delete(url, key=other_api_key, json={"tags": ["a"]})) == (102, "no authorization")
+        assert code_message(api.put(url, key=other_api_key, json={"from_tag": "a", "to_tag": "b"})) == (
+            102, "no authorization")
+
+    def test_flattened_metadata(self, api, ds):
+        a, b = upload(api, ds["id"], "a.txt", "b.txt")
+        ok(api.put(f"/datasets/{ds['id']}/documents/{a['id']}", json={"meta_fields": {"author": "ann", "tags": ["x", "y"]}}))
+        ok(api.put(f"/datasets/{ds['id']}/documents/{b['id']}", json={"meta_fields": {"author": "ann", "year": 2024}}))
+        flat = ok(api.get("/datasets/metadata/flattened", params={"dataset_ids": ds["id"]}))
+        assert {k: {v: sorted(ids) for v, ids in vals.items()} for k, vals in flat.items()} == {
+            "author": {"ann": sorted([a["id"], b["id"]])},
+            "tags": {"x": [a["id"]], "y": [a["id"]]},
+            "year": {"2024": [b["id"]]},
+        }

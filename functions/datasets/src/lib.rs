@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use lambdarag::contract::envelope::{
     json_response, ok, ok_empty, ok_with_total_datasets, ApiError, ApiResult, RetCode,
 };
-use lambdarag::contract::http::{dataset_json_body, query_pairs};
+use lambdarag::contract::http::{dataset_json_body, loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::datasets::{self, DeleteOutcome};
 use lambdarag::services::{graphrag, raptor};
@@ -28,6 +28,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/datasets/{dataset_id}/metadata/config",
             get(metadata_config).put(put_metadata_config),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/tags",
+            get(list_tags).put(rename_tag).delete(delete_tags),
+        )
+        .route("/api/v1/datasets/tags/aggregation", get(aggregate_tags))
+        .route(
+            "/api/v1/datasets/metadata/flattened",
+            get(flattened_metadata),
         )
         .route(
             "/api/v1/datasets/{dataset_id}/knowledge_graph",
@@ -55,6 +64,69 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/docs", get(api_docs))
         .with_state(state)
+}
+
+async fn list_tags(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+) -> ApiResult {
+    Ok(ok(datasets::tags::list(&state, &tenant, &dataset_id).await?))
+}
+
+async fn delete_tags(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(datasets::tags::delete(
+        &state,
+        &tenant,
+        &dataset_id,
+        &req,
+    )
+    .await?))
+}
+
+async fn rename_tag(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(datasets::tags::rename(
+        &state,
+        &tenant,
+        &dataset_id,
+        &req,
+    )
+    .await?))
+}
+
+async fn aggregate_tags(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    Ok(ok(datasets::tags::aggregate(&state, &tenant, &pairs).await?))
+}
+
+async fn flattened_metadata(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(q.as_deref());
+    Ok(ok(datasets::tags::flattened_metadata(
+        &state, &tenant, &pairs,
+    )
+    .await?))
 }
 
 async fn openapi_json() -> Response {

@@ -44,7 +44,9 @@ If the question implies no condition, answer {\"logic\": \"and\", \"conditions\"
 /// The metadata of the datasets' enabled documents: key → value → document ids.
 type Metas = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
-fn value_texts(v: &Value) -> Vec<String> {
+/// A metadata value as the texts a filter matches: strings, numbers and booleans as text,
+/// lists element by element; blanks and objects give none.
+pub fn value_texts(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) if !s.trim().is_empty() => vec![s.clone()],
         Value::Number(n) => vec![n.to_string()],

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{envelope_reply, json_body, operation, path_param, schema_ref};
+use super::{envelope_reply, json_body, operation, path_param, query, schema_ref};
 
 type Op = (&'static str, &'static str, Value);
 
@@ -49,6 +49,70 @@ pub(super) fn operations() -> Vec<Op> {
                 vec![ds()],
                 None,
                 envelope_reply("the dataset", schema_ref("Dataset")),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/tags",
+            "get",
+            operation(
+                "datasets",
+                "listDatasetTags",
+                "Each tag of the dataset's chunks with its chunk count, most used first (v0.27)",
+                vec![ds()],
+                None,
+                envelope_reply("`[[tag, count], ...]`", json!({"type": "array", "items": {"type": "array"}})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/tags",
+            "delete",
+            operation(
+                "datasets",
+                "deleteDatasetTags",
+                "Remove tags from every chunk of the dataset (v0.27)",
+                vec![ds()],
+                json_body(json!({"type": "object", "required": ["tags"], "properties": {
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                }}), true),
+                envelope_reply("`{}`", json!({"type": "object"})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/tags",
+            "put",
+            operation(
+                "datasets",
+                "renameDatasetTag",
+                "Rename a tag on every chunk of the dataset (v0.27)",
+                vec![ds()],
+                json_body(json!({"type": "object", "required": ["from_tag", "to_tag"], "properties": {
+                    "from_tag": {"type": "string"}, "to_tag": {"type": "string"},
+                }}), true),
+                envelope_reply("`{from, to}`", json!({"type": "object"})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/tags/aggregation",
+            "get",
+            operation(
+                "datasets",
+                "aggregateDatasetTags",
+                "Tag counts over several datasets (v0.27)",
+                vec![query("dataset_ids", "comma-separated dataset ids, each the caller's", json!({"type": "string"}))],
+                None,
+                envelope_reply("`[{value, count}, ...]`", json!({"type": "array", "items": {"type": "object"}})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/metadata/flattened",
+            "get",
+            operation(
+                "datasets",
+                "flattenedMetadata",
+                "Metadata key → value → ids of the documents holding it, over several datasets (v0.27)",
+                vec![query("dataset_ids", "comma-separated dataset ids, each the caller's", json!({"type": "string"}))],
+                None,
+                envelope_reply("the flattened metadata", json!({"type": "object"})),
             ),
         ),
         (

@@ -3,6 +3,7 @@
 
 mod parser_config;
 mod request;
+pub mod tags;
 #[cfg(test)]
 mod tests;
 pub mod v027;
