@@ -208,7 +208,7 @@ pub async fn rename(
     }
     let (old, new) = (from.trim().to_string(), to.to_string());
     retag(state, tenant_id, dataset_id, |have| {
-        have.iter().any(|t| *t == old).then(|| {
+        have.contains(&old).then(|| {
             let mut tags: Vec<String> = have.iter().filter(|t| **t != old).cloned().collect();
             if !tags.contains(&new) {
                 tags.push(new.clone());
