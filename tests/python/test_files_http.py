@@ -431,7 +431,8 @@ class TestPersonalUpload:
                             headers={"Authorization": f"Bearer {api.api_key}"}, timeout=30).json()
         assert raw["code"] == 0 and raw["data"]["name"] == name.replace(".txt", "(1).txt"), raw
 
-    @pytest.mark.parametrize("route", ["/agents/attachments/{}/download", "/file/download/{}"])
+    @pytest.mark.parametrize(
+        "route", ["/agents/attachments/{}/download", "/file/download/{}", "/document/download/{}"])
     def test_attachments_read_back(self, api, other_api_key, base_url, home, route):
         name = unique_name("attach") + ".md"
         att = ok_j(api.post("/documents/upload", files=[("file", (name, b"# Notes\nhello"))]))

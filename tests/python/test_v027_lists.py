@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 from test_v027_http import add_chunk, chunks_url, new_dataset, ok, upload
 
@@ -192,6 +193,12 @@ class TestDocumentById:
         assert "a.txt" in got.headers["content-disposition"]
         shown = api.get(f"/documents/{d['b']['id']}/preview")
         assert shown.content == b"text of b.md" and shown.headers["content-type"] == "text/markdown"
+        # v0.27's compat aliases of the preview, under /api/v1 and /v1.
+        alias = api.get(f"/document/get/{d['b']['id']}")
+        assert alias.content == b"text of b.md" and alias.headers["content-type"] == "text/markdown"
+        v1 = requests.get(f"{api.base_url}/v1/document/get/{d['b']['id']}",
+                          headers={"Authorization": f"Bearer {api.api_key}"}, timeout=30)
+        assert v1.content == b"text of b.md"
 
     def test_missing_and_foreign_documents(self, api, other_api_key, docs):
         _, d = docs
@@ -200,6 +207,7 @@ class TestDocumentById:
         assert api.get("/documents/nope/preview").json() == missing
         assert api.get(f"/documents/{d['a']['id']}", key=other_api_key).json() == missing
         assert api.get(f"/documents/{d['a']['id']}/preview", key=other_api_key).json() == missing
+        assert api.get(f"/document/get/{d['a']['id']}", key=other_api_key).json() == missing
 
 
 class TestDatasetFilters:

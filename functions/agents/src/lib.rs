@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use lambdarag::contract::envelope::{json_response, ApiResult};
-use lambdarag::contract::http::{first, loose_json_body, query_pairs};
+use lambdarag::contract::http::{loose_json_body, query_pairs};
 use lambdarag::services::agents::{self, AgentReply, CompletionStyle};
 use lambdarag::services::answer::sse::sse_response;
 use lambdarag::services::auth::{authenticate, AuthKey, AuthStyle, AuthTenant};
@@ -60,9 +60,7 @@ async fn attachment_download(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let pairs = query_pairs(q.as_deref());
-    let inline = first(&pairs, "disposition").is_some_and(|d| d.eq_ignore_ascii_case("inline"));
-    let a = attachments::attachment(&state, &tenant, &attachment_id, first(&pairs, "ext")).await?;
-    Ok(a.into_response(inline))
+    attachments::serve(&state, &tenant, &attachment_id, &pairs, false).await
 }
 
 async fn attachment_preview(
@@ -72,8 +70,7 @@ async fn attachment_preview(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let pairs = query_pairs(q.as_deref());
-    let a = attachments::attachment(&state, &tenant, &attachment_id, first(&pairs, "ext")).await?;
-    Ok(a.into_response(true))
+    attachments::serve(&state, &tenant, &attachment_id, &pairs, true).await
 }
 
 fn reply(body: serde_json::Value) -> Response {

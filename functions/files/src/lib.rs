@@ -40,6 +40,18 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/file/download/{attachment_id}",
             get(download_attachment),
         )
+        // v0.27's compat aliases of the attachment download ...
+        .route(
+            "/api/v1/document/download/{attachment_id}",
+            get(download_attachment),
+        )
+        .route(
+            "/v1/document/download/{attachment_id}",
+            get(download_attachment),
+        )
+        // ... and of the document preview.
+        .route("/api/v1/document/get/{document_id}", get(document_preview))
+        .route("/v1/document/get/{document_id}", get(document_preview))
         .route("/api/v1/file/mv", post(mv))
         .route("/api/v1/file/convert", post(convert))
         .merge(v027::routes())
@@ -216,7 +228,8 @@ async fn download(
     Ok(input::download_reply(d))
 }
 
-/// FL10: an attachment (a file `POST /documents/upload` stored), typed by `ext`.
+/// FL10 (and v0.27's `/document/download/{id}` aliases): an attachment (a file `POST
+/// /documents/upload` stored), typed by `ext`.
 async fn download_attachment(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -224,9 +237,23 @@ async fn download_attachment(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let pairs = query_pairs(q.as_deref());
-    let a = files::attachments::attachment(&state, &tenant, &attachment_id, first(&pairs, "ext"))
-        .await?;
-    Ok(a.into_response(false))
+    files::attachments::serve(&state, &tenant, &attachment_id, &pairs, false).await
+}
+
+/// v0.27's `GET /document/get/{id}`: the dataset document's file inline, with its type
+/// (the alias of `GET /documents/{id}/preview`).
+async fn document_preview(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(document_id): Path<String>,
+) -> ApiResult {
+    let file = lambdarag::services::documents::document_file(&state, &tenant, &document_id).await?;
+    let mut resp = axum::response::IntoResponse::into_response(file.bytes);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&file.mime) {
+        resp.headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, v);
+    }
+    Ok(resp)
 }
 
 /// FL11: body `src_file_ids`, `dest_file_id`; `true`.

@@ -72,6 +72,21 @@ impl Attachment {
     }
 }
 
+/// An attachment route's reply from its query (`ext`; `disposition=inline` asks for a
+/// preview); `preview` routes serve inline whatever the query says.
+pub async fn serve(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+    pairs: &[(String, String)],
+    preview: bool,
+) -> Result<Response, ApiError> {
+    let first = |key: &str| crate::contract::http::first(pairs, key);
+    let inline = preview || first("disposition").is_some_and(|d| d.eq_ignore_ascii_case("inline"));
+    let a = attachment(state, tenant_id, id, first("ext")).await?;
+    Ok(a.into_response(inline))
+}
+
 fn is_active(content_type: &str) -> bool {
     let t = content_type.to_ascii_lowercase();
     t.contains("html") || t.contains("svg") || t.contains("xml") || t.contains("javascript")
