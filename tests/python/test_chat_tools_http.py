@@ -132,3 +132,17 @@ class TestMindMap:
         req = fake_llm_server[0].requests[-1]
         assert req["model"] == "echo-model" and req["temperature"] == 0.3
         assert req["messages"][-1] == {"role": "user", "content": QUESTION}
+
+    def test_a_search_apps_saved_filter_narrows_the_map(self, provider_chat_env, apps):
+        env = provider_chat_env
+        for name, topic in (("solar.txt", "energy"), ("bees.txt", "insects")):
+            assert env.api.put(f"/datasets/{env.dataset_id}/documents/{env.doc_ids[name]}",
+                               json={"meta_fields": {"topic": topic}}).json()["code"] == 0
+        sid = search_app(env.api, "filtered map", kb_ids=[env.dataset_id], chat_id="echo-model@OpenAI-API-Compatible",
+                         similarity_threshold=0.0, meta_data_filter={"method": "auto"})
+        apps.append((env.api, sid))
+        # The stand-in model writes `topic = insects` for this question: only bees.txt is read.
+        tree = ok_data(env.api.post("/chat/mindmap", json={
+            "question": "insects: what do the bees and the Zephyrine coating do?", "kb_ids": [], "search_id": sid}))
+        leaves = ids_of(tree)[1:]  # below the root, which is the question
+        assert any("waggle dance" in x for x in leaves) and not any("Zephyrine" in x for x in leaves), leaves

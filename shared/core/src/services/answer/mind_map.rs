@@ -10,8 +10,8 @@ use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::{py_str, truthy};
 use crate::ports::chat::{ContextChunk, GenOptions, Purpose};
 use crate::services::completion::chat_reranker;
-use crate::services::metadata_filter;
 use crate::services::retrieval::{self, RetrievalRequest};
+use crate::services::saved_filter::{self, SavedScope};
 use crate::services::searches::{require_keys, saved_config};
 use crate::state::AppState;
 
@@ -71,14 +71,26 @@ pub async fn mind_map(
     }
     let datasets = retrieval::load_datasets(state, tenant_id, &live).await?;
     let question = py_str(&req["question"]);
-    let metadata_condition = config
-        .get("meta_data_filter")
-        .and_then(metadata_filter::from_saved_filter);
-    let doc_ids = ids(config.get("doc_ids"));
+    let llm_id = config.get("chat_id").filter(|v| truthy(v)).map(py_str);
+    // The app's saved filter, as a chat's: `manual` conditions, or (`auto` / `semi_auto`)
+    // conditions the model writes; then its `doc_ids`.
+    let mut metadata_condition = None;
+    let mut document_ids = Some(ids(config.get("doc_ids"))).filter(|d| !d.is_empty());
+    if let Some(saved) = config.get("meta_data_filter") {
+        let model = filter_model(state, tenant_id, llm_id.as_deref()).await?;
+        match saved_filter::resolve(state, tenant_id, &model, saved, &live, &question).await {
+            SavedScope::Condition(c) => {
+                metadata_condition = Some(c);
+                document_ids = None;
+            }
+            SavedScope::Documents(found) => document_ids = Some(found),
+            SavedScope::Unrestricted => {}
+        }
+    }
     let rerank_id = config.get("rerank_id").map(py_str).unwrap_or_default();
     let request = RetrievalRequest {
         dataset_ids: live,
-        document_ids: (metadata_condition.is_none() && !doc_ids.is_empty()).then_some(doc_ids),
+        document_ids,
         question: question.clone(),
         page: 1,
         page_size: MIND_MAP_CHUNKS,
@@ -121,10 +133,28 @@ pub async fn mind_map(
     };
     opts.purpose = Purpose::MindMap;
     opts.context = context;
-    let llm_id = config.get("chat_id").filter(|v| truthy(v)).map(py_str);
     let system = format!("{MIND_MAP_PROMPT}\n\nPassages:\n{passages}");
     let outline = ask_model(state, tenant_id, llm_id.as_deref(), system, question, opts).await?;
     Ok(outline_tree(&outline))
+}
+
+/// The chat model a saved filter's conditions are written with (the app's, else the
+/// tenant's default).
+async fn filter_model(
+    state: &AppState,
+    tenant_id: &str,
+    llm_id: Option<&str>,
+) -> Result<std::sync::Arc<dyn crate::ports::chat::ChatModel>, ApiError> {
+    let tenant = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::data("Tenant not found!"))?;
+    let llm_id = llm_id.unwrap_or(&tenant.llm_id).to_string();
+    state
+        .chat_models
+        .chat_model(&tenant, &llm_id)
+        .map_err(|e| ApiError::exception(super::model_error(&e)))
 }
 
 /// One line of an outline: its depth (headings first, list items below every heading) and
