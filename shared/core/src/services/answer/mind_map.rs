@@ -8,7 +8,7 @@ use super::default_model::ask_model;
 use super::prompt::setting_options;
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::{py_str, truthy};
-use crate::ports::chat::{ContextChunk, GenOptions, Purpose};
+use crate::ports::chat::{GenOptions, Purpose};
 use crate::services::completion::chat_reranker;
 use crate::services::retrieval::{self, RetrievalRequest};
 use crate::services::saved_filter::{self, SavedScope};
@@ -111,14 +111,7 @@ pub async fn mind_map(
     if found.hits.is_empty() {
         return Ok(empty_map());
     }
-    let context: Vec<ContextChunk> = found
-        .hits
-        .iter()
-        .map(|h| ContextChunk {
-            content: h.scored.chunk.content.clone(),
-            document_name: h.document_name.clone(),
-        })
-        .collect();
+    let context = retrieval::context_of(&found.hits);
     let mut passages = String::new();
     for c in &context {
         if !passages.is_empty() && passages.len() + c.content.len() > MIND_MAP_TEXT_BUDGET {

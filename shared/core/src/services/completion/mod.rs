@@ -16,7 +16,7 @@ use crate::contract::envelope::{ApiError, RetCode};
 use crate::contract::pyfmt::py_str;
 use crate::contract::pyfmt::truthy;
 use crate::contract::time::now_ms;
-use crate::ports::chat::{Chat, ChatMessage, ContextChunk, FrameStream, Purpose, Session};
+use crate::ports::chat::{Chat, ChatMessage, FrameStream, Purpose, Session};
 use crate::services::answer::prompt::{
     conversation, fill_system_prompt, fit_history, format_knowledge, gen_options,
     CITATION_INSTRUCTIONS,
@@ -200,14 +200,7 @@ pub async fn plan_turn(
                     .iter()
                     .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
                     .collect();
-                context = found
-                    .hits
-                    .iter()
-                    .map(|h| ContextChunk {
-                        content: h.scored.chunk.content.clone(),
-                        document_name: h.document_name.clone(),
-                    })
-                    .collect();
+                context = retrieval::context_of(&found.hits);
             }
         }
         reference = Some(r);

@@ -17,8 +17,12 @@ use crate::domain::{ChunkRecord, DocumentListQuery};
 use crate::ports::ChunkListQuery;
 use crate::state::AppState;
 
-fn no_authorization() -> ApiError {
-    ApiError::data("no authorization")
+/// The single-dataset routes' check: the caller's dataset, else 102 `no authorization`.
+async fn owned(state: &AppState, tenant_id: &str, dataset_id: &str) -> Result<(), ApiError> {
+    match state.meta.get_dataset(tenant_id, dataset_id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::data("no authorization")),
+    }
 }
 
 /// `dataset_ids` of the multi-dataset routes (comma-separated), each the caller's.
@@ -89,14 +93,7 @@ fn by_count(counts: BTreeMap<String, u64>) -> Vec<(String, u64)> {
 
 /// GET /datasets/{id}/tags: `[[tag, count], ...]`.
 pub async fn list(state: &AppState, tenant_id: &str, dataset_id: &str) -> Result<Value, ApiError> {
-    if state
-        .meta
-        .get_dataset(tenant_id, dataset_id)
-        .await?
-        .is_none()
-    {
-        return Err(no_authorization());
-    }
+    owned(state, tenant_id, dataset_id).await?;
     let mut counts = BTreeMap::new();
     count_tags(
         &dataset_chunks(state, tenant_id, dataset_id).await?,
@@ -168,14 +165,7 @@ pub async fn delete(
             .collect(),
         _ => return Err(ApiError::argument("tags must be a list of strings")),
     };
-    if state
-        .meta
-        .get_dataset(tenant_id, dataset_id)
-        .await?
-        .is_none()
-    {
-        return Err(no_authorization());
-    }
+    owned(state, tenant_id, dataset_id).await?;
     retag(state, tenant_id, dataset_id, |have| {
         have.iter()
             .any(|t| tags.contains(t))
@@ -198,14 +188,7 @@ pub async fn rename(
     let (Some(from), Some(to)) = (from.as_str(), to.as_str()) else {
         return Err(ApiError::argument("from_tag and to_tag must be strings"));
     };
-    if state
-        .meta
-        .get_dataset(tenant_id, dataset_id)
-        .await?
-        .is_none()
-    {
-        return Err(no_authorization());
-    }
+    owned(state, tenant_id, dataset_id).await?;
     let (old, new) = (from.trim().to_string(), to.to_string());
     retag(state, tenant_id, dataset_id, |have| {
         have.contains(&old).then(|| {

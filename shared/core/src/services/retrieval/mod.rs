@@ -206,6 +206,16 @@ pub fn validate(req: &Map<String, Value>) -> Result<RetrievalRequest, ApiError> 
     Ok(r)
 }
 
+/// The hits as the passages a chat model is given, in rank order.
+pub fn context_of(hits: &[Hit]) -> Vec<crate::ports::chat::ContextChunk> {
+    hits.iter()
+        .map(|h| crate::ports::chat::ContextChunk {
+            content: h.scored.chunk.content.clone(),
+            document_name: h.document_name.clone(),
+        })
+        .collect()
+}
+
 /// The datasets of a request, each owned by the tenant, sharing one embedding model.
 pub async fn load_datasets(
     state: &AppState,
