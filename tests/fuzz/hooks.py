@@ -60,12 +60,27 @@ AGENT_EVENTS = {
 # Dify's bare `records` replies and HTTP statuses, on the POST and v0.27's GET form.
 DIFY = {("POST", "/api/v1/dify/retrieval"), ("GET", "/api/v1/dify/retrieval")}
 DOWNLOADS = {("GET", "/api/v1/datasets/{dataset_id}/documents/{document_id}"), ("GET", "/api/v1/documents/{document_id}")}
-# v0.27's inline preview: the file with its own MIME type.
-PREVIEW = ("GET", "/api/v1/documents/{document_id}/preview")
+# v0.27's inline preview and its compat aliases: the file with its own MIME type.
+PREVIEWS = {
+    ("GET", "/api/v1/documents/{document_id}/preview"),
+    ("GET", "/api/v1/document/get/{document_id}"),
+    ("GET", "/v1/document/get/{document_id}"),
+}
 DOCUMENT = ("GET", "/api/v1/openapi.json")
 PAGE = ("GET", "/api/v1/docs")
 # The file manager's downloads: the bytes with upstream's `application/<ext>` / `image/<ext>`.
-FILE_DOWNLOADS = {("GET", "/api/v1/file/get/{file_id}"), ("GET", "/api/v1/files/{file_id}")}
+FILE_DOWNLOADS = {
+    ("GET", "/api/v1/file/get/{file_id}"),
+    ("GET", "/api/v1/files/{file_id}"),
+    # Attachments (what POST /documents/upload stored), typed by their `ext` hint.
+    ("GET", "/api/v1/file/download/{attachment_id}"),
+    ("GET", "/api/v1/document/download/{attachment_id}"),
+    ("GET", "/v1/document/download/{attachment_id}"),
+    ("GET", "/api/v1/agents/attachments/{attachment_id}/download"),
+    ("GET", "/api/v1/agents/attachments/{attachment_id}/preview"),
+    # A chunk's image, typed by its bytes.
+    ("GET", "/api/v1/documents/images/{image_id}"),
+}
 PING = ("GET", "/api/v1/system/ping")
 # The health check's body is upstream's component map, not an envelope.
 HEALTH = {("GET", "/api/v1/system/healthz"), ("GET", "/v1/system/healthz")}
@@ -225,7 +240,7 @@ def envelope(ctx, response, case):
             )
             assert ok, f"SSE frame outside the contract's shapes: {str(fr)[:300]}"
         return True
-    if (key in FILE_DOWNLOADS or key == PREVIEW) and ctype != "application/json":
+    if (key in FILE_DOWNLOADS or key in PREVIEWS) and ctype != "application/json":
         return True
     if ctype == "application/octet-stream":
         assert key in DOWNLOADS, f"a file body from {key}"
