@@ -42,7 +42,7 @@ start with, end with. Answer with one JSON object and nothing else: \
 If the question implies no condition, answer {\"logic\": \"and\", \"conditions\": []}.";
 
 /// The metadata of the datasets' enabled documents: key → value → document ids.
-type Metas = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+pub type Metas = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 /// A metadata value as the texts a filter matches: strings, numbers and booleans as text,
 /// lists element by element; blanks and objects give none.
@@ -53,6 +53,21 @@ pub fn value_texts(v: &Value) -> Vec<String> {
         Value::Bool(b) => vec![b.to_string()],
         Value::Array(a) => a.iter().flat_map(value_texts).collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Record a document's `meta_fields` under each key and value it holds.
+pub fn add_document(metas: &mut Metas, doc_id: &str, meta_fields: &Value) {
+    let Value::Object(fields) = meta_fields else {
+        return;
+    };
+    for (k, v) in fields {
+        for text in value_texts(v) {
+            let ids = metas.entry(k.clone()).or_default().entry(text).or_default();
+            if !ids.iter().any(|i| i == doc_id) {
+                ids.push(doc_id.to_string());
+            }
+        }
     }
 }
 
@@ -69,16 +84,7 @@ async fn dataset_metas(
             .list_documents(tenant_id, ds, &DocumentListQuery::all())
             .await?;
         for d in list.into_iter().filter(|d| d.status == "1") {
-            if let Value::Object(fields) = &d.meta_fields {
-                for (k, v) in fields {
-                    for text in value_texts(v) {
-                        let ids = metas.entry(k.clone()).or_default().entry(text).or_default();
-                        if !ids.contains(&d.id) {
-                            ids.push(d.id.clone());
-                        }
-                    }
-                }
-            }
+            add_document(&mut metas, &d.id, &d.meta_fields);
             docs.push((d.id, d.meta_fields));
         }
     }

@@ -15,6 +15,7 @@ use crate::contract::envelope::ApiError;
 use crate::contract::http::first;
 use crate::domain::{ChunkRecord, DocumentListQuery};
 use crate::ports::ChunkListQuery;
+use crate::services::saved_filter;
 use crate::state::AppState;
 
 /// The single-dataset routes' check: the caller's dataset, else 102 `no authorization`.
@@ -211,24 +212,14 @@ pub async fn flattened_metadata(
     pairs: &[(String, String)],
 ) -> Result<Value, ApiError> {
     let ids = owned_ids(state, tenant_id, pairs).await?;
-    let mut out: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    let mut out = saved_filter::Metas::new();
     for id in &ids {
         let (docs, _) = state
             .docs
             .list_documents(tenant_id, id, &DocumentListQuery::all())
             .await?;
         for d in docs {
-            let Value::Object(fields) = &d.meta_fields else {
-                continue;
-            };
-            for (key, value) in fields {
-                for text in crate::services::saved_filter::value_texts(value) {
-                    let holders = out.entry(key.clone()).or_default().entry(text).or_default();
-                    if !holders.contains(&d.id) {
-                        holders.push(d.id.clone());
-                    }
-                }
-            }
+            saved_filter::add_document(&mut out, &d.id, &d.meta_fields);
         }
     }
     Ok(json!(out))
