@@ -6,12 +6,12 @@ use axum::body::Bytes;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 
 use lambdarag::contract::batch::BatchOutcome;
-use lambdarag::contract::envelope::{ok, ok_empty, ok_json, ApiError, ApiResult};
+use lambdarag::contract::envelope::{json_response, ok, ok_empty, ok_json, ApiError, ApiResult};
 use lambdarag::contract::http::{
     content_disposition, loose_json_body, malformed_multipart, query_pairs,
 };
@@ -48,6 +48,27 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/datasets/{dataset_id}/metadata/update",
             post(metadata_update),
+        )
+        // v0.27's document routes (parse/stop with counts, bulk status, metadata).
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/parse",
+            post(parse_v027),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/stop",
+            post(stop_v027),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/batch-update-status",
+            post(batch_update_status),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/metadatas",
+            patch(metadatas),
+        )
+        .route(
+            "/api/v1/datasets/{dataset_id}/documents/{document_id}/metadata/config",
+            put(metadata_config),
         )
         .route("/api/v1/documents/ingest", post(ingest))
         .route("/api/v1/documents/{document_id}", get(download_by_id))
@@ -363,4 +384,83 @@ async fn metadata_update(
         &req,
     )
     .await?))
+}
+
+async fn parse_v027(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(documents::parse_v027(
+        &state,
+        &tenant,
+        &dataset_id,
+        &req,
+    )
+    .await?))
+}
+
+async fn stop_v027(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(
+        documents::stop_v027(&state, &tenant, &dataset_id, &req).await?
+    ))
+}
+
+async fn batch_update_status(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let outcome = documents::batch_update_status(&state, &tenant, &dataset_id, &req).await?;
+    if outcome.any_failed {
+        // Upstream's `get_json_result(code=500, message="Partial failure")`, HTTP 200.
+        return Ok(json_response(
+            axum::http::StatusCode::OK,
+            &json!({"code": 500, "message": "Partial failure", "data": outcome.per_document}),
+        ));
+    }
+    Ok(ok_json(outcome.per_document))
+}
+
+async fn metadatas(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    Ok(ok(documents::metadata_update_v027(
+        &state,
+        &tenant,
+        &dataset_id,
+        &req,
+    )
+    .await?))
+}
+
+async fn metadata_config(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let doc =
+        documents::set_metadata_config(&state, &tenant, &dataset_id, &document_id, &req).await?;
+    Ok(ok(documents::row_and_api(&doc)))
 }

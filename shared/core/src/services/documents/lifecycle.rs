@@ -265,7 +265,7 @@ pub async fn parse(
 }
 
 /// Move one document to RUNNING at its next generation, drop its chunks, enqueue its task.
-async fn queue_parse(
+pub(super) async fn queue_parse(
     state: &AppState,
     tenant_id: &str,
     dataset_id: &str,
@@ -332,7 +332,7 @@ pub async fn stop(
     let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
     let mut success = 0u64;
     for id in &ids {
-        let Some(mut doc) = state.docs.get_document(tenant_id, dataset_id, id).await? else {
+        let Some(doc) = state.docs.get_document(tenant_id, dataset_id, id).await? else {
             return Err(ApiError::data(format!("You don't own the document {id}.")));
         };
         // Upstream refuses progress 0 or 1; a queued task (RUNNING at 0) is stoppable here.
@@ -341,28 +341,40 @@ pub async fn stop(
                 "Can't stop parsing document with progress at 0 or 1",
             ));
         }
-        doc.generation += 1;
-        doc.run = RunStatus::Cancel;
-        doc.progress = 0.0;
-        doc.chunk_count = 0;
-        doc.token_count = 0;
-        doc.progress_msg = format!("{}\nParsing stopped by the user.", doc.progress_msg)
-            .trim_start()
-            .to_string();
-        doc.update_time = now_ms();
-        state.docs.update_document(&doc).await?;
-        state
-            .index
-            .delete_document(tenant_id, dataset_id, &doc.id, None)
-            .await?;
+        cancel_parse(state, tenant_id, dataset_id, doc).await?;
         success += 1;
     }
     batch_result(success, dup_errors)
 }
 
+/// Stop a document's parse: the generation moves on (so the worker's later writes are
+/// refused), the document is CANCEL with no chunks, and its indexed chunks go.
+pub(super) async fn cancel_parse(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    mut doc: Document,
+) -> Result<(), ApiError> {
+    doc.generation += 1;
+    doc.run = RunStatus::Cancel;
+    doc.progress = 0.0;
+    doc.chunk_count = 0;
+    doc.token_count = 0;
+    doc.progress_msg = format!("{}\nParsing stopped by the user.", doc.progress_msg)
+        .trim_start()
+        .to_string();
+    doc.update_time = now_ms();
+    state.docs.update_document(&doc).await?;
+    state
+        .index
+        .delete_document(tenant_id, dataset_id, &doc.id, None)
+        .await?;
+    Ok(())
+}
+
 /// Upstream's 102 for ids that name no document of the dataset (F5, F6), listed as a
 /// Python list.
-fn documents_not_found(missing: Vec<Value>) -> ApiError {
+pub(super) fn documents_not_found(missing: Vec<Value>) -> ApiError {
     ApiError::data(format!(
         "Documents not found: {}",
         py_repr(&Value::Array(missing))

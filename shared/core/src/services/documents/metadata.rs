@@ -105,8 +105,32 @@ pub async fn metadata_update(
     dataset_id: &str,
     req: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
+    // The pinned route's message ends with a space; v0.27's PATCH form's does not.
+    edit_metadata(state, tenant_id, dataset_id, req, ". ").await
+}
+
+/// v0.27's `PATCH /datasets/{id}/documents/metadatas`: the same selector, updates and
+/// deletes as F9.
+pub async fn metadata_update_v027(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+) -> Result<Value, ApiError> {
+    edit_metadata(state, tenant_id, dataset_id, req, ".").await
+}
+
+async fn edit_metadata(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+    owner_msg_end: &str,
+) -> Result<Value, ApiError> {
     owned_dataset(state, tenant_id, dataset_id, || {
-        ApiError::data(format!("You don't own the dataset {dataset_id}. "))
+        ApiError::data(format!(
+            "You don't own the dataset {dataset_id}{owner_msg_end}"
+        ))
     })
     .await?;
     let selector = match req.get("selector") {

@@ -1,6 +1,7 @@
 //! Documents of a dataset: upload rules, listing, update, delete, parse and stop
 //! (contract F1–F9). Parsing itself happens in a worker; here a parse enqueues a task.
 
+mod bulk;
 mod by_id;
 mod ingest;
 mod lifecycle;
@@ -11,13 +12,16 @@ mod tests;
 mod update;
 mod upload;
 
+pub use bulk::{
+    batch_update_status, parse_v027, row_and_api, set_metadata_config, stop_v027, StatusOutcome,
+};
 pub use by_id::{document_file, find_document, DocumentFile};
 pub use ingest::{ingest, validate_ingest, IngestAction};
 pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
 pub use listing::{
     filter_counts, list, list_reply, metadata_matches, py_int, validate_list, ListFilters,
 };
-pub use metadata::{metadata_summary, metadata_update};
+pub use metadata::{metadata_summary, metadata_update, metadata_update_v027};
 pub use update::update;
 pub use upload::{upload, UploadFile};
 
