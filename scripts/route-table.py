@@ -43,6 +43,10 @@ OUT_OF_SCOPE = [
     (re.compile(r"^/datasets/[^/]+/index(\?|$)"),
      "v0.27's generic index routes; graph and RAPTOR are served by run_graphrag / run_raptor and their trace and graph routes"),
     (re.compile(r"^/datasets/[^/]+/documents/[^/]+/structure/graph$"), "v0.27's per-document structure graphs (web UI)"),
+    # The delta lists `/documents/artifact/{name}, /thumbnails`; the second is upstream's
+    # `GET /api/v1/thumbnails`, which this table reads under the first one's prefix.
+    (re.compile(r"^/documents/artifact/thumbnails$"), "upstream's GET /thumbnails (document thumbnails by id, web UI), read here under the artifact prefix"),
+    (re.compile(r"^/documents/artifact/"), "files an agent's code sandbox wrote; lambdarag runs no code sandbox"),
 ]
 
 

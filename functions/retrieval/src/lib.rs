@@ -1,20 +1,23 @@
 //! `POST /api/v1/retrieval` (contract R1). Scoring lives in `lambdarag::services::retrieval`.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
 
 use lambdarag::contract::envelope::{ok, ApiResult};
-use lambdarag::contract::http::loose_json_body;
+use lambdarag::contract::http::{dataset_json_body, loose_json_body};
 use lambdarag::services::auth::AuthTenant;
-use lambdarag::services::retrieval;
+use lambdarag::services::retrieval::{self, dataset_search};
 use lambdarag::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/retrieval", post(retrieve))
+        // v0.27's retrieval test: the same search, its own body and chunk field names.
+        .route("/api/v1/datasets/search", post(search_datasets))
+        .route("/api/v1/datasets/{dataset_id}/search", post(search_dataset))
         .with_state(state)
 }
 
@@ -29,4 +32,27 @@ async fn retrieve(
     let datasets = retrieval::load_datasets(&state, &tenant, &request.dataset_ids).await?;
     let result = retrieval::retrieve(&state, &tenant, &datasets, &request).await?;
     Ok(ok(retrieval::to_api_for(&result, &request)))
+}
+
+async fn search_datasets(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = dataset_json_body(&headers, &body)?;
+    let body = dataset_search::validate(&req, None)?;
+    Ok(ok(dataset_search::search(&state, &tenant, body).await?))
+}
+
+async fn search_dataset(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = dataset_json_body(&headers, &body)?;
+    let body = dataset_search::validate(&req, Some(&dataset_id))?;
+    Ok(ok(dataset_search::search(&state, &tenant, body).await?))
 }

@@ -203,5 +203,143 @@ pub(super) fn operations() -> Vec<Op> {
                 super::batch_reply("updated"),
             ),
         ),
+        (
+            "/api/v1/datasets/{dataset_id}/documents/parse",
+            "post",
+            operation(
+                "documents",
+                "parseDocumentsV027",
+                "Queue documents for parsing, whatever their state (v0.27); unknown ids give 102 after the others were queued",
+                vec![ds()],
+                json_body(document_ids(), true),
+                envelope_reply("`{success_count[, errors]}`", counted()),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/documents/stop",
+            "post",
+            operation(
+                "documents",
+                "stopDocumentsV027",
+                "Stop parsing documents (v0.27); documents not running are skipped with a message",
+                vec![ds()],
+                json_body(document_ids(), true),
+                envelope_reply("`{success_count[, errors]}`", counted()),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/documents/batch-update-status",
+            "post",
+            operation(
+                "documents",
+                "batchUpdateDocumentStatus",
+                "Enable (`1`) or disable (`0`) documents (v0.27); any failed document makes the reply code 500 `Partial failure` with the same map",
+                vec![ds()],
+                json_body(json!({"type": "object", "required": ["doc_ids", "status"], "properties": {
+                    "doc_ids": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+                    "status": {"enum": ["0", "1", 0, 1]},
+                }}), true),
+                envelope_reply("document id → `{status}` or `{error}`", json!({"type": "object"})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/documents/metadatas",
+            "patch",
+            operation(
+                "documents",
+                "patchDocumentsMetadata",
+                "Batch-edit documents' metadata (v0.27 form of POST …/metadata/update)",
+                vec![ds()],
+                json_body(schema_ref("MetadataUpdate"), true),
+                envelope_reply("counts", json!({"type": "object", "properties": {
+                    "updated": {"type": "integer"}, "matched_docs": {"type": "integer"},
+                }})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/documents/{document_id}/metadata/config",
+            "put",
+            operation(
+                "documents",
+                "setDocumentMetadataConfig",
+                "Set a document's own auto-metadata config, merged into its parser_config.metadata (v0.27)",
+                vec![ds(), doc()],
+                json_body(json!({"type": "object", "required": ["metadata"], "properties": {
+                    "metadata": {},
+                }}), true),
+                envelope_reply("the document, with its stored-row names too", schema_ref("Document")),
+            ),
+        ),
+        (
+            "/api/v1/datasets/search",
+            "post",
+            operation(
+                "retrieval",
+                "searchDatasets",
+                "Retrieval test over several datasets (v0.27): R1's search with `size`, threshold 0 by default, an optional saved search app, chunks under index field names",
+                vec![],
+                json_body(dataset_search_body(true), true),
+                envelope_reply("`{total, chunks, doc_aggs, labels}`", json!({"type": "object", "properties": {
+                    "total": {"type": "integer"},
+                    "chunks": {"type": "array", "items": {"type": "object"}},
+                    "doc_aggs": {},
+                    "labels": {},
+                }})),
+            ),
+        ),
+        (
+            "/api/v1/datasets/{dataset_id}/search",
+            "post",
+            operation(
+                "retrieval",
+                "searchDataset",
+                "Retrieval test over one dataset (v0.27); `dataset_ids` in the body is ignored",
+                vec![ds()],
+                json_body(dataset_search_body(false), true),
+                envelope_reply("`{total, chunks, doc_aggs, labels}`", json!({"type": "object", "properties": {
+                    "total": {"type": "integer"},
+                    "chunks": {"type": "array", "items": {"type": "object"}},
+                    "doc_aggs": {},
+                    "labels": {},
+                }})),
+            ),
+        ),
     ]
+}
+
+fn document_ids() -> Value {
+    json!({"type": "object", "required": ["document_ids"], "properties": {
+        "document_ids": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    }})
+}
+
+fn counted() -> Value {
+    json!({"type": "object", "properties": {
+        "success_count": {"type": "integer"},
+        "errors": {"type": "array", "items": {"type": "string"}},
+    }})
+}
+
+fn dataset_search_body(with_datasets: bool) -> Value {
+    let mut body = json!({"type": "object", "required": ["question"], "properties": {
+        "question": {"type": "string", "minLength": 1},
+        "doc_ids": {"type": "array", "items": {"type": "string"}},
+        "page": {"type": "integer", "minimum": 1, "default": 1},
+        "size": {"type": "integer", "minimum": 1, "default": 30},
+        "top_k": {"type": "integer", "minimum": 1, "default": 1024},
+        "similarity_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.0},
+        "vector_similarity_weight": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.3},
+        "use_kg": {"type": "boolean"},
+        "cross_languages": {"type": "array", "items": {"type": "string"}},
+        "keyword": {"type": "boolean"},
+        "search_id": {"type": ["string", "null"]},
+        "rerank_id": {"type": ["string", "null"]},
+        "meta_data_filter": {"type": ["object", "null"]},
+    }});
+    if with_datasets {
+        body["required"] = json!(["dataset_ids", "question"]);
+        body["properties"]["dataset_ids"] =
+            json!({"type": "array", "minItems": 1, "items": {"type": "string"}});
+    }
+    body
 }

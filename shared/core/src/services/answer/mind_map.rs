@@ -133,7 +133,7 @@ pub async fn mind_map(
 
 /// The chat model a saved filter's conditions are written with (the app's, else the
 /// tenant's default).
-async fn filter_model(
+pub(crate) async fn filter_model(
     state: &AppState,
     tenant_id: &str,
     llm_id: Option<&str>,

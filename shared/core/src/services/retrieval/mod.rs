@@ -784,6 +784,7 @@ pub fn rank(
     assemble(page, records, docs, req, total, doc_aggs)
 }
 
+pub mod dataset_search;
 pub mod document_metadata;
 mod graph;
 mod reply;

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::{RetrievalRequest, RetrievalResult};
 
 /// Lower-cased word tokens, as the `content_ltks` field shows them.
-fn tokens(text: &str) -> String {
+pub(super) fn tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text
         .split(|c: char| !c.is_alphanumeric())
