@@ -28,6 +28,7 @@ or run it alone: `python tests/python/fake_llm.py [PORT]` (prints the base URL).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -168,7 +169,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _embeddings(self):
+        """`/embeddings`: hashed pseudo-random unit vectors, the same text always the same
+        vector; the model name's trailing number is the length (`noise-384`)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        req = json.loads(self.rfile.read(length) or b"{}")
+        texts = req.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        digits = "".join(c for c in str(req.get("model", "")) if c.isdigit()) or "384"
+        dims = int(digits)
+        data = []
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(str(text).encode()).digest()[:8], "little") | 1
+            v = []
+            for _ in range(dims):
+                seed ^= (seed << 13) & 0xFFFFFFFFFFFFFFFF
+                seed ^= seed >> 7
+                seed ^= (seed << 17) & 0xFFFFFFFFFFFFFFFF
+                v.append((seed >> 40) / float(1 << 24) - 0.5)
+            norm = sum(x * x for x in v) ** 0.5 or 1.0
+            data.append({"object": "embedding", "index": i, "embedding": [x / norm for x in v]})
+        self._json(200, {"object": "list", "data": data, "model": req.get("model"), "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
     def do_POST(self):
+        if self.path.rstrip("/") in ("/embeddings", "/v1/embeddings"):
+            self._embeddings()
+            return
         if self.path.rstrip("/") not in ("/chat/completions", "/v1/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return

@@ -304,6 +304,24 @@ pub(super) fn operations() -> Vec<Op> {
                 }})),
             ),
         ),
+        (
+            "/api/v1/datasets/{dataset_id}/embedding/check",
+            "post",
+            operation(
+                "datasets",
+                "checkEmbedding",
+                "Embed a sample of the dataset's chunks with a candidate model and compare with the stored vectors (v0.27); an average cosine under 0.9 answers code 10 with the same figures",
+                vec![ds()],
+                json_body(json!({"type": "object", "required": ["embd_id"], "properties": {
+                    "embd_id": {"type": "string"},
+                    "check_num": {"type": "integer", "minimum": 1, "default": 5},
+                }}), true),
+                envelope_reply("`{summary, results}`", json!({"type": "object", "properties": {
+                    "summary": {"type": "object"},
+                    "results": {"type": "array", "items": {"type": "object"}},
+                }})),
+            ),
+        ),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! Datasets: request validation with upstream's messages, parser-config defaults, and the
 //! create / list / update / delete rules of the contract (endpoints.md D1–D4).
 
+pub mod embedding_check;
 mod parser_config;
 mod request;
 pub mod tags;
