@@ -14,7 +14,7 @@ use lambdarag::contract::envelope::{
 };
 use lambdarag::contract::http::{dataset_json_body, loose_json_body, query_pairs};
 use lambdarag::services::auth::AuthTenant;
-use lambdarag::services::datasets::{self, embedding_check, DeleteOutcome};
+use lambdarag::services::datasets::{self, DeleteOutcome};
 use lambdarag::services::{graphrag, raptor};
 use lambdarag::AppState;
 
@@ -34,10 +34,6 @@ pub fn router(state: AppState) -> Router {
             get(list_tags).put(rename_tag).delete(delete_tags),
         )
         .route("/api/v1/datasets/tags/aggregation", get(aggregate_tags))
-        .route(
-            "/api/v1/datasets/{dataset_id}/embedding/check",
-            post(check_embedding),
-        )
         .route(
             "/api/v1/datasets/metadata/flattened",
             get(flattened_metadata),
@@ -335,27 +331,4 @@ async fn trace_raptor(
     Path(dataset_id): Path<String>,
 ) -> ApiResult {
     Ok(ok(raptor::trace(&state, &tenant, &dataset_id).await?))
-}
-
-async fn check_embedding(
-    State(state): State<AppState>,
-    AuthTenant(tenant): AuthTenant,
-    Path(dataset_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let req = loose_json_body(&headers, &body)?;
-    let found = embedding_check::check(&state, &tenant, &dataset_id, &req).await?;
-    if found.effective {
-        return Ok(ok(found.data));
-    }
-    // Upstream's `get_json_result(code=NOT_EFFECTIVE)`: code 10, HTTP 200, the same figures.
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "code": 10,
-            "message": embedding_check::NOT_EFFECTIVE_MESSAGE,
-            "data": found.data,
-        }),
-    ))
 }

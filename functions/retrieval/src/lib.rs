@@ -6,9 +6,10 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
 
-use lambdarag::contract::envelope::{ok, ApiResult};
+use lambdarag::contract::envelope::{json_response, ok, ApiResult};
 use lambdarag::contract::http::{dataset_json_body, loose_json_body};
 use lambdarag::services::auth::AuthTenant;
+use lambdarag::services::datasets::embedding_check;
 use lambdarag::services::retrieval::{self, dataset_search};
 use lambdarag::AppState;
 
@@ -18,6 +19,12 @@ pub fn router(state: AppState) -> Router {
         // v0.27's retrieval test: the same search, its own body and chunk field names.
         .route("/api/v1/datasets/search", post(search_datasets))
         .route("/api/v1/datasets/{dataset_id}/search", post(search_dataset))
+        // Here rather than in the datasets function: it embeds, and this function has the
+        // built-in model.
+        .route(
+            "/api/v1/datasets/{dataset_id}/embedding/check",
+            post(check_embedding),
+        )
         .with_state(state)
 }
 
@@ -55,4 +62,27 @@ async fn search_dataset(
     let req = dataset_json_body(&headers, &body)?;
     let body = dataset_search::validate(&req, Some(&dataset_id))?;
     Ok(ok(dataset_search::search(&state, &tenant, body).await?))
+}
+
+async fn check_embedding(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(dataset_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let found = embedding_check::check(&state, &tenant, &dataset_id, &req).await?;
+    if found.effective {
+        return Ok(ok(found.data));
+    }
+    // Upstream's `get_json_result(code=NOT_EFFECTIVE)`: code 10, HTTP 200, the same figures.
+    Ok(json_response(
+        axum::http::StatusCode::OK,
+        &serde_json::json!({
+            "code": 10,
+            "message": embedding_check::NOT_EFFECTIVE_MESSAGE,
+            "data": found.data,
+        }),
+    ))
 }
