@@ -43,9 +43,6 @@ OUT_OF_SCOPE = [
     (re.compile(r"^/datasets/[^/]+/index(\?|$)"),
      "v0.27's generic index routes; graph and RAPTOR are served by run_graphrag / run_raptor and their trace and graph routes"),
     (re.compile(r"^/datasets/[^/]+/documents/[^/]+/structure/graph$"), "v0.27's per-document structure graphs (web UI)"),
-    # The delta lists `/documents/artifact/{name}, /thumbnails`; the second is upstream's
-    # `GET /api/v1/thumbnails`, which this table reads under the first one's prefix.
-    (re.compile(r"^/documents/artifact/thumbnails$"), "upstream's GET /thumbnails (document thumbnails by id, web UI), read here under the artifact prefix"),
     (re.compile(r"^/documents/artifact/"), "files an agent's code sandbox wrote; lambdarag runs no code sandbox"),
 ]
 
@@ -109,7 +106,7 @@ def v027_routes(delta: str) -> dict[tuple[str, str], tuple[str, str]]:
             seen.append(path)
             if not method:
                 method = ["GET"] if not base else method
-            if path.startswith("/") and base and not path.startswith("/api") and path.count("/") == 1 and "{" not in path and base.count("/") > 1:
+            if path.startswith("/") and base and not path.startswith("/api") and path not in TOP_LEVEL and path.count("/") == 1 and "{" not in path and base.count("/") > 1:
                 # "/run_raptor" after "/datasets/{id}/run_graphrag": a sibling of the previous path
                 path = base.rsplit("/", 1)[0] + path
             base = path
@@ -117,6 +114,11 @@ def v027_routes(delta: str) -> dict[tuple[str, str], tuple[str, str]]:
                 for m in method:
                     out.setdefault((m, norm(alt)), (status, alt))
     return out
+
+
+# One-segment paths the delta lists after a longer one that are routes of their own, not
+# siblings of it (`/documents/artifact/{name}, /thumbnails` is upstream's GET /thumbnails).
+TOP_LEVEL = {"/thumbnails"}
 
 
 def resolve_ellipsis(rest: str, earlier: list[str]) -> str:

@@ -288,3 +288,21 @@ class TestMetadataConfig:
             f"document {t['id']} not found in dataset {ds['id']}",
         )
         assert "metadata" not in doc_state(api, theirs["id"], t["id"], key=other_api_key)["parser_config"]
+
+
+class TestThumbnails:
+    def test_known_ids_of_the_caller(self, api, ds, other_api_key):
+        a, b = upload(api, ds["id"], "a.txt", "b.txt")
+        theirs = new_dataset(api, key=other_api_key)
+        [t] = upload(api, theirs["id"], "t.txt", key=other_api_key)
+        res = api.get("/thumbnails", params=[("doc_ids", a["id"]), ("doc_ids", "nope"), ("doc_ids", b["id"]), ("doc_ids", t["id"])])
+        # Plain-text documents have no thumbnail; unknown and other tenants' ids are left out.
+        assert res.json() == {"code": 0, "message": "success", "data": {a["id"]: None, b["id"]: None}}
+        # A comma-separated value is one id.
+        assert ok(api.get("/thumbnails", params={"doc_ids": f"{a['id']},{b['id']}"})) == {}
+
+    def test_errors(self, api):
+        assert api.get("/thumbnails").json() == {"code": 101, "message": 'Lack of "Document ID"', "data": False}
+        many = [("doc_ids", f"d{i}") for i in range(101)]
+        assert err(api.get("/thumbnails", params=many)) == (101, "doc_ids must contain at most 100 IDs")
+        assert api.get("/thumbnails", key=None, params={"doc_ids": "x"}).json()["message"] == "`Authorization` can't be empty"

@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/datasets/{dataset_id}/documents/{document_id}/metadata/config",
             put(metadata_config),
         )
+        .route("/api/v1/thumbnails", get(thumbnails))
         .route("/api/v1/documents/ingest", post(ingest))
         .route("/api/v1/documents/{document_id}", get(download_by_id))
         .route("/api/v1/documents/images/{image_id}", get(chunk_image))
@@ -463,4 +464,18 @@ async fn metadata_config(
     let doc =
         documents::set_metadata_config(&state, &tenant, &dataset_id, &document_id, &req).await?;
     Ok(ok(documents::row_and_api(&doc)))
+}
+
+async fn thumbnails(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    // Repeated `doc_ids` keys; a comma-separated value is one id, as upstream reads it.
+    let ids: Vec<String> = query_pairs(q.as_deref())
+        .into_iter()
+        .filter(|(k, _)| k == "doc_ids")
+        .map(|(_, v)| v)
+        .collect();
+    Ok(ok_json(documents::thumbnails(&state, &tenant, &ids).await?))
 }

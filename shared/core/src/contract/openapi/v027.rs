@@ -322,6 +322,18 @@ pub(super) fn operations() -> Vec<Op> {
                 }})),
             ),
         ),
+        (
+            "/api/v1/thumbnails",
+            "get",
+            operation(
+                "documents",
+                "documentThumbnails",
+                "Thumbnails of the caller's documents by id (v0.27); unknown ids are left out",
+                vec![query("doc_ids", "a document id; repeat the key for more (at most 100)", json!({"type": "string"}))],
+                None,
+                envelope_reply("document id → thumbnail (a data URI, an image URL, or null)", json!({"type": "object"})),
+            ),
+        ),
     ]
 }
 

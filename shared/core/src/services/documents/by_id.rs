@@ -59,3 +59,45 @@ pub async fn document_file(
         bytes,
     })
 }
+
+/// Most ids one thumbnails request may name (upstream's `validate_rest_api_ids`).
+pub const THUMBNAIL_IDS_LIMIT: usize = 100;
+
+/// v0.27's `GET /thumbnails?doc_ids=…`: each named document of the caller's with its
+/// thumbnail (a `data:` URI as stored, a stored image name as its `/documents/images/` URL,
+/// or null: lambdarag makes no thumbnails at parse time). Unknown ids, and other tenants'
+/// documents, are left out.
+pub async fn thumbnails(
+    state: &AppState,
+    tenant_id: &str,
+    doc_ids: &[String],
+) -> Result<Value, ApiError> {
+    if doc_ids.is_empty() {
+        return Err(ApiError::argument("Lack of \"Document ID\"").with_data(json!(false)));
+    }
+    if doc_ids.len() > THUMBNAIL_IDS_LIMIT {
+        return Err(ApiError::argument(format!(
+            "doc_ids must contain at most {THUMBNAIL_IDS_LIMIT} IDs"
+        )));
+    }
+    let (datasets, _) = state
+        .meta
+        .list_datasets(tenant_id, &crate::domain::DatasetListQuery::all())
+        .await?;
+    let ids: Vec<String> = datasets.into_iter().map(|d| d.id).collect();
+    let docs = state.docs.get_documents(tenant_id, &ids, doc_ids).await?;
+    let mut out = Map::new();
+    for id in doc_ids {
+        let Some(doc) = docs.iter().find(|d| &d.id == id) else {
+            continue;
+        };
+        let thumbnail = match doc.thumbnail.as_deref() {
+            Some(t) if !t.is_empty() && !t.starts_with("data:") => {
+                json!(format!("/api/v1/documents/images/{}-{t}", doc.dataset_id))
+            }
+            other => json!(other),
+        };
+        out.insert(id.clone(), thumbnail);
+    }
+    Ok(Value::Object(out))
+}

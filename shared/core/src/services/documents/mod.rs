@@ -15,7 +15,7 @@ mod upload;
 pub use bulk::{
     batch_update_status, parse_v027, row_and_api, set_metadata_config, stop_v027, StatusOutcome,
 };
-pub use by_id::{document_file, find_document, DocumentFile};
+pub use by_id::{document_file, find_document, thumbnails, DocumentFile, THUMBNAIL_IDS_LIMIT};
 pub use ingest::{ingest, validate_ingest, IngestAction};
 pub use lifecycle::{delete, parse, remove_document, stop, DeleteReply};
 pub use listing::{
