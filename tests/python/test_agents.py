@@ -138,6 +138,22 @@ def test_v027_list_filters(chat_env, agents, deployment):
     # The pinned list is unchanged: a bare list, no `type`.
     pinned = api.get("/agents", params={"page_size": 100}).json()["data"]
     assert isinstance(pinned, list) and all("type" not in r for r in pinned)
+    # `type=filter`: owners and categories with counts, before any other key is read.
+    for client in (v027, api):
+        facet = client.get("/agents", params={"type": "filter", "owner_ids": uuid.uuid4().hex, "page": "x"}).json()
+        assert facet["code"] == 0 and facet["message"] == "success", facet
+        total = len(pinned)
+        assert facet["data"]["total"] == total >= 2
+        [owner] = facet["data"]["filter"]["owner"]
+        assert owner["id"] == chat_env.tenant.id and owner["count"] == total and owner["label"]
+        assert facet["data"]["filter"]["canvas_category"] == [{"id": "agent_canvas", "label": "agent_canvas", "count": total}]
+    # Another tenant sees only its own (none here).
+    from conftest import create_tenant
+
+    fresh = create_tenant(deployment.server.data_dir, f"no-agents-{uuid.uuid4().hex[:6]}")
+    other = Api(deployment.server.base_url, fresh.api_key)
+    assert other.get("/agents", params={"type": "filter"}).json()["data"] == {
+        "filter": {"owner": [], "canvas_category": []}, "total": 0}
 
 
 def test_a_component_we_do_not_run_is_refused_by_name(chat_env):

@@ -21,6 +21,11 @@ pub async fn list(
     generation: ClientGeneration,
     pairs: &[(String, String)],
 ) -> Result<Value, ApiError> {
+    // v0.27's facet answers before any other query key is read (no client of the pinned
+    // generation sends `type=filter`).
+    if first(pairs, "type") == Some("filter") {
+        return list_facets(state, tenant_id).await;
+    }
     let page = int_arg(pairs, "page", 1)?.max(1);
     let page_size = int_arg(pairs, "page_size", 30)?;
     // v0.27 orders by creation by default; the pinned list by the last update.
@@ -96,6 +101,41 @@ pub async fn list(
     } else {
         result(Value::Array(items))
     })
+}
+
+/// v0.27's `GET /agents?type=filter`: the owners and canvas categories of the agents the
+/// caller can see, each with its count, and the total. A key sees its own tenant's agents
+/// only, so there is one owner at most. Entries are `{id, label, count}` like the dataset
+/// facet's (the category's label is its id).
+async fn list_facets(state: &AppState, tenant_id: &str) -> Result<Value, ApiError> {
+    let all = state.agents.list_agents(tenant_id).await?;
+    let owners = if all.is_empty() {
+        Vec::new()
+    } else {
+        let label = state
+            .meta
+            .get_tenant(tenant_id)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        vec![json!({"id": tenant_id, "label": label, "count": all.len()})]
+    };
+    let mut categories: Vec<(String, usize)> = Vec::new();
+    for a in &all {
+        match categories.iter_mut().find(|(c, _)| *c == a.canvas_category) {
+            Some((_, n)) => *n += 1,
+            None => categories.push((a.canvas_category.clone(), 1)),
+        }
+    }
+    categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let categories: Vec<Value> = categories
+        .into_iter()
+        .map(|(c, n)| json!({"id": c, "label": c, "count": n}))
+        .collect();
+    Ok(json_result(json!({
+        "filter": {"owner": owners, "canvas_category": categories},
+        "total": all.len(),
+    })))
 }
 
 /// v0.27's list filters (the pinned list has none of these and shows agent canvases).
