@@ -39,7 +39,6 @@ OUT_OF_SCOPE = [
     (re.compile(r"^/agents/(templates|prompts|tags|download)$|^/agents/[^/]+/(tags|upload|versions|logs|reset|rerun|components)|^/agents/test_db_connection"),
      "canvas-editor support, unused by the SDKs"),
     (re.compile(r"^/(chatbots|agentbots|searchbots)/"), "beta share tokens (web UI embeds)"),
-    (re.compile(r"^/(tts|sequence2txt|chat/audio/)"), "audio models"),
     (re.compile(r"^/datasets/[^/]+/index(\?|$)"),
      "v0.27's generic index routes; graph and RAPTOR are served by run_graphrag / run_raptor and their trace and graph routes"),
     (re.compile(r"^/datasets/[^/]+/documents/[^/]+/structure/graph$"), "v0.27's per-document structure graphs (web UI)"),

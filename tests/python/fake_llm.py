@@ -191,9 +191,49 @@ class _Handler(BaseHTTPRequestHandler):
             data.append({"object": "embedding", "index": i, "embedding": [x / norm for x in v]})
         self._json(200, {"object": "list", "data": data, "model": req.get("model"), "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 
+    def _audio_speech(self):
+        """`/audio/speech`: fake MP3 bytes that spell the input, so tests can read what was
+        spoken; the model `broken-tts` fails."""
+        length = int(self.headers.get("Content-Length") or 0)
+        req = json.loads(self.rfile.read(length) or b"{}")
+        self.server.requests.append(req)
+        if req.get("model") == "broken-tts":
+            self._json(500, {"error": {"message": "the voice engine is down"}})
+            return
+        data = b"ID3" + f"[{req.get('voice')}:{req.get('input')}]".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/mpeg")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _audio_transcriptions(self):
+        """`/audio/transcriptions` (multipart): `{text}` naming the file, its size and the
+        model, so tests can check what was sent."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        boundary = self.headers.get("Content-Type", "").split("boundary=")[-1].strip('"').encode()
+        fields = {}
+        for part in body.split(b"--" + boundary):
+            head, _, value = part.partition(b"\r\n\r\n")
+            m = re.search(rb'name="([^"]+)"(?:; filename="([^"]*)")?', head)
+            if not m:
+                continue
+            value = value[:-2] if value.endswith(b"\r\n") else value
+            fields[m.group(1).decode()] = (m.group(2).decode() if m.group(2) is not None else None, value)
+        filename, audio = fields.get("file", (None, b""))
+        model = fields.get("model", (None, b""))[1].decode()
+        self._json(200, {"text": f"heard {len(audio)} bytes of {filename} with {model}"})
+
     def do_POST(self):
         if self.path.rstrip("/") in ("/embeddings", "/v1/embeddings"):
             self._embeddings()
+            return
+        if self.path.rstrip("/") in ("/audio/speech", "/v1/audio/speech"):
+            self._audio_speech()
+            return
+        if self.path.rstrip("/") in ("/audio/transcriptions", "/v1/audio/transcriptions"):
+            self._audio_transcriptions()
             return
         if self.path.rstrip("/") not in ("/chat/completions", "/v1/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}"}})

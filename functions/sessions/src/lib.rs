@@ -24,13 +24,15 @@ use lambdarag::services::completion::{self, Completion, TurnAnswer};
 use lambdarag::services::{sessions, sessions_v027};
 use lambdarag::AppState;
 
+mod audio;
+
 /// Token counting for frame buffering: cl100k, as upstream counts.
 fn count_tokens(text: &str) -> usize {
     lambdarag_ingest::count_tokens(text)
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(
             "/api/v1/chats/{chat_id}/sessions",
             post(create).get(list).delete(delete),
@@ -55,8 +57,8 @@ pub fn router(state: AppState) -> Router {
             post(related_questions),
         )
         .route("/api/v1/chat/recommendation", post(recommendation))
-        .route("/api/v1/chat/mindmap", post(mind_map))
-        .with_state(state)
+        .route("/api/v1/chat/mindmap", post(mind_map));
+    audio::routes(routes).with_state(state)
 }
 
 fn batch_reply(outcome: BatchOutcome) -> Response {

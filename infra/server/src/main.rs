@@ -83,7 +83,7 @@ enum Command {
     /// Model providers of a tenant.
     #[command(subcommand)]
     Provider(ProviderCmd),
-    /// A tenant's default embedding and chat models.
+    /// A tenant's default embedding, chat and audio models.
     Defaults {
         #[arg(long)]
         tenant: Option<String>,
@@ -93,6 +93,13 @@ enum Command {
         /// Default chat model, `model@factory`.
         #[arg(long)]
         chat: Option<String>,
+        /// Default text-to-speech model, `model@factory` (a provider's `name:tts` model).
+        #[arg(long)]
+        tts: Option<String>,
+        /// Default speech-to-text model, `model@factory` (a provider's `name:speech2text`
+        /// model).
+        #[arg(long)]
+        asr: Option<String>,
     },
     /// Benchmarks of the embedded deployment (fresh temporary data dir unless --data-dir
     /// is given on the command line).
@@ -326,6 +333,8 @@ async fn run(cli: Cli) -> CliResult {
             tenant,
             embedding,
             chat,
+            tts,
+            asr,
         } => {
             let mut t = resolve_tenant(store.as_ref(), tenant, false).await?;
             if let Some(e) = embedding {
@@ -338,19 +347,33 @@ async fn run(cli: Cli) -> CliResult {
                     .map_err(|e| e.message)?;
                 t.llm_id = c;
             }
+            if let Some(m) = tts {
+                lambdarag::domain::models::verify_model(&t, &m, ModelType::Tts)
+                    .map_err(|e| e.message)?;
+                t.tts_id = m;
+            }
+            if let Some(m) = asr {
+                lambdarag::domain::models::verify_model(&t, &m, ModelType::Speech2Text)
+                    .map_err(|e| e.message)?;
+                t.asr_id = m;
+            }
             store.update_tenant(&t).await?;
-            println!("embedding={}\tchat={}", t.embd_id, t.llm_id);
+            println!(
+                "embedding={}\tchat={}\ttts={}\tasr={}",
+                t.embd_id, t.llm_id, t.tts_id, t.asr_id
+            );
             Ok(())
         }
     }
 }
 
 fn parse_model(spec: &str) -> CliResult<ProviderModel> {
-    let (name, kind) = spec
-        .rsplit_once(':')
-        .ok_or_else(|| format!("--model {spec}: expected name:embedding|chat|rerank"))?;
-    let model_type = ModelType::parse(kind)
-        .ok_or_else(|| format!("--model {spec}: type must be embedding, chat or rerank"))?;
+    let (name, kind) = spec.rsplit_once(':').ok_or_else(|| {
+        format!("--model {spec}: expected name:embedding|chat|rerank|tts|speech2text")
+    })?;
+    let model_type = ModelType::parse(kind).ok_or_else(|| {
+        format!("--model {spec}: type must be embedding, chat, rerank, tts or speech2text")
+    })?;
     Ok(ProviderModel {
         name: name.to_string(),
         model_type,
@@ -414,11 +437,14 @@ async fn serve(
     let registry = Arc::new(lambdarag_models::ModelRegistry::new(Some(
         args.data_dir.clone(),
     )));
+    // One provider registry for chat and audio models (both speak the OpenAI protocol).
+    let providers = Arc::new(lambdarag_models::ChatRegistry::new());
     let state = embedded
         .state
         .with_embedders(registry.clone())
         .with_rerankers(registry)
-        .with_chat_models(Arc::new(lambdarag_models::ChatRegistry::new()));
+        .with_chat_models(providers.clone())
+        .with_audio(providers);
     let has_tenant = !state.meta.list_tenants().await?.is_empty();
 
     // In-process parse workers on the durable queue; a task interrupted by a crash or a

@@ -233,10 +233,13 @@ pub fn build_state(conf: &SdkConfig, settings: AwsSettings) -> Result<AwsState, 
     let registry = Arc::new(registry);
     // Chat models: completions, and retrieval's `keyword` / `cross_languages`, which ask the
     // tenant's default chat model. Like the embedders, nothing happens until a model is used.
+    // Audio models (`/tts`, `/sequence2txt`, `/chat/audio/*`) share the chat models' client.
+    let providers = Arc::new(lambdarag_models::ChatRegistry::new());
     app = app
         .with_embedders(registry.clone())
         .with_rerankers(registry)
-        .with_chat_models(Arc::new(lambdarag_models::ChatRegistry::new()));
+        .with_chat_models(providers.clone())
+        .with_audio(providers);
 
     Ok(AwsState {
         app,

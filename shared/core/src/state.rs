@@ -11,6 +11,7 @@ use bytes::Bytes;
 use crate::contract::error::StoreError;
 use crate::domain::{ChunkRecord, Document, DocumentListQuery, ProgressUpdate, QueuedTask, Tenant};
 use crate::ports::agent::{AgentCanvas, AgentSession, AgentStore};
+use crate::ports::audio::{AudioModelRegistry, SpeechModel, TranscriptionModel};
 use crate::ports::chat::{
     Chat, ChatListQuery, ChatModel, ChatModelRegistry, ChatStore, Session, SessionListQuery,
 };
@@ -42,6 +43,8 @@ pub struct AppState {
     pub agents: Arc<dyn AgentStore>,
     /// Dataset-wide tasks (RAPTOR, GraphRAG) and each dataset's current one.
     pub tasks: Arc<dyn DatasetTaskStore>,
+    /// Text-to-speech and speech-to-text models (`/tts`, `/sequence2txt`, `/chat/audio/*`).
+    pub audio: Arc<dyn AudioModelRegistry>,
 }
 
 impl AppState {
@@ -62,8 +65,13 @@ impl AppState {
             files: Arc::new(crate::ports::files::UnconfiguredFiles),
             searches: none.clone(),
             agents: none.clone(),
+            audio: none.clone(),
             tasks: none,
         }
+    }
+    pub fn with_audio(mut self, audio: Arc<dyn AudioModelRegistry>) -> Self {
+        self.audio = audio;
+        self
     }
     pub fn with_docs(mut self, docs: Arc<dyn DocumentStore>) -> Self {
         self.docs = docs;
@@ -305,6 +313,25 @@ impl ChatStore for Unconfigured {
     }
     async fn delete_session(&self, _: &str, _: &str, _: &str) -> Result<bool, StoreError> {
         Err(unconfigured("chat store"))
+    }
+}
+
+impl AudioModelRegistry for Unconfigured {
+    fn speech_model(&self, _: &Tenant, model_id: &str) -> Result<Arc<dyn SpeechModel>, ModelError> {
+        Err(ModelError::Unavailable(
+            model_id.to_string(),
+            "no audio models are configured in this function".into(),
+        ))
+    }
+    fn transcription_model(
+        &self,
+        _: &Tenant,
+        model_id: &str,
+    ) -> Result<Arc<dyn TranscriptionModel>, ModelError> {
+        Err(ModelError::Unavailable(
+            model_id.to_string(),
+            "no audio models are configured in this function".into(),
+        ))
     }
 }
 

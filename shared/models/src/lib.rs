@@ -8,6 +8,8 @@
 //!   Titan and Cohere embedding models.
 //! - [`HttpReranker`]: a rerank model behind a `/rerank` endpoint (Jina, Cohere, SiliconFlow,
 //!   vLLM, Xinference, HuggingFace TEI, ...).
+//! - [`OpenAiAudio`]: text to speech and speech to text over the OpenAI audio protocol,
+//!   resolved by [`ChatRegistry`] as an [`AudioModelRegistry`](lambdarag::ports::audio::AudioModelRegistry).
 //! - [`ModelRegistry`]: the [`EmbedderRegistry`](lambdarag::ports::EmbedderRegistry) and
 //!   [`RerankerRegistry`](lambdarag::ports::RerankerRegistry) that turn a tenant's model id
 //!   (`model@factory`; for rerank models also a bare `model`) into one of the above.
@@ -15,6 +17,7 @@
 //! Every embedder returns L2-normalised vectors, one per input, in input order; every
 //! reranker one score per text, in input order.
 
+mod audio;
 #[cfg(feature = "bedrock")]
 mod bedrock;
 #[cfg(feature = "builtin")]
@@ -26,6 +29,7 @@ mod registry;
 mod rerank;
 mod vector;
 
+pub use audio::OpenAiAudio;
 #[cfg(feature = "bedrock")]
 pub use bedrock::BedrockEmbedder;
 #[cfg(feature = "builtin")]

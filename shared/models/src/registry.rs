@@ -349,6 +349,8 @@ mod tests {
             name: "t".into(),
             embd_id: default_embedding_id(),
             llm_id: default_chat_id(),
+            tts_id: String::new(),
+            asr_id: String::new(),
             providers: vec![],
             create_time: 0,
         }

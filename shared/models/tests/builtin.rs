@@ -172,6 +172,8 @@ async fn registry_finds_the_model_under_the_data_dir() {
         name: "t".into(),
         embd_id: default_embedding_id(),
         llm_id: default_chat_id(),
+        tts_id: String::new(),
+        asr_id: String::new(),
         providers: vec![],
         create_time: 0,
     };

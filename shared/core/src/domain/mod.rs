@@ -18,6 +18,10 @@ pub enum ModelType {
     Embedding,
     Chat,
     Rerank,
+    /// Text to speech (`/tts`, `/chat/audio/speech`).
+    Tts,
+    /// Speech to text (`/sequence2txt`, `/chat/audio/transcription`).
+    Speech2Text,
 }
 
 impl ModelType {
@@ -26,6 +30,8 @@ impl ModelType {
             "embedding" => Some(ModelType::Embedding),
             "chat" => Some(ModelType::Chat),
             "rerank" => Some(ModelType::Rerank),
+            "tts" => Some(ModelType::Tts),
+            "speech2text" => Some(ModelType::Speech2Text),
             _ => None,
         }
     }
@@ -34,6 +40,8 @@ impl ModelType {
             ModelType::Embedding => "embedding",
             ModelType::Chat => "chat",
             ModelType::Rerank => "rerank",
+            ModelType::Tts => "tts",
+            ModelType::Speech2Text => "speech2text",
         }
     }
 }
@@ -68,6 +76,12 @@ pub struct Tenant {
     pub embd_id: String,
     /// Default chat model, `model@factory`.
     pub llm_id: String,
+    /// Default text-to-speech model, `model@factory`; empty: none set.
+    #[serde(default)]
+    pub tts_id: String,
+    /// Default speech-to-text model, `model@factory`; empty: none set.
+    #[serde(default)]
+    pub asr_id: String,
     #[serde(default)]
     pub providers: Vec<ProviderConfig>,
     pub create_time: i64,

@@ -23,6 +23,8 @@ fn tenant(name: &str) -> Tenant {
         name: name.into(),
         embd_id: "all-MiniLM-L6-v2@Builtin".into(),
         llm_id: "extractive-answerer@Builtin".into(),
+        tts_id: String::new(),
+        asr_id: String::new(),
         providers: vec![],
         create_time: now_ms(),
     }

@@ -18,6 +18,7 @@ use crate::domain::{
 };
 
 pub mod agent;
+pub mod audio;
 pub mod chat;
 pub mod conformance;
 pub mod conformance_agents;

@@ -54,6 +54,8 @@ pub async fn create_tenant(store: &dyn MetadataStore, name: &str) -> Result<Tena
         name: name.to_string(),
         embd_id: default_embedding_id(),
         llm_id: default_chat_id(),
+        tts_id: String::new(),
+        asr_id: String::new(),
         providers: vec![],
         create_time: now_ms(),
     };

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod answer;
+pub mod audio;
 pub mod auth;
 pub mod chats;
 pub mod chunks;

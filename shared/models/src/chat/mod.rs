@@ -182,6 +182,77 @@ impl ChatModelRegistry for ChatRegistry {
     }
 }
 
+impl ChatRegistry {
+    /// The OpenAI-protocol audio endpoint of a tenant's `model@factory` of kind `kind`.
+    fn audio(
+        &self,
+        tenant: &Tenant,
+        model_id: &str,
+        kind: ModelType,
+    ) -> Result<Arc<crate::OpenAiAudio>, ModelError> {
+        let unavailable = |why: String| ModelError::Unavailable(model_id.to_string(), why);
+        let (name, factory_name) = split_model_id(model_id);
+        let Some(factory_name) = factory_name else {
+            return Err(unavailable(
+                "a model id must name its factory: <model>@<factory>".to_string(),
+            ));
+        };
+        if factory_name == BUILTIN_FACTORY {
+            return Err(unavailable(format!(
+                "lambdarag has no built-in {} model",
+                kind.as_str()
+            )));
+        }
+        let Some(f) = factory(factory_name) else {
+            return Err(unavailable(format!(
+                "unknown model factory '{factory_name}'"
+            )));
+        };
+        let Some(provider) = tenant_provider(tenant, name, Some(factory_name), kind) else {
+            return Err(unavailable(format!(
+                "the tenant has not configured the {factory_name} provider with {} model \
+                 {name}; configure the provider (API key, base URL, models) first",
+                kind.as_str()
+            )));
+        };
+        if f.protocol != Protocol::OpenAiCompatible {
+            return Err(unavailable(format!(
+                "lambdarag calls audio models over the OpenAI protocol only, not {factory_name}'s"
+            )));
+        }
+        let base_url = provider_base_url(provider, f).ok_or_else(|| {
+            unavailable(format!(
+                "the {factory_name} provider has no base URL configured"
+            ))
+        })?;
+        Ok(Arc::new(crate::OpenAiAudio::new(
+            self.http_client(model_id)?,
+            model_id,
+            name,
+            base_url,
+            provider.api_key.clone(),
+        )))
+    }
+}
+
+impl lambdarag::ports::audio::AudioModelRegistry for ChatRegistry {
+    fn speech_model(
+        &self,
+        tenant: &Tenant,
+        model_id: &str,
+    ) -> Result<Arc<dyn lambdarag::ports::audio::SpeechModel>, ModelError> {
+        Ok(self.audio(tenant, model_id, ModelType::Tts)?)
+    }
+
+    fn transcription_model(
+        &self,
+        tenant: &Tenant,
+        model_id: &str,
+    ) -> Result<Arc<dyn lambdarag::ports::audio::TranscriptionModel>, ModelError> {
+        Ok(self.audio(tenant, model_id, ModelType::Speech2Text)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +264,8 @@ mod tests {
             name: "t".into(),
             embd_id: default_embedding_id(),
             llm_id: default_chat_id(),
+            tts_id: String::new(),
+            asr_id: String::new(),
             providers: vec![],
             create_time: 0,
         }

@@ -29,6 +29,27 @@ fn stream_or_json(description: &str, json_schema: Value) -> Value {
     }})
 }
 
+/// MP3 bytes, or an error envelope before any audio.
+fn speech_reply() -> Value {
+    json!({"200": {
+        "description": "the audio (a model failure mid-stream ends it with a `data:` error frame), or an error envelope",
+        "content": {
+            "audio/mpeg": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": schema_ref("Envelope")},
+        },
+    }})
+}
+
+fn transcription_form() -> Value {
+    json!({"required": true, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": ".aac .flac .m4a .mp3 .ogg .opus .wav .webm .wma"},
+            "stream": {"type": "string", "enum": ["true", "false"]},
+        },
+    }}}})
+}
+
 pub(super) fn operations() -> Vec<Op> {
     let list_params = |extra: &[&str]| {
         let mut p = paging(30);
@@ -177,6 +198,36 @@ pub(super) fn operations() -> Vec<Op> {
             envelope_reply("the mind map", json!({"type": "object", "properties": {
                 "id": {"type": "string"}, "children": {"type": "array", "items": {"type": "object"}},
             }})),
+        )),
+        ("/api/v1/tts", "post", operation(
+            "audio", "tts", "Speak a text with the tenant's default TTS model (audio/mpeg, piece by piece)", vec![],
+            json_body(json!({"type": "object", "required": ["text"], "properties": {
+                "text": {"type": "string"},
+            }}), true),
+            speech_reply(),
+        )),
+        ("/api/v1/chat/audio/speech", "post", operation(
+            "audio", "chatAudioSpeech", "Speak a text with the tenant's default TTS model (v0.27 path of /tts)", vec![],
+            json_body(json!({"type": "object", "required": ["text"], "properties": {
+                "text": {"type": "string"},
+            }}), true),
+            speech_reply(),
+        )),
+        ("/api/v1/sequence2txt", "post", operation(
+            "audio", "sequence2txt", "Transcribe a recording with the tenant's default ASR model", vec![],
+            Some(transcription_form()),
+            stream_or_json(
+                "`{text}`, one `data: {event, text}` frame when `stream` is true, or an error envelope",
+                schema_ref("Envelope"),
+            ),
+        )),
+        ("/api/v1/chat/audio/transcription", "post", operation(
+            "audio", "chatAudioTranscription", "Transcribe a recording with the tenant's default ASR model (v0.27 path of /sequence2txt)", vec![],
+            Some(transcription_form()),
+            stream_or_json(
+                "`{text}`, one `data: {event, text}` frame when `stream` is true, or an error envelope",
+                schema_ref("Envelope"),
+            ),
         )),
         ("/api/v1/chats_openai/{chat_id}/chat/completions", "post", operation(
             "openai", "openaiChatCompletion",

@@ -104,6 +104,7 @@ fn build() -> Value {
             {"name": "retrieval", "description": "Retrieval over datasets, and Dify's external-knowledge API"},
             {"name": "chats", "description": "Chat assistants"},
             {"name": "sessions", "description": "Chat sessions and completions"},
+            {"name": "audio", "description": "Text to speech and speech to text with the tenant's default audio models"},
             {"name": "openai", "description": "OpenAI-compatible chat completions"},
             {"name": "files", "description": "The personal file manager (`/file/*` and v0.27's `/files*`)"},
             {"name": "meta", "description": "This document and its browsable page"},

@@ -43,6 +43,10 @@ impl FrameSink {
     pub async fn send(&self, v: &Value) -> bool {
         self.0.send(Ok(sse_frame(v))).await.is_ok()
     }
+    /// Bytes as they are (audio, or a frame written by the caller).
+    pub async fn send_bytes(&self, bytes: Bytes) -> bool {
+        self.0.send(Ok(bytes)).await.is_ok()
+    }
     pub async fn send_raw(&self, text: &'static str) -> bool {
         self.0
             .send(Ok(Bytes::from_static(text.as_bytes())))

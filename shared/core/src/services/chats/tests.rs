@@ -98,6 +98,8 @@ fn tenant() -> Tenant {
         name: "t".into(),
         embd_id: crate::domain::models::default_embedding_id(),
         llm_id: crate::domain::models::default_chat_id(),
+        tts_id: String::new(),
+        asr_id: String::new(),
         providers: vec![],
         create_time: 0,
     }
