@@ -81,6 +81,9 @@ FILE_DOWNLOADS = {
     # A chunk's image, typed by its bytes.
     ("GET", "/api/v1/documents/images/{image_id}"),
 }
+# Audio: speech is MP3 bytes; a streamed transcription's frames are `{event, text}`.
+SPEECH = {("POST", "/api/v1/tts"), ("POST", "/api/v1/chat/audio/speech")}
+TRANSCRIPTIONS = {("POST", "/api/v1/sequence2txt"), ("POST", "/api/v1/chat/audio/transcription")}
 PING = ("GET", "/api/v1/system/ping")
 # The health check's body is upstream's component map, not an envelope.
 HEALTH = {("GET", "/api/v1/system/healthz"), ("GET", "/v1/system/healthz")}
@@ -228,8 +231,10 @@ def envelope(ctx, response, case):
         body = json.loads(response.content)
         assert body.get("status") == "ok" and response.status_code == 200, f"unhealthy: {body}"
         return True
+    if key in SPEECH and ctype == "audio/mpeg":
+        return True
     if ctype == "text/event-stream":
-        assert key in SSE_OPS, f"SSE reply from {key}"
+        assert key in SSE_OPS or key in TRANSCRIPTIONS, f"SSE reply from {key}"
         frames = _sse_frames(response.content.decode("utf-8"))
         assert frames, "an SSE reply without frames"
         for fr in frames:
@@ -237,6 +242,7 @@ def envelope(ctx, response, case):
                 _is_envelope(fr)
                 or (key in OPENAI and fr.get("object") == "chat.completion.chunk")
                 or (key in AGENT_EVENTS and isinstance(fr.get("event"), str) and isinstance(fr.get("data"), dict))
+                or (key in TRANSCRIPTIONS and fr.get("event") in ("final", "error") and isinstance(fr.get("text"), str))
             )
             assert ok, f"SSE frame outside the contract's shapes: {str(fr)[:300]}"
         return True
@@ -257,9 +263,10 @@ def envelope(ctx, response, case):
         assert isinstance(body.get("choices"), list)
         return True
     assert _is_envelope(body), f"reply outside the {{code, message, data}} envelope: {str(body)[:300]}"
-    # The memories and messages routes authenticate like upstream's login_required: a
-    # request without a valid key (schemathesis's coverage phase sends some) is HTTP 401.
-    login = key[1].startswith(("/api/v1/memories", "/api/v1/messages"))
+    # The memories, messages and v0.27 audio routes authenticate like upstream's
+    # login_required: a request without a valid key (schemathesis's coverage phase sends
+    # some) is HTTP 401.
+    login = key[1].startswith(("/api/v1/memories", "/api/v1/messages", "/api/v1/chat/audio/"))
     if key not in DIFY:
         # Only the 404 fallback (an empty path segment, say) and Dify use other statuses.
         assert (
