@@ -25,6 +25,7 @@ mod builtin;
 pub mod chat;
 mod http;
 mod openai;
+mod provider;
 mod registry;
 mod rerank;
 mod vector;

@@ -18,6 +18,7 @@ use crate::bedrock::{BedrockEmbedder, SharedBedrockClient};
 #[cfg(feature = "builtin")]
 use crate::builtin::BuiltinEmbedder;
 use crate::openai::OpenAiEmbedder;
+use crate::provider::Endpoint;
 use crate::rerank::HttpReranker;
 
 /// (base URL, API key, model name).
@@ -198,47 +199,25 @@ impl ModelRegistry {
 
 impl EmbedderRegistry for ModelRegistry {
     fn embedder(&self, tenant: &Tenant, model_id: &str) -> Result<Arc<dyn Embedder>, ModelError> {
-        let unavailable = |why: String| ModelError::Unavailable(model_id.to_string(), why);
-        let (name, factory_name) = split_model_id(model_id);
-        let Some(factory_name) = factory_name else {
-            return Err(unavailable(
-                "a model id must name its factory: <model>@<factory>".to_string(),
-            ));
-        };
+        let (name, factory_name) = crate::provider::named_factory(model_id)?;
         if factory_name == BUILTIN_FACTORY {
             if name == BUILTIN_EMBEDDING_MODEL {
                 return self.builtin_embedder(model_id);
             }
-            return Err(unavailable(format!(
-                "the only built-in embedding model is {BUILTIN_EMBEDDING_MODEL}@{BUILTIN_FACTORY}"
-            )));
+            return Err(crate::provider::unavailable(
+                model_id,
+                format!(
+                    "the only built-in embedding model is {BUILTIN_EMBEDDING_MODEL}@{BUILTIN_FACTORY}"
+                ),
+            ));
         }
-        let Some(f) = factory(factory_name) else {
-            return Err(unavailable(format!(
-                "unknown model factory '{factory_name}'"
-            )));
-        };
-        let Some(provider) =
-            tenant_provider(tenant, name, Some(factory_name), ModelType::Embedding)
-        else {
-            return Err(unavailable(format!(
-                "the tenant has not configured the {factory_name} provider with embedding \
-                 model {name}; configure the provider (API key, base URL, models) first"
-            )));
-        };
-        match f.protocol {
-            Protocol::OpenAiCompatible => {
-                let base_url = provider_base_url(provider, f).ok_or_else(|| {
-                    unavailable(format!(
-                        "the {factory_name} provider has no base URL configured"
-                    ))
-                })?;
-                self.openai_embedder(model_id, name, base_url, provider.api_key.as_deref())
-            }
-            Protocol::Bedrock => self.bedrock_embedder(model_id, name),
-            Protocol::Unsupported => Err(unavailable(format!(
-                "lambdarag cannot call the {factory_name} factory yet"
-            ))),
+        match crate::provider::endpoint(tenant, model_id, ModelType::Embedding)? {
+            Endpoint::OpenAi {
+                name,
+                base_url,
+                api_key,
+            } => self.openai_embedder(model_id, name, base_url, api_key),
+            Endpoint::Bedrock { name } => self.bedrock_embedder(model_id, name),
         }
     }
 }

@@ -18,13 +18,12 @@ mod openai;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use lambdarag::domain::models::{
-    factory, provider_base_url, split_model_id, tenant_provider, Protocol, BUILTIN_CHAT_MODEL,
-    BUILTIN_FACTORY,
-};
+use lambdarag::domain::models::{BUILTIN_CHAT_MODEL, BUILTIN_FACTORY};
 use lambdarag::domain::{ModelType, Tenant};
 use lambdarag::ports::chat::{ChatModel, ChatModelRegistry};
 use lambdarag::ports::ModelError;
+
+use crate::provider::Endpoint;
 
 #[cfg(feature = "bedrock")]
 pub use bedrock::{BedrockChat, BedrockChatClient};
@@ -138,46 +137,23 @@ impl ChatModelRegistry for ChatRegistry {
         tenant: &Tenant,
         model_id: &str,
     ) -> Result<Arc<dyn ChatModel>, ModelError> {
-        let unavailable = |why: String| ModelError::Unavailable(model_id.to_string(), why);
-        let (name, factory_name) = split_model_id(model_id);
-        let Some(factory_name) = factory_name else {
-            return Err(unavailable(
-                "a model id must name its factory: <model>@<factory>".to_string(),
-            ));
-        };
+        let (name, factory_name) = crate::provider::named_factory(model_id)?;
         if factory_name == BUILTIN_FACTORY {
             if name == BUILTIN_CHAT_MODEL {
                 return Ok(self.builtin.clone() as Arc<dyn ChatModel>);
             }
-            return Err(unavailable(format!(
-                "the only built-in chat model is {BUILTIN_CHAT_MODEL}@{BUILTIN_FACTORY}"
-            )));
+            return Err(crate::provider::unavailable(
+                model_id,
+                format!("the only built-in chat model is {BUILTIN_CHAT_MODEL}@{BUILTIN_FACTORY}"),
+            ));
         }
-        let Some(f) = factory(factory_name) else {
-            return Err(unavailable(format!(
-                "unknown model factory '{factory_name}'"
-            )));
-        };
-        let Some(provider) = tenant_provider(tenant, name, Some(factory_name), ModelType::Chat)
-        else {
-            return Err(unavailable(format!(
-                "the tenant has not configured the {factory_name} provider with chat model \
-                 {name}; configure the provider (API key, base URL, models) first"
-            )));
-        };
-        match f.protocol {
-            Protocol::OpenAiCompatible => {
-                let base_url = provider_base_url(provider, f).ok_or_else(|| {
-                    unavailable(format!(
-                        "the {factory_name} provider has no base URL configured"
-                    ))
-                })?;
-                self.openai_chat(model_id, name, base_url, provider.api_key.as_deref())
-            }
-            Protocol::Bedrock => self.bedrock_chat(model_id, name),
-            Protocol::Unsupported => Err(unavailable(format!(
-                "lambdarag cannot call the {factory_name} factory yet"
-            ))),
+        match crate::provider::endpoint(tenant, model_id, ModelType::Chat)? {
+            Endpoint::OpenAi {
+                name,
+                base_url,
+                api_key,
+            } => self.openai_chat(model_id, name, base_url, api_key),
+            Endpoint::Bedrock { name } => self.bedrock_chat(model_id, name),
         }
     }
 }
@@ -190,48 +166,32 @@ impl ChatRegistry {
         model_id: &str,
         kind: ModelType,
     ) -> Result<Arc<crate::OpenAiAudio>, ModelError> {
-        let unavailable = |why: String| ModelError::Unavailable(model_id.to_string(), why);
-        let (name, factory_name) = split_model_id(model_id);
-        let Some(factory_name) = factory_name else {
-            return Err(unavailable(
-                "a model id must name its factory: <model>@<factory>".to_string(),
-            ));
-        };
+        let (_, factory_name) = crate::provider::named_factory(model_id)?;
         if factory_name == BUILTIN_FACTORY {
-            return Err(unavailable(format!(
-                "lambdarag has no built-in {} model",
-                kind.as_str()
-            )));
+            return Err(crate::provider::unavailable(
+                model_id,
+                format!("lambdarag has no built-in {} model", kind.as_str()),
+            ));
         }
-        let Some(f) = factory(factory_name) else {
-            return Err(unavailable(format!(
-                "unknown model factory '{factory_name}'"
-            )));
-        };
-        let Some(provider) = tenant_provider(tenant, name, Some(factory_name), kind) else {
-            return Err(unavailable(format!(
-                "the tenant has not configured the {factory_name} provider with {} model \
-                 {name}; configure the provider (API key, base URL, models) first",
-                kind.as_str()
-            )));
-        };
-        if f.protocol != Protocol::OpenAiCompatible {
-            return Err(unavailable(format!(
-                "lambdarag calls audio models over the OpenAI protocol only, not {factory_name}'s"
-            )));
+        match crate::provider::endpoint(tenant, model_id, kind)? {
+            Endpoint::OpenAi {
+                name,
+                base_url,
+                api_key,
+            } => Ok(Arc::new(crate::OpenAiAudio::new(
+                self.http_client(model_id)?,
+                model_id,
+                name,
+                base_url,
+                api_key.map(str::to_string),
+            ))),
+            Endpoint::Bedrock { .. } => Err(crate::provider::unavailable(
+                model_id,
+                format!(
+                    "lambdarag calls audio models over the OpenAI protocol only, not {factory_name}'s"
+                ),
+            )),
         }
-        let base_url = provider_base_url(provider, f).ok_or_else(|| {
-            unavailable(format!(
-                "the {factory_name} provider has no base URL configured"
-            ))
-        })?;
-        Ok(Arc::new(crate::OpenAiAudio::new(
-            self.http_client(model_id)?,
-            model_id,
-            name,
-            base_url,
-            provider.api_key.clone(),
-        )))
     }
 }
 

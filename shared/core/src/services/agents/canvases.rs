@@ -109,17 +109,7 @@ pub async fn list(
 /// facet's (the category's label is its id).
 async fn list_facets(state: &AppState, tenant_id: &str) -> Result<Value, ApiError> {
     let all = state.agents.list_agents(tenant_id).await?;
-    let owners = if all.is_empty() {
-        Vec::new()
-    } else {
-        let label = state
-            .meta
-            .get_tenant(tenant_id)
-            .await?
-            .map(|t| t.name)
-            .unwrap_or_default();
-        vec![json!({"id": tenant_id, "label": label, "count": all.len()})]
-    };
+    let owners = crate::services::datasets::v027::owner_facet(state, tenant_id, all.len()).await?;
     let mut categories: Vec<(String, usize)> = Vec::new();
     for a in &all {
         match categories.iter_mut().find(|(c, _)| *c == a.canvas_category) {

@@ -284,18 +284,30 @@ pub async fn list_filter_counts(state: &AppState, tenant_id: &str) -> Result<Val
             },
         )
         .await?;
-    let owners = if total == 0 {
-        Vec::new()
-    } else {
-        let label = state
-            .meta
-            .get_tenant(tenant_id)
-            .await?
-            .map(|t| t.name)
-            .unwrap_or_default();
-        vec![json!({"id": tenant_id, "label": label, "count": total})]
-    };
+    let owners = owner_facet(state, tenant_id, total as usize).await?;
     Ok(json!({"filter": {"owner": owners}, "total": total}))
+}
+
+/// The `owner` facet of v0.27's `type=filter` listings: `[{id, label, count}]` with the
+/// caller's tenant as the one owner (a key sees its own tenant's rows only), or `[]` when
+/// it owns none.
+pub async fn owner_facet(
+    state: &AppState,
+    tenant_id: &str,
+    count: usize,
+) -> Result<Vec<Value>, ApiError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let label = state
+        .meta
+        .get_tenant(tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    Ok(vec![
+        json!({"id": tenant_id, "label": label, "count": count}),
+    ])
 }
 
 /// Whether the list query asks for parsing status (lax bool, as upstream's query parsing).

@@ -5,7 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{reply::tokens, RetrievalRequest, RetrievalResult};
+use super::reply::{doc_aggs, tokens};
+use super::{RetrievalRequest, RetrievalResult};
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::{py_str, truthy};
 use crate::contract::validation::{
@@ -336,18 +337,7 @@ fn reply(result: &RetrievalResult) -> Value {
             })
         })
         .collect();
-    let doc_aggs = if result.short_circuit {
-        json!({})
-    } else {
-        Value::Array(
-            result
-                .doc_aggs
-                .iter()
-                .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
-                .collect(),
-        )
-    };
-    json!({"total": chunks.len(), "chunks": chunks, "doc_aggs": doc_aggs, "labels": null})
+    json!({"total": chunks.len(), "chunks": chunks, "doc_aggs": doc_aggs(result), "labels": null})
 }
 
 #[cfg(test)]

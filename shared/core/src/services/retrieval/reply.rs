@@ -58,18 +58,21 @@ pub fn to_api(result: &RetrievalResult) -> Value {
             o
         })
         .collect();
-    let doc_aggs = if result.short_circuit {
-        json!({})
-    } else {
-        Value::Array(
-            result
-                .doc_aggs
-                .iter()
-                .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
-                .collect(),
-        )
-    };
-    json!({"total": result.total, "chunks": chunks, "doc_aggs": doc_aggs})
+    json!({"total": result.total, "chunks": chunks, "doc_aggs": doc_aggs(result)})
+}
+
+/// `doc_aggs`: `{doc_name, doc_id, count}` per document, or `{}` when nothing was searched.
+pub(super) fn doc_aggs(result: &RetrievalResult) -> Value {
+    if result.short_circuit {
+        return json!({});
+    }
+    Value::Array(
+        result
+            .doc_aggs
+            .iter()
+            .map(|(id, name, n)| json!({"doc_name": name, "doc_id": id, "count": n}))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
