@@ -81,31 +81,46 @@ pub async fn check(
         .map_err(|e| ApiError::data(format!("Embedding failure. {e}")))?;
 
     let sample = sample_chunks(state, tenant_id, dataset_id, check_num).await?;
+    // The chunks that can be compared (text and a stored vector), each with its vector;
+    // the others are reported with the reason.
     let mut results = Vec::with_capacity(sample.len());
-    let mut scores = Vec::new();
-    let mut match_mode = "content_only";
+    let mut comparable = Vec::new();
     for (chunk, doc_name) in &sample {
         if chunk.content.trim().is_empty() {
             results.push(json!({"chunk_id": chunk.id, "reason": "no_text"}));
             continue;
         }
-        let stored = match state.index.get(tenant_id, dataset_id, &chunk.id).await? {
-            Some(full) if !full.vector.is_empty() => full.vector,
-            _ => {
-                results.push(json!({"chunk_id": chunk.id, "reason": "no_stored_vector"}));
-                continue;
+        match state.index.get(tenant_id, dataset_id, &chunk.id).await? {
+            Some(full) if !full.vector.is_empty() => {
+                comparable.push((chunk, doc_name, full.vector))
             }
-        };
-        let texts = vec![chunk.content.clone(), doc_name.clone()];
-        let vectors = embedder
+            _ => results.push(json!({"chunk_id": chunk.id, "reason": "no_stored_vector"})),
+        }
+    }
+    // One call for every content and title.
+    let texts: Vec<String> = comparable
+        .iter()
+        .map(|(c, _, _)| c.content.clone())
+        .chain(comparable.iter().map(|(_, name, _)| (*name).clone()))
+        .collect();
+    let vectors = if texts.is_empty() {
+        Vec::new()
+    } else {
+        embedder
             .embed(&texts)
             .await
-            .map_err(|e| ApiError::data(format!("Embedding failure. {e}")))?;
-        let (Some(content), Some(title)) = (vectors.first(), vectors.get(1)) else {
-            return Err(ApiError::data(
-                "Embedding failure. the model returned no vector",
-            ));
-        };
+            .map_err(|e| ApiError::data(format!("Embedding failure. {e}")))?
+    };
+    if vectors.len() != texts.len() {
+        return Err(ApiError::data(
+            "Embedding failure. the model returned a vector count other than the texts'",
+        ));
+    }
+    let (contents, titles) = vectors.split_at(comparable.len());
+    let mut scores = Vec::new();
+    let mut match_mode = "content_only";
+    for (((chunk, doc_name, stored), content), title) in comparable.iter().zip(contents).zip(titles)
+    {
         if content.len() != stored.len() {
             return Err(ApiError::data(format!(
                 "Embedding failure. The dimension ({}) of given embedding model is different from the original ({})",
@@ -119,7 +134,7 @@ pub async fn check(
             .zip(content)
             .map(|(t, c)| 0.1 * t + 0.9 * c)
             .collect();
-        let (plain, with_title) = (cosine(content, &stored), cosine(&mixed, &stored));
+        let (plain, with_title) = (cosine(content, stored), cosine(&mixed, stored));
         let score = if with_title > plain {
             match_mode = "title+content";
             with_title

@@ -8,7 +8,9 @@ use super::*;
 use crate::contract::batch::dedupe_ids;
 use crate::contract::pyfmt::py_str;
 
-use super::lifecycle::{cancel_parse, documents_not_found, queue_parse, required_doc_ids};
+use super::lifecycle::{
+    cancel_parse, documents_not_found, queue_parse, required_doc_ids, PARSE_CONCURRENCY,
+};
 
 /// `{"success_count": n}`, with the duplicate-id messages when there were any.
 fn counted(success: u64, dup_errors: Vec<String>) -> Value {
@@ -39,7 +41,7 @@ pub async fn parse_v027(
     }
     let queued: Vec<Result<(), ApiError>> = futures_util::stream::iter(found)
         .map(|doc| queue_parse(state, tenant_id, dataset_id, doc))
-        .buffer_unordered(8)
+        .buffer_unordered(PARSE_CONCURRENCY)
         .collect()
         .await;
     let success = queued.iter().filter(|r| r.is_ok()).count() as u64;

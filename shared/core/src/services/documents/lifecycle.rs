@@ -205,7 +205,7 @@ pub(super) fn required_doc_ids(req: &Map<String, Value>) -> Result<Vec<String>, 
 /// Documents queued at once by one parse request: each costs a few store round trips
 /// (update, chunk delete, enqueue), which on AWS are network calls, and a request queueing
 /// hundreds of documents one after another would outlive API Gateway's 30 s.
-const PARSE_CONCURRENCY: usize = 16;
+pub(super) const PARSE_CONCURRENCY: usize = 16;
 
 /// F6: start parsing. Each document moves to RUNNING at a new generation, loses its
 /// chunks, and gets one task; a repeated or stale task is recognised by its generation.
