@@ -104,7 +104,9 @@ def v027_routes(delta: str) -> dict[tuple[str, str], tuple[str, str]]:
                 continue
             seen.append(path)
             if not method:
-                method = ["GET"] if not base else method
+                # A row naming paths only (the files compat row): methods are resolved in
+                # `main` from the pinned table, else what is served, else GET.
+                method = ["*"] if not base else method
             if path.startswith("/") and base and not path.startswith("/api") and path not in TOP_LEVEL and path.count("/") == 1 and "{" not in path and base.count("/") > 1:
                 # "/run_raptor" after "/datasets/{id}/run_graphrag": a sibling of the previous path
                 path = base.rsplit("/", 1)[0] + path
@@ -199,6 +201,13 @@ def main() -> int:
     current = v027_routes((ref / "v027-delta.md").read_text())
     served = served_ops(args.openapi)
     removed = removed_routes((ref / "v027-delta.md").read_text())
+    for (method, path), value in list(current.items()):
+        if method != "*":
+            continue
+        del current[(method, path)]
+        known = [m for (m, p) in pinned if p == path] or [m for (m, p) in served if p == path] or ["GET"]
+        for m in known:
+            current.setdefault((m, path), value)
 
     keys = sorted(set(pinned) | set(current) | set(served), key=lambda k: (k[1], METHODS.index(k[0])))
     rows = []
