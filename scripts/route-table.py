@@ -224,8 +224,10 @@ def main() -> int:
             gen_current = "removed" if (method, path) in removed else "(not listed)"
         # `/v1/...`: upstream's aliases outside /api/v1 (e.g. /v1/system/healthz).
         full = shown if shown.startswith("/v1/") else f"/api/v1{shown}"
-        rows.append(f"| {method} | `{full}` | {gen_pinned} | {gen_current} | "
-                    f"{note_for(path, (method, path) in served)} |")
+        note = note_for(path, (method, path) in served)
+        if note == "no" and p is None and "removed" in gen_current:
+            note = "no: gone upstream too"
+        rows.append(f"| {method} | `{full}` | {gen_pinned} | {gen_current} | {note} |")
     counts = (sum((k in served) for k in pinned), len(pinned),
               sum((k in served) for k in current), len(current))
     text = f"""# Routes of both contract generations
