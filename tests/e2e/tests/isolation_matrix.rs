@@ -188,6 +188,62 @@ async fn tenant_b_cannot_touch_tenant_a() {
             Some(json!({"knowledge_id": ds, "query": "launch code"})),
             json!({"code": 404, "message": "Knowledgebase not found!"}),
         ),
+        // v0.27's document routes.
+        (
+            Method::POST,
+            format!("{docs}/parse"),
+            Some(json!({"document_ids": [doc]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::POST,
+            format!("{docs}/stop"),
+            Some(json!({"document_ids": [doc]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::POST,
+            format!("{docs}/batch-update-status"),
+            Some(json!({"doc_ids": [doc], "status": 0})),
+            json!({"code": 102, "message": "you don't own the dataset"}),
+        ),
+        (
+            Method::PATCH,
+            format!("{docs}/metadatas"),
+            Some(json!({"updates": [{"key": "k", "value": "v"}]})),
+            json!({"code": 102, "message": format!("You don't own the dataset {ds}.")}),
+        ),
+        (
+            Method::PUT,
+            format!("{one}/metadata/config"),
+            Some(json!({"metadata": []})),
+            json!({"code": 102, "message": "you don't own the dataset"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/datasets/search".into(),
+            Some(json!({"dataset_ids": [ds], "question": "launch code"})),
+            json!({"code": 102, "message": format!("Only owner of dataset {ds} authorized for this operation.")}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/datasets/{ds}/search"),
+            Some(json!({"question": "launch code"})),
+            json!({"code": 102, "message": format!("Only owner of dataset {ds} authorized for this operation.")}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/datasets/{ds}/embedding/check"),
+            Some(json!({"embd_id": "all-MiniLM-L6-v2@Builtin"})),
+            json!({"code": 102, "message": "no authorization"}),
+        ),
+        // A's document is left out as an unknown id is.
+        (
+            Method::GET,
+            format!("/api/v1/thumbnails?doc_ids={doc}"),
+            None,
+            json!({"code": 0, "message": "success", "data": {}}),
+        ),
         // A's dataset is skipped as an unknown one is: no dataset of B's is left.
         (
             Method::POST,
