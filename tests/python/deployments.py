@@ -46,6 +46,9 @@ NOT_ON_AWS: dict[str, str] = {
         "(HeadBucket, GetQueueAttributes, cluster health, GetItem) are the adapters' health "
         "methods, and breaking the shared stack's bucket or queue would break the other tests"
     ),
+    "test_files_http.py::test_presigned_file_uploads_need_the_aws_deployment": (
+        "checks the embedded server's answer; on AWS the route signs (TestPresignedFileUpload)"
+    ),
     "test_datasets_http.py::test_data_persists_across_restart": (
         "restarts an embedded server on its own data dir; AWS functions keep no state of "
         "their own between invocations (every request already reads DynamoDB)"
@@ -60,6 +63,18 @@ NOT_ON_EMBEDDED: dict[str, str] = {
     "test_journey.py::test_object_put_into_the_bucket_becomes_a_parsed_document": (
         "presigned S3 uploads and S3 → SQS → s3-ingest are the AWS deployment's ingestion "
         "path; the embedded deployment has no bucket (a watched folder is issue 13's)"
+    ),
+    "test_files_http.py::TestPresignedFileUpload::test_a_put_object_becomes_a_file_of_the_folder": (
+        "a presigned PUT to the bucket and S3 → SQS → s3-ingest; the embedded deployment has "
+        "no bucket (its upload route takes any size)"
+    ),
+    "test_files_http.py::test_a_large_document_download_redirects_to_its_object": (
+        "a Lambda response's 6 MB limit is AWS's; the embedded server returns any size inline "
+        "(test_documents_http covers its downloads)"
+    ),
+    "test_files_http.py::TestPresignedFileUpload::test_errors": (
+        "the route's checks run only where it can sign (the AWS deployment); the embedded "
+        "answer is tested by test_presigned_file_uploads_need_the_aws_deployment"
     ),
     "test_lambda_events.py": (
         "feeds events/*.json to the functions' own binaries through the local AWS stack's Lambda "

@@ -506,3 +506,93 @@ class TestTenantIsolation:
         # Nothing of tenant A's changed.
         assert api.get(f"/file/get/{f['id']}").content == b"secret"
         assert ok_j(api.get("/file/root_folder", key=k))["root_folder"]["id"] != ok_j(api.get("/file/root_folder"))["root_folder"]["id"]
+
+
+# ---------------------------------------------------------------------------------------
+# POST /file/upload_url (lambdarag's own: files past API Gateway's 6 MB, AWS only)
+# ---------------------------------------------------------------------------------------
+
+
+class TestPresignedFileUpload:
+    def test_a_put_object_becomes_a_file_of_the_folder(self, api, home):
+        import hashlib
+        import time
+
+        box = folder(api, home["id"])
+        name = "big-recording.bin"
+        # Past the 6 MB a Lambda request can carry: only the presigned path takes it.
+        blob = hashlib.sha256(b"seed").digest() * (7 * 1024 * 1024 // 32)
+        res = ok_j(api.post("/file/upload_url", json={"name": name, "parent_id": box["id"]}))
+        assert res["method"] == "PUT" and res["key"].startswith("files/") and res["key"].endswith(f"/{box['id']}/{name}")
+        assert requests.put(res["url"], data=blob, timeout=60).status_code == 200
+        deadline = time.monotonic() + 120
+        while True:
+            rows = [f for f in listing(api, box["id"])["files"] if f["name"] == name]
+            if rows:
+                break
+            assert time.monotonic() < deadline, "the staged object did not become a file"
+            time.sleep(0.5)
+        assert rows[0]["size"] == len(blob)
+        # Too large for a Lambda response: a redirect to the object, which clients follow.
+        got = api.get(f"/file/get/{rows[0]['id']}", allow_redirects=False)
+        assert got.status_code == 302, (got.status_code, got.text[:200])
+        got = api.get(f"/file/get/{rows[0]['id']}")
+        assert got.status_code == 200 and got.content == blob
+        assert got.headers["Content-Type"] == "application/bin"
+        # A second object of the same name lands beside it, renamed as an upload would be.
+        res = ok_j(api.post("/file/upload_url", json={"name": name, "parent_id": box["id"]}))
+        assert requests.put(res["url"], data=b"second", timeout=60).status_code == 200
+        while True:
+            now = names(listing(api, box["id"])["files"])
+            if len(now) == 2:
+                break
+            assert time.monotonic() < deadline + 60, now
+            time.sleep(0.5)
+        assert sorted(now) == sorted([name, "big-recording(1).bin"])
+
+    def test_errors(self, api, home, other_api_key):
+        assert api.post("/file/upload_url", json={}).json()["message"] == "`name` is required."
+        res = api.post("/file/upload_url", json={"name": "a/b.txt"}).json()
+        assert res["code"] == 101 and "one file name" in res["message"], res
+        assert api.post("/file/upload_url", json={"name": "x" * 256}).json()["message"] == "File name must be 255 bytes or less."
+        # Another tenant's folder is not found, like an unknown one.
+        theirs = home_of(api, other_api_key)
+        for parent in (theirs, "0" * 32):
+            res = api.post("/file/upload_url", json={"name": "x.txt", "parent_id": parent}).json()
+            assert res == {"code": 404, "message": "Can't find this folder!", "data": None}, res
+
+
+def home_of(api, key) -> str:
+    return ok_j(api.get("/file/root_folder", key=key))["root_folder"]["id"]
+
+
+def test_presigned_file_uploads_need_the_aws_deployment(api):
+    res = api.post("/file/upload_url", json={"name": "x.txt"}).json()
+    assert res["code"] == 103 and "need the AWS deployment" in res["message"], res
+
+
+def test_a_large_document_download_redirects_to_its_object(api):
+    """A dataset document past a Lambda response's size (AWS): 302 to the object, which the
+    clients follow to the same bytes with the same type and name."""
+    import os
+    import time
+
+    ds = api.post("/datasets", json={"name": f"big-{os.urandom(4).hex()}"}).json()["data"]
+    name = "scan.png"
+    blob = os.urandom(5 * 1024 * 1024)
+    res = api.post(f"/datasets/{ds['id']}/documents/upload_url", json={"name": name}).json()["data"]
+    assert requests.put(res["url"], data=blob, timeout=60).status_code == 200
+    deadline = time.monotonic() + 120
+    while True:
+        listed = api.get(f"/datasets/{ds['id']}/documents").json()["data"]["docs"]
+        docs = [d for d in listed if d["name"] == name]
+        if docs:
+            break
+        assert time.monotonic() < deadline, "the staged object did not become a document"
+        time.sleep(0.5)
+    url = f"/datasets/{ds['id']}/documents/{docs[0]['id']}"
+    assert api.get(url, allow_redirects=False).status_code == 302
+    got = api.get(url)
+    assert got.status_code == 200 and got.content == blob
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    assert name in got.headers["Content-Disposition"]

@@ -220,6 +220,19 @@ async fn download(
         .ok_or_else(|| {
             ApiError::data(format!("The dataset not own the document {document_id}."))
         })?;
+    // Too large for a Lambda response (AWS): a redirect to the object, with the same type
+    // and name; clients follow it.
+    if let Some(url) = lambdarag_aws::uploads::large_blob_url(
+        &tenant,
+        &doc.location,
+        doc.size,
+        "application/octet-stream",
+        Some(&content_disposition(&doc.name)),
+    )
+    .await?
+    {
+        return Ok(lambdarag::contract::http::found(&url));
+    }
     let bytes = state
         .blobs
         .get(&tenant, &doc.location)

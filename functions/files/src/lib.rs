@@ -28,6 +28,7 @@ pub use lambdarag::services::files::MAX_FILE_BYTES;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/file/upload", post(upload))
+        .route("/api/v1/file/upload_url", post(upload_url))
         .route("/api/v1/file/create", post(create))
         .route("/api/v1/file/list", get(list))
         .route("/api/v1/file/root_folder", get(root_folder))
@@ -222,10 +223,40 @@ async fn download(
     AuthTenant(tenant): AuthTenant,
     Path(file_id): Path<String>,
 ) -> ApiResult {
+    if let Some(url) = large_file_url(&state, &tenant, &file_id).await? {
+        return Ok(redirect(&url));
+    }
     let d = files::download(&state, &tenant, &file_id)
         .await
         .map_err(pinned)?;
     Ok(input::download_reply(d))
+}
+
+/// A file too large for a Lambda response, on AWS: a presigned URL to its object (the
+/// client follows the redirect to the same bytes). `None`: serve it inline.
+async fn large_file_url(
+    state: &AppState,
+    tenant: &str,
+    file_id: &str,
+) -> Result<Option<String>, ApiError> {
+    let Some(f) = state.files.get_file(tenant, file_id).await? else {
+        return Ok(None);
+    };
+    if f.location.is_empty() {
+        return Ok(None);
+    }
+    // The type the inline reply would carry (`files::download`).
+    let ext = lambdarag::services::documents::suffix_of(&f.name);
+    let mime = match (ext.is_empty(), f.file_type == "visual") {
+        (true, _) => "application/octet-stream".to_string(),
+        (false, true) => format!("image/{ext}"),
+        (false, false) => format!("application/{ext}"),
+    };
+    lambdarag_aws::uploads::large_blob_url(tenant, &f.location, f.size, &mime, None).await
+}
+
+fn redirect(url: &str) -> axum::response::Response {
+    lambdarag::contract::http::found(url)
 }
 
 /// FL10 (and v0.27's `/document/download/{id}` aliases): an attachment (a file `POST
@@ -314,4 +345,40 @@ pub(crate) async fn link(
         .await
         .map_err(|e| e.into_api(gen))?;
     Ok(ok_json(Value::Array(links)))
+}
+
+/// A presigned PUT URL for a file past API Gateway's 6 MB payload limit: the client PUTs
+/// the bytes to S3 and S3 ingestion stores the file in the folder (`parent_id`, else the
+/// root). lambdarag's own route, like `…/documents/upload_url`; AWS deployment only.
+async fn upload_url(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let req = loose_json_body(&headers, &body)?;
+    let name = req
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::argument("`name` is required."))?;
+    let parent_id = req.get("parent_id").and_then(Value::as_str);
+    let expires_in = req
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .unwrap_or(lambdarag_aws::uploads::DEFAULT_EXPIRY.as_secs());
+    let (url, key) = lambdarag_aws::uploads::presigned_file_upload_url(
+        &state,
+        &tenant,
+        parent_id,
+        name,
+        std::time::Duration::from_secs(expires_in),
+    )
+    .await?;
+    Ok(ok_json(json!({
+        "url": url,
+        "method": "PUT",
+        "key": key,
+        "expires_in": expires_in,
+    })))
 }

@@ -27,6 +27,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod files;
+
 use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{Dataset, Document};
 use lambdarag::services::documents::{self, UploadFile};
@@ -238,7 +240,7 @@ pub async fn handle_event(ingest: &Ingest, event: Value) -> Result<Value, Transi
     }
 }
 
-fn transient(e: impl std::fmt::Display) -> Transient {
+pub(crate) fn transient(e: impl std::fmt::Display) -> Transient {
     Transient(e.to_string())
 }
 
@@ -263,11 +265,14 @@ pub async fn ingest_record(ingest: &Ingest, record: &S3Record) -> Result<ObjectR
     }
     let object = &record.s3.object;
     let key = decode_key(&object.key);
-    let Some((dataset_id, filename)) = parse_staging_key(&key) else {
+    let file_key = files::parse_file_key(&key);
+    let staging = parse_staging_key(&key);
+    if file_key.is_none() && staging.is_none() {
         return Ok(ObjectResult::Skipped(format!(
-            "{key} is not a datasets/{{dataset_id}}/{{filename}} key"
+            "{key} is neither a datasets/{{dataset_id}}/{{filename}} nor a \
+             files/{{tenant_id}}/{{folder_id}}/{{filename}} key"
         )));
-    };
+    }
     let etag = object
         .e_tag
         .as_deref()
@@ -288,6 +293,23 @@ pub async fn ingest_record(ingest: &Ingest, record: &S3Record) -> Result<ObjectR
         bucket: staged.bucket.clone(),
         key,
         token,
+    };
+    if let Some(file) = file_key {
+        // Boxed: the two paths in one future would nest past the compiler's layout depth.
+        return Box::pin(files::ingest_file(
+            ingest,
+            &staged,
+            &source,
+            file,
+            object.size,
+        ))
+        .await;
+    }
+    let Some((dataset_id, filename)) = staging else {
+        return Ok(ObjectResult::Skipped(format!(
+            "{} is not a staging key",
+            source.key
+        )));
     };
 
     let Some(tenant_id) = ingest

@@ -29,6 +29,8 @@ use lambdarag::StoreError;
 pub const TENANTS_PREFIX: &str = "tenants/";
 /// Where staged uploads land (`datasets/{dataset_id}/{filename}`).
 pub const STAGING_PREFIX: &str = "datasets/";
+/// Where presigned file-manager uploads land: `files/{tenant_id}/{folder_id}/{filename}`.
+pub const FILE_STAGING_PREFIX: &str = "files/";
 
 /// S3 caps both a ListObjectsV2 page and a DeleteObjects batch at 1000 keys.
 const S3_MAX_KEYS: usize = 1000;
@@ -126,17 +128,53 @@ impl S3BlobStore {
         filename: &str,
         expires: Duration,
     ) -> Result<String, StoreError> {
-        let key = Self::staging_key(dataset_id, filename);
+        self.presign_put(&Self::staging_key(dataset_id, filename), expires)
+            .await
+    }
+
+    /// The staging key a client uploads `filename` into a folder of the file manager to.
+    pub fn file_staging_key(tenant_id: &str, folder_id: &str, filename: &str) -> String {
+        format!("{FILE_STAGING_PREFIX}{tenant_id}/{folder_id}/{filename}")
+    }
+
+    /// A presigned GET URL for a tenant's blob, answered with `content_type`: how a reply
+    /// larger than a Lambda response can carry (6 MB) reaches the client.
+    pub async fn presign_blob_get(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        content_type: &str,
+        disposition: Option<&str>,
+        expires: Duration,
+    ) -> Result<String, StoreError> {
+        let key = Self::object_key(tenant_id, key)?;
+        let conf = PresigningConfig::expires_in(expires.min(MAX_PRESIGN))
+            .map_err(|e| StoreError::Backend(format!("invalid presign expiry: {e}")))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .response_content_type(content_type)
+            .set_response_content_disposition(disposition.map(str::to_string))
+            .presigned(conf)
+            .await
+            .map_err(|e| self.err("presign GetObject", &key, e))?;
+        Ok(req.uri().to_string())
+    }
+
+    /// A presigned PUT URL for `key`, valid for `expires` (at most 7 days).
+    pub async fn presign_put(&self, key: &str, expires: Duration) -> Result<String, StoreError> {
         let conf = PresigningConfig::expires_in(expires.min(MAX_PRESIGN))
             .map_err(|e| StoreError::Backend(format!("invalid presign expiry: {e}")))?;
         let req = self
             .client
             .put_object()
             .bucket(&self.bucket)
-            .key(&key)
+            .key(key)
             .presigned(conf)
             .await
-            .map_err(|e| self.err("presign PutObject", &key, e))?;
+            .map_err(|e| self.err("presign PutObject", key, e))?;
         Ok(req.uri().to_string())
     }
 

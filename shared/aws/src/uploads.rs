@@ -59,3 +59,76 @@ pub async fn presigned_upload_url(
     };
     presigned_upload_url_with(store, state, tenant_id, dataset_id, filename, expires).await
 }
+
+/// A presigned PUT URL for a file of the personal file manager, past API Gateway's payload
+/// limit: the object lands under `files/{tenant_id}/{folder_id}/{filename}` and S3
+/// ingestion stores it in that folder (renamed `name(n)` if the name is taken, as an
+/// upload through `/file/upload` is). Returns the URL and the key.
+pub async fn presigned_file_upload_url(
+    state: &AppState,
+    tenant_id: &str,
+    parent_id: Option<&str>,
+    filename: &str,
+    expires: Duration,
+) -> Result<(String, String), ApiError> {
+    let Some(store) = crate::config::upload_store() else {
+        return Err(ApiError::new(
+            RetCode::OperatingError,
+            "Presigned uploads need the AWS deployment (an S3 bucket); upload the file \
+             through POST /api/v1/file/upload instead.",
+        ));
+    };
+    let folder = lambdarag::services::files::upload_folder(state, tenant_id, parent_id)
+        .await
+        .map_err(|e| e.into_api(lambdarag::services::files::Gen::Pinned))?;
+    // The file manager stores any type (unlike datasets); the name must fit one key segment.
+    if filename.contains('/') || filename.contains('\\') {
+        return Err(ApiError::argument(
+            "`name` is one file name: folders are made with POST /api/v1/file/create.",
+        ));
+    }
+    if filename.len() > lambdarag::services::documents::FILE_NAME_LIMIT {
+        return Err(ApiError::argument("File name must be 255 bytes or less."));
+    }
+    if expires.is_zero() || expires > MAX_PRESIGN {
+        return Err(ApiError::argument(
+            "expires_in must be between 1 and 604800 seconds.",
+        ));
+    }
+    let key = S3BlobStore::file_staging_key(tenant_id, &folder.id, filename);
+    Ok((store.presign_put(&key, expires).await?, key))
+}
+
+/// Replies past this many bytes do not fit a Lambda response (6 MB, and binary bodies
+/// travel base64-encoded, a third larger): they are answered with a redirect instead.
+pub const LARGEST_INLINE_REPLY: i64 = 4 << 20;
+
+/// On the AWS deployment, a short-lived presigned GET URL for a tenant's blob of `size`
+/// bytes too large to return inline, answered with the reply's own `Content-Type` (and
+/// `Content-Disposition`); `None` when it fits (or outside AWS, where any size is served
+/// inline).
+pub async fn large_blob_url(
+    tenant_id: &str,
+    blob_key: &str,
+    size: i64,
+    content_type: &str,
+    disposition: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    if size <= LARGEST_INLINE_REPLY {
+        return Ok(None);
+    }
+    let Some(store) = crate::config::upload_store() else {
+        return Ok(None);
+    };
+    Ok(Some(
+        store
+            .presign_blob_get(
+                tenant_id,
+                blob_key,
+                content_type,
+                disposition,
+                Duration::from_secs(300),
+            )
+            .await?,
+    ))
+}

@@ -145,6 +145,15 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
+/// `302 Found` to `url` (a reply too large to carry inline, fetched where it is stored).
+pub fn found(url: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(url) {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    resp
+}
+
 /// The dataset routes' body rule (upstream's strict pydantic path, section 5.1):
 /// a JSON object is required; malformed JSON and non-objects get their own 101 messages;
 /// a body that is not declared as JSON is treated as an empty object, which is what

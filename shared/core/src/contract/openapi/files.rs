@@ -118,6 +118,18 @@ fn pinned() -> Vec<Op> {
         ("/api/v1/file/upload", "post", operation("files", "fileUpload",
             "Upload files into a folder (pinned FL1)", vec![], upload_form(),
             files_reply("the stored files"))),
+        ("/api/v1/file/upload_url", "post", operation("files", "fileUploadUrl",
+            "A presigned PUT URL for a file past API Gateway's 6 MB limit; S3 ingestion stores the object in the folder (AWS deployment only; lambdarag's own route)",
+            vec![],
+            json_body(json!({"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "parent_id": {"type": "string", "description": "the folder; the root by default"},
+                "expires_in": {"type": "integer", "minimum": 1, "maximum": 604800, "default": 3600},
+            }}), true),
+            envelope_reply("`{url, method, key, expires_in}`", json!({"type": "object", "properties": {
+                "url": {"type": "string"}, "method": {"const": "PUT"},
+                "key": {"type": "string"}, "expires_in": {"type": "integer"},
+            }})))),
         ("/api/v1/file/create", "post", operation("files", "fileCreate",
             "Create a folder or a virtual file (pinned FL2)", vec![], create_body,
             envelope_reply("the new row", schema_ref("File")))),

@@ -17,7 +17,7 @@ mod tree;
 pub use link::{link_to_datasets, LinkReply};
 pub use ops::{
     create, delete_files, download, list, list_query, mime_of, move_files, parent_folder, parents,
-    personal_upload_reply, rename, root_folder, upload, Download, ListQuery,
+    personal_upload_reply, rename, root_folder, upload, upload_folder, Download, ListQuery,
 };
 pub use tree::{ancestors_path, apply_list, check_rename, is_within, split_upload_path, FileOrder};
 

@@ -106,6 +106,17 @@ async fn ensure_subfolder(
     Err(FileError::NotFound("Folder not found!".into()))
 }
 
+/// The folder an upload goes to: `parent_id`, or the root when none is given.
+pub async fn upload_folder(
+    state: &AppState,
+    tenant_id: &str,
+    parent_id: Option<&str>,
+) -> FileResult<FileRecord> {
+    folder_or_root(state, tenant_id, parent_id)
+        .await?
+        .ok_or_else(|| FileError::NotFound("Can't find this folder!".into()))
+}
+
 /// FL1 / `POST /files` (multipart): store each file under `parent_id` (the root by
 /// default); `a/b/c.txt` creates the folders `a` and `b`; a taken name becomes `name(n)`.
 pub async fn upload(
@@ -114,9 +125,7 @@ pub async fn upload(
     parent_id: Option<&str>,
     files: Vec<UploadFile>,
 ) -> FileResult<Vec<FileRecord>> {
-    let Some(parent) = folder_or_root(state, tenant_id, parent_id).await? else {
-        return Err(FileError::NotFound("Can't find this folder!".into()));
-    };
+    let parent = upload_folder(state, tenant_id, parent_id).await?;
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let Some((folders, leaf)) = split_upload_path(&f.name) else {
