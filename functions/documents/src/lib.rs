@@ -151,28 +151,15 @@ async fn upload_url(
     body: Bytes,
 ) -> ApiResult {
     let req = loose_json_body(&headers, &body)?;
-    let name = req
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::argument("`name` is required."))?;
-    let expires_in = req
-        .get("expires_in")
-        .and_then(Value::as_u64)
-        .unwrap_or(3600);
-    let url = lambdarag_aws::uploads::presigned_upload_url(
-        &state,
-        &tenant,
-        &dataset_id,
-        name,
-        std::time::Duration::from_secs(expires_in),
-    )
-    .await?;
+    let (name, expires) = lambdarag_aws::uploads::presign_request(&req)?;
+    let url =
+        lambdarag_aws::uploads::presigned_upload_url(&state, &tenant, &dataset_id, &name, expires)
+            .await?;
     Ok(ok(json!({
         "url": url,
         "method": "PUT",
         "key": format!("datasets/{dataset_id}/{name}"),
-        "expires_in": expires_in,
+        "expires_in": expires.as_secs(),
     })))
 }
 

@@ -357,28 +357,16 @@ async fn upload_url(
     body: Bytes,
 ) -> ApiResult {
     let req = loose_json_body(&headers, &body)?;
-    let name = req
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::argument("`name` is required."))?;
+    let (name, expires) = lambdarag_aws::uploads::presign_request(&req)?;
     let parent_id = req.get("parent_id").and_then(Value::as_str);
-    let expires_in = req
-        .get("expires_in")
-        .and_then(Value::as_u64)
-        .unwrap_or(lambdarag_aws::uploads::DEFAULT_EXPIRY.as_secs());
     let (url, key) = lambdarag_aws::uploads::presigned_file_upload_url(
-        &state,
-        &tenant,
-        parent_id,
-        name,
-        std::time::Duration::from_secs(expires_in),
+        &state, &tenant, parent_id, &name, expires,
     )
     .await?;
     Ok(ok_json(json!({
         "url": url,
         "method": "PUT",
         "key": key,
-        "expires_in": expires_in,
+        "expires_in": expires.as_secs(),
     })))
 }

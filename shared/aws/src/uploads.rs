@@ -15,6 +15,32 @@ pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(3600);
 
 pub use lambdarag::services::source::check_filename;
 
+/// What both upload-URL routes read from their body: `name` (required) and `expires_in`
+/// (seconds, default one hour).
+pub fn presign_request(
+    req: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(String, Duration), ApiError> {
+    let name = req
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::argument("`name` is required."))?;
+    let expires_in = req
+        .get("expires_in")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(DEFAULT_EXPIRY.as_secs());
+    Ok((name.to_string(), Duration::from_secs(expires_in)))
+}
+
+fn check_expiry(expires: Duration) -> Result<(), ApiError> {
+    if expires.is_zero() || expires > MAX_PRESIGN {
+        return Err(ApiError::argument(
+            "expires_in must be between 1 and 604800 seconds.",
+        ));
+    }
+    Ok(())
+}
+
 /// A presigned PUT URL for uploading `filename` into the tenant's dataset, valid for
 /// `expires` (capped at 7 days), signed with `store`'s bucket and credentials.
 pub async fn presigned_upload_url_with(
@@ -30,11 +56,7 @@ pub async fn presigned_upload_url_with(
     })
     .await?;
     check_filename(filename)?;
-    if expires.is_zero() || expires > MAX_PRESIGN {
-        return Err(ApiError::argument(
-            "expires_in must be between 1 and 604800 seconds.",
-        ));
-    }
+    check_expiry(expires)?;
     Ok(store
         .presign_staging_put(dataset_id, filename, expires)
         .await?)
@@ -90,11 +112,7 @@ pub async fn presigned_file_upload_url(
     if filename.len() > lambdarag::services::documents::FILE_NAME_LIMIT {
         return Err(ApiError::argument("File name must be 255 bytes or less."));
     }
-    if expires.is_zero() || expires > MAX_PRESIGN {
-        return Err(ApiError::argument(
-            "expires_in must be between 1 and 604800 seconds.",
-        ));
-    }
+    check_expiry(expires)?;
     let key = S3BlobStore::file_staging_key(tenant_id, &folder.id, filename);
     Ok((store.presign_put(&key, expires).await?, key))
 }

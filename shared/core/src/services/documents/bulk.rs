@@ -9,7 +9,7 @@ use crate::contract::batch::dedupe_ids;
 use crate::contract::pyfmt::py_str;
 
 use super::lifecycle::{
-    cancel_parse, documents_not_found, queue_parse, required_doc_ids, PARSE_CONCURRENCY,
+    cancel_parse, documents_not_found, owned_doc_ids, queue_parse, PARSE_CONCURRENCY,
 };
 
 /// `{"success_count": n}`, with the duplicate-id messages when there were any.
@@ -30,11 +30,7 @@ pub async fn parse_v027(
     dataset_id: &str,
     req: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
-    owned_dataset(state, tenant_id, dataset_id, || {
-        ApiError::data(format!("You don't own the dataset {dataset_id}."))
-    })
-    .await?;
-    let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let (ids, dup_errors) = owned_doc_ids(state, tenant_id, dataset_id, req).await?;
     let (found, missing) = split_found(state, tenant_id, dataset_id, &ids).await?;
     if found.is_empty() {
         return Err(documents_not_found(missing));
@@ -63,11 +59,7 @@ pub async fn stop_v027(
     dataset_id: &str,
     req: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
-    owned_dataset(state, tenant_id, dataset_id, || {
-        ApiError::data(format!("You don't own the dataset {dataset_id}."))
-    })
-    .await?;
-    let (ids, mut errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let (ids, mut errors) = owned_doc_ids(state, tenant_id, dataset_id, req).await?;
     let (found, missing) = split_found(state, tenant_id, dataset_id, &ids).await?;
     if !missing.is_empty() {
         return Err(documents_not_found(missing));

@@ -189,7 +189,23 @@ pub async fn remove_document(
     Ok(true)
 }
 
-pub(super) fn required_doc_ids(req: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
+/// The parse and stop routes' prelude (pinned and v0.27 alike): the caller owns the
+/// dataset, and `document_ids` is a non-empty list; its unique ids and the duplicate-id
+/// messages.
+pub(super) async fn owned_doc_ids(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_id: &str,
+    req: &Map<String, Value>,
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    owned_dataset(state, tenant_id, dataset_id, || {
+        ApiError::data(format!("You don't own the dataset {dataset_id}."))
+    })
+    .await?;
+    Ok(dedupe_ids(&required_doc_ids(req)?, "document"))
+}
+
+fn required_doc_ids(req: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
     match req.get("document_ids") {
         Some(Value::Array(a)) if !a.is_empty() => Ok(a
             .iter()
@@ -220,11 +236,7 @@ pub async fn parse(
     dataset_id: &str,
     req: &Map<String, Value>,
 ) -> Result<BatchOutcome, ApiError> {
-    owned_dataset(state, tenant_id, dataset_id, || {
-        ApiError::data(format!("You don't own the dataset {dataset_id}."))
-    })
-    .await?;
-    let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let (ids, dup_errors) = owned_doc_ids(state, tenant_id, dataset_id, req).await?;
     let found = state
         .docs
         .get_documents(tenant_id, &[dataset_id.to_string()], &ids)
@@ -325,11 +337,7 @@ pub async fn stop(
     dataset_id: &str,
     req: &Map<String, Value>,
 ) -> Result<BatchOutcome, ApiError> {
-    owned_dataset(state, tenant_id, dataset_id, || {
-        ApiError::data(format!("You don't own the dataset {dataset_id}."))
-    })
-    .await?;
-    let (ids, dup_errors) = dedupe_ids(&required_doc_ids(req)?, "document");
+    let (ids, dup_errors) = owned_doc_ids(state, tenant_id, dataset_id, req).await?;
     let mut success = 0u64;
     for id in &ids {
         let Some(doc) = state.docs.get_document(tenant_id, dataset_id, id).await? else {
