@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
 
-use lambdarag::contract::envelope::{json_response, ok, ApiResult};
+use lambdarag::contract::envelope::{json_response, ok, ok_serialized, ApiResult};
 use lambdarag::contract::http::{dataset_json_body, loose_json_body};
 use lambdarag::services::auth::AuthTenant;
 use lambdarag::services::datasets::embedding_check;
@@ -38,7 +38,7 @@ async fn retrieve(
     let request = retrieval::validate(&req)?;
     let datasets = retrieval::load_datasets(&state, &tenant, &request.dataset_ids).await?;
     let result = retrieval::retrieve(&state, &tenant, &datasets, &request).await?;
-    Ok(ok(retrieval::to_api_for(&result, &request)))
+    Ok(ok_serialized(&retrieval::reply_for(&result, &request)))
 }
 
 async fn search_datasets(

@@ -126,7 +126,13 @@ impl IntoResponse for ApiError {
 
 /// Serialise a JSON body with the content type upstream's `jsonify` uses.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    bytes_response(
+        status,
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()),
+    )
+}
+
+fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
@@ -138,6 +144,19 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 /// `get_result(data=...)`: `{"code":0,"data":X}`.
 pub fn ok(data: Value) -> Response {
     json_response(StatusCode::OK, &json!({"code": 0, "data": data}))
+}
+
+/// `get_result(data=...)` for data written straight from a `Serialize` value (no tree).
+pub fn ok_serialized<T: serde::Serialize>(data: &T) -> Response {
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, T> {
+        code: u8,
+        data: &'a T,
+    }
+    match serde_json::to_vec(&Envelope { code: 0, data }) {
+        Ok(bytes) => bytes_response(StatusCode::OK, bytes),
+        Err(e) => ApiError::exception(e.to_string()).into_response(),
+    }
 }
 
 /// `get_result()` with no data: `{"code":0}`.

@@ -3,6 +3,9 @@
 //! The v0.27 additions (single read, bulk availability, tags, images) are in `v027`.
 
 pub mod v027;
+mod words;
+
+pub use words::{highlight, lowercase_tokens, push_lowercase, word_spans};
 
 use serde_json::{json, Map, Value};
 
@@ -43,67 +46,6 @@ pub fn chunk_to_api(c: &ChunkRecord, highlighted: Option<String>) -> Value {
         "tag_kwd": c.tag_kwd,
         "doc_type_kwd": if c.doc_type.is_empty() { "text" } else { c.doc_type.as_str() },
     })
-}
-
-/// Wrap whole-word, case-insensitive matches of the query words in `<em>`.
-pub fn highlight(text: &str, query: &str) -> String {
-    // Words the search ignores are not highlighted either.
-    const STOP: &[&str] = &[
-        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
-        "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
-        "these", "they", "this", "to", "was", "will", "with",
-    ];
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .filter(|w| !STOP.contains(&w.as_str()))
-        .collect();
-    if words.is_empty() {
-        return text.to_string();
-    }
-    // Slices of the text, not a copied token per word: this runs on every retrieval hit.
-    let hit = |run: &str| {
-        if run.is_ascii() {
-            words.iter().any(|w| w.eq_ignore_ascii_case(run))
-        } else {
-            words.contains(&run.to_lowercase())
-        }
-    };
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut run_start: Option<usize> = None;
-    let emit = |out: &mut String, run: &str| {
-        if hit(run) {
-            out.push_str("<em>");
-            out.push_str(run);
-            out.push_str("</em>");
-        } else {
-            out.push_str(run);
-        }
-    };
-    for (i, ch) in text.char_indices() {
-        if ch.is_alphanumeric() {
-            run_start.get_or_insert(i);
-        } else {
-            if let Some(start) = run_start.take() {
-                emit(&mut out, &text[start..i]);
-            }
-            out.push(ch);
-        }
-    }
-    if let Some(start) = run_start {
-        emit(&mut out, &text[start..]);
-    }
-    out
-}
-
-/// `word` lower-cased onto `out`, as `str::to_lowercase` would (ASCII without a copy).
-pub fn push_lowercase(out: &mut String, word: &str) {
-    if word.is_ascii() {
-        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-    } else {
-        out.push_str(&word.to_lowercase());
-    }
 }
 
 async fn dataset_and_doc(
@@ -660,18 +602,5 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert_eq!(a, manual_chunk_id("hello", "doc"));
         assert_ne!(a, manual_chunk_id("hello", "doc2"));
-    }
-
-    #[test]
-    fn highlight_marks_whole_words() {
-        assert_eq!(
-            highlight("Rust is fast; rusty is not.", "rust"),
-            "<em>Rust</em> is fast; rusty is not."
-        );
-        assert_eq!(highlight("abc", ""), "abc");
-        assert_eq!(
-            highlight("ÉCOLE école Straße STRASSE x-ray", "école straße ray"),
-            "<em>ÉCOLE</em> <em>école</em> <em>Straße</em> STRASSE x-<em>ray</em>"
-        );
     }
 }

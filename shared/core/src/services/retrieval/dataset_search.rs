@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::reply::{doc_aggs, tokens};
+use super::reply::doc_aggs;
 use super::{RetrievalRequest, RetrievalResult};
 use crate::contract::envelope::ApiError;
 use crate::contract::pyfmt::{py_str, truthy};
@@ -13,6 +13,7 @@ use crate::contract::validation::{
     format_errors, ge_msg, lax_bool, lax_int, le_msg, ObjectCheck, MSG_BOOL, MSG_INT, MSG_LIST,
     MSG_NUMBER, MSG_STR,
 };
+use crate::services::chunks::lowercase_tokens as tokens;
 use crate::services::saved_filter::{self, SavedScope};
 use crate::state::AppState;
 
