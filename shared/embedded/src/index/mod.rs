@@ -11,7 +11,7 @@
 //! chunk's text and vector are committed together (no second store to drift from the
 //! first); at open they are read back into memory (tenant → chunk id → unit vector) and a
 //! search scans the tenant's vectors. Exact cosine, no approximate index: fine to a few
-//! hundred thousand chunks per tenant, see `search_vectors`.
+//! hundred thousand chunks per tenant, see `candidates` and `vectors.rs`.
 //!
 //! Retrieval ranks thousands of candidates and returns a page of them, so `search_hits`
 //! reads no record: a candidate's ids come from an in-memory table per segment (`IdCache`,
@@ -55,6 +55,9 @@ use tantivy::{
 use lambdarag::domain::ChunkRecord;
 use lambdarag::ports::{ChunkHit, ChunkIndex, ChunkListQuery, ScoredChunk, SearchRequest};
 use lambdarag::StoreError;
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, OwnedValue,
+};
 
 mod analysis;
 mod ids;
@@ -304,8 +307,10 @@ impl TantivyIndex {
 
 impl Inner {
     fn record(&self, searcher: &Searcher, addr: DocAddress) -> Result<ChunkRecord, StoreError> {
-        let doc: TantivyDocument = searcher.doc(addr).map_err(tv)?;
-        self.parse_record(&doc)
+        let RecordOnly(json) = searcher.doc(addr).map_err(tv)?;
+        let json =
+            json.ok_or_else(|| StoreError::Corrupt("indexed chunk without its record".into()))?;
+        Ok(serde_json::from_str(&json)?)
     }
 
     fn parse_record(&self, doc: &TantivyDocument) -> Result<ChunkRecord, StoreError> {
@@ -622,5 +627,23 @@ impl ChunkIndex for TantivyIndex {
     ) -> Result<Vec<ChunkRecord>, StoreError> {
         let (t, ids) = (tenant_id.to_string(), ids.to_vec());
         self.with(move |inner| inner.get_chunks(&t, &ids)).await
+    }
+}
+
+/// A stored chunk read for its record only. The record is the one stored string field and
+/// is written before the vector (`document`), so reading stops there and the 1.5 KB vector,
+/// which tantivy decodes byte by byte, is never decoded.
+struct RecordOnly(Option<String>);
+
+impl DocumentDeserialize for RecordOnly {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+        mut doc: D,
+    ) -> Result<Self, DeserializeError> {
+        while let Some((_, value)) = doc.next_field::<OwnedValue>()? {
+            if let OwnedValue::Str(json) = value {
+                return Ok(RecordOnly(Some(json)));
+            }
+        }
+        Ok(RecordOnly(None))
     }
 }

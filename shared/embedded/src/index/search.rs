@@ -111,30 +111,6 @@ impl Inner {
         clauses
     }
 
-    /// Nearest neighbours among the tenant's vectors in scope, with exact scores: a scan of
-    /// every vector in scope (in two passes past `ONE_PASS_ROWS`, see `vectors.rs`).
-    pub(super) fn search_vectors(
-        &self,
-        tenant_id: &str,
-        query: &[f32],
-        scope: &VectorScope,
-        top_k: usize,
-    ) -> Result<Vec<(String, f32)>, StoreError> {
-        let vectors = self.vectors.read().map_err(|_| poisoned())?;
-        let Some(chunks) = vectors.get(tenant_id) else {
-            return Ok(vec![]);
-        };
-        let Some(block) = chunks.block(query.len()) else {
-            return Ok(vec![]);
-        };
-        // Ids are borrowed while scanning and copied only for the top_k kept.
-        Ok(block
-            .top(query, &scope.datasets, |meta| scope.admits(meta), top_k)
-            .into_iter()
-            .map(|(id, s)| (id.to_string(), s))
-            .collect())
-    }
-
     /// The candidates of `search` with where they are, best first. With `available_only`,
     /// unavailable chunks are filtered out of both rankings, so they take no top_k slot.
     /// Scores are those of `search`: the filters are constant-score clauses and BM25's
@@ -210,12 +186,27 @@ impl Inner {
                 documents: documents.map(|d| d.iter().map(String::as_str).collect()),
                 available_only,
             };
-            let nearest = self.search_vectors(tenant_id, q, &vector_scope, req.top_k)?;
-            let cosine: HashMap<String, f32> = {
-                let seen: HashSet<&str> = hits.iter().map(|(_, h)| &*h.chunk_id).collect();
+            // Ids stay borrowed from the vector index (read-locked until the end of this
+            // block) rather than copied: up to top_k of them per query.
+            let vectors = self.vectors.read().map_err(|_| poisoned())?;
+            let nearest = vectors
+                .get(tenant_id)
+                .and_then(|chunks| chunks.block(q.len()))
+                .map(|block| {
+                    block.top(
+                        q,
+                        &vector_scope.datasets,
+                        |m| vector_scope.admits(m),
+                        req.top_k,
+                    )
+                })
+                .unwrap_or_default();
+            let cosine: foldhash::HashMap<&str, f32> = {
+                let seen: foldhash::HashSet<&str> =
+                    hits.iter().map(|(_, h)| &*h.chunk_id).collect();
                 nearest
                     .into_iter()
-                    .filter(|(id, _)| !seen.contains(id.as_str()))
+                    .filter(|(id, _)| !seen.contains(id))
                     .collect()
             };
             if !cosine.is_empty() {
@@ -350,8 +341,18 @@ impl Inner {
             let c = self.record(&searcher, addr)?;
             records.insert((c.dataset_id.clone(), c.id.clone()), c);
         }
-        // A chunk of another dataset than asked is not found, as with `get`.
-        Ok(ids.iter().filter_map(|k| records.get(k).cloned()).collect())
+        // A chunk of another dataset than asked is not found, as with `get`. Records move
+        // out; an id asked twice (rare) gets a copy of the first.
+        let mut out: Vec<ChunkRecord> = Vec::with_capacity(ids.len());
+        for (dataset_id, id) in ids {
+            let key = (dataset_id.clone(), id.clone());
+            if let Some(c) = records.remove(&key) {
+                out.push(c);
+            } else if let Some(c) = out.iter().find(|c| c.dataset_id == key.0 && c.id == key.1) {
+                out.push(c.clone());
+            }
+        }
+        Ok(out)
     }
 
     pub(super) fn list_document(

@@ -265,7 +265,7 @@ fn quantize(row: &[f32]) -> (impl Iterator<Item = i8> + '_, f32) {
 #[derive(Default)]
 pub(super) struct TenantVectors {
     /// chunk id → (vector length, row).
-    rows: HashMap<String, (usize, usize)>,
+    rows: foldhash::HashMap<String, (usize, usize)>,
     blocks: HashMap<usize, Block>,
 }
 
