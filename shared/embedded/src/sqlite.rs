@@ -22,11 +22,6 @@ const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
--- Reads of hot records (documents a retrieval names, keys, datasets) come from memory
--- rather than a pread per page: a larger page cache, and the file mapped. Both are upper
--- bounds; only pages actually read take memory.
-PRAGMA cache_size = -32768;
-PRAGMA mmap_size = 268435456;
 CREATE TABLE IF NOT EXISTS tenants (
     id          TEXT PRIMARY KEY,
     body        TEXT NOT NULL
