@@ -2,12 +2,12 @@
 //! becomes a file of that folder, with the same claim as dataset uploads so a redelivered
 //! event stores it once.
 
-use lambdarag::contract::time::now_ms;
 use lambdarag::services::documents::UploadFile;
 use lambdarag::services::files::{self, FileError};
-use lambdarag_aws::dynamo::{Claim, SourceKey};
+use lambdarag_aws::dynamo::SourceKey;
 use lambdarag_aws::s3::{Staged, StagedObject, FILE_STAGING_PREFIX};
 
+use crate::claimed::{ingest_claimed, Created, Owner};
 use crate::{transient, Ingest, ObjectResult, Transient};
 
 /// `files/{tenant_id}/{folder_id}/{filename}` → (tenant, folder, file name).
@@ -29,53 +29,16 @@ pub(crate) async fn ingest_file(
     (tenant_id, folder_id, filename): (String, String, String),
     event_size: Option<i64>,
 ) -> Result<ObjectResult, Transient> {
-    let claim = ingest
-        .dynamo
-        .claim_source(source, now_ms(), ingest.lease)
-        .await
-        .map_err(transient)?;
-    let file_id = match claim {
-        Claim::Busy => {
-            return Err(Transient(format!(
-                "another delivery is ingesting {}",
-                source.key
-            )))
-        }
-        Claim::Queued { document_id } => {
-            ingest.s3.delete_staged(staged).await.map_err(transient)?;
-            return Ok(ObjectResult::AlreadyIngested { document_id });
-        }
-        Claim::Created { document_id, .. } => document_id,
-        Claim::Acquired {
-            claimed_at,
-            taken_over,
-        } => {
-            let stored = match store_file(
-                ingest, staged, &tenant_id, &folder_id, &filename, event_size, taken_over,
-            )
-            .await?
-            {
-                Ok(id) => id,
-                Err(skipped) => return Ok(skipped),
-            };
-            ingest
-                .dynamo
-                .source_created(source, claimed_at, &tenant_id, "", &stored)
-                .await
-                .map_err(transient)?;
-            stored
-        }
+    let owner = Owner {
+        tenant_id: &tenant_id,
+        dataset_id: None,
     };
-    // Nothing to queue for a file: its claim is done.
-    ingest
-        .dynamo
-        .source_queued(source)
-        .await
-        .map_err(transient)?;
-    ingest.s3.delete_staged(staged).await.map_err(transient)?;
-    Ok(ObjectResult::Ingested {
-        document_id: file_id,
+    ingest_claimed(ingest, staged, source, owner, |taken_over| {
+        store_file(
+            ingest, staged, &tenant_id, &folder_id, &filename, event_size, taken_over,
+        )
     })
+    .await
 }
 
 /// Read the staged object and store it in the folder; `Ok(Err(_))`: it cannot become a
@@ -88,7 +51,7 @@ async fn store_file(
     filename: &str,
     event_size: Option<i64>,
     taken_over: Option<i64>,
-) -> Result<Result<String, ObjectResult>, Transient> {
+) -> Result<Created, Transient> {
     if let Some(size) = event_size {
         if usize::try_from(size).unwrap_or(usize::MAX) > ingest.max_file_bytes {
             return Ok(Err(ObjectResult::Skipped(format!(

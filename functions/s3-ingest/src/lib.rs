@@ -27,17 +27,15 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod claimed;
 mod files;
 
-use lambdarag::contract::time::now_ms;
 use lambdarag::domain::{Dataset, Document};
 use lambdarag::services::documents::{self, UploadFile};
-use lambdarag::services::source::{
-    check_filename, find_orphan, queue_parse_once, split_dataset_path,
-};
+use lambdarag::services::source::{check_filename, find_orphan, split_dataset_path};
 use lambdarag::AppState;
 use lambdarag_aws::config::AwsState;
-use lambdarag_aws::dynamo::{Claim, SourceKey};
+use lambdarag_aws::dynamo::SourceKey;
 use lambdarag_aws::s3::{S3BlobStore, Staged, StagedObject, STAGING_PREFIX};
 use lambdarag_aws::DynamoStore;
 
@@ -335,60 +333,26 @@ pub async fn ingest_record(ingest: &Ingest, record: &S3Record) -> Result<ObjectR
         )));
     };
 
-    let claim = ingest
-        .dynamo
-        .claim_source(&source, now_ms(), ingest.lease)
-        .await
-        .map_err(transient)?;
-    let document_id = match claim {
-        Claim::Busy => {
-            return Err(Transient(format!(
-                "another delivery is ingesting {}",
-                source.key
-            )))
-        }
-        Claim::Queued { document_id } => {
-            ingest.s3.delete_staged(&staged).await.map_err(transient)?;
-            return Ok(ObjectResult::AlreadyIngested { document_id });
-        }
-        Claim::Created { document_id, .. } => document_id,
-        Claim::Acquired {
-            claimed_at,
-            taken_over,
-        } => {
-            let created = create_document(
-                ingest,
-                &tenant_id,
-                &dataset,
-                &staged,
-                &filename,
-                object.size,
-                taken_over,
-            )
-            .await?;
-            let doc = match created {
-                Ok(doc) => doc,
-                Err(skipped) => return Ok(skipped),
-            };
-            let recorded = ingest
-                .dynamo
-                .source_created(&source, claimed_at, &tenant_id, &dataset_id, &doc.id)
-                .await
-                .map_err(transient)?;
-            if !recorded {
-                tracing::warn!(document = %doc.id, key = %source.key, "the claim expired while ingesting; continuing");
-            }
-            doc.id
-        }
+    let owner = claimed::Owner {
+        tenant_id: &tenant_id,
+        dataset_id: Some(&dataset_id),
     };
-    queue_parse(ingest, &tenant_id, &dataset_id, &document_id).await?;
-    ingest
-        .dynamo
-        .source_queued(&source)
-        .await
-        .map_err(transient)?;
-    ingest.s3.delete_staged(&staged).await.map_err(transient)?;
-    Ok(ObjectResult::Ingested { document_id })
+    // References, so the `move` block below copies them rather than the values.
+    let (tenant, dataset, staged_ref, name) = (&tenant_id, &dataset, &staged, &filename);
+    claimed::ingest_claimed(ingest, &staged, &source, owner, |taken_over| async move {
+        let created = create_document(
+            ingest,
+            tenant,
+            dataset,
+            staged_ref,
+            name,
+            object.size,
+            taken_over,
+        )
+        .await?;
+        Ok(created.map(|doc| doc.id))
+    })
+    .await
 }
 
 /// Read the staged object and create its document. `Ok(Err(_))`: the object cannot become
@@ -457,18 +421,6 @@ async fn create_document(
         Some(doc) => Ok(Ok(doc)),
         None => Err(Transient("the upload created no document".into())),
     }
-}
-
-/// Queue the document's parse unless an earlier attempt already did.
-async fn queue_parse(
-    ingest: &Ingest,
-    tenant_id: &str,
-    dataset_id: &str,
-    document_id: &str,
-) -> Result<(), Transient> {
-    queue_parse_once(&ingest.state, tenant_id, dataset_id, document_id)
-        .await
-        .map_err(|e| Transient(e.message))
 }
 
 #[cfg(test)]
