@@ -223,40 +223,24 @@ async fn download(
     AuthTenant(tenant): AuthTenant,
     Path(file_id): Path<String>,
 ) -> ApiResult {
-    if let Some(url) = large_file_url(&state, &tenant, &file_id).await? {
-        return Ok(redirect(&url));
+    let f = files::download_record(&state, &tenant, &file_id)
+        .await
+        .map_err(pinned)?;
+    // Too large for a Lambda response (AWS): a redirect to the object, with the type the
+    // inline reply would carry; clients follow it.
+    if !f.location.is_empty() {
+        let mime = files::download_type(&f);
+        let mime = mime.as_deref().unwrap_or("application/octet-stream");
+        if let Some(url) =
+            lambdarag_aws::uploads::large_blob_url(&tenant, &f.location, f.size, mime, None).await?
+        {
+            return Ok(lambdarag::contract::http::found(&url));
+        }
     }
-    let d = files::download(&state, &tenant, &file_id)
+    let d = files::download_of(&state, &tenant, &f)
         .await
         .map_err(pinned)?;
     Ok(input::download_reply(d))
-}
-
-/// A file too large for a Lambda response, on AWS: a presigned URL to its object (the
-/// client follows the redirect to the same bytes). `None`: serve it inline.
-async fn large_file_url(
-    state: &AppState,
-    tenant: &str,
-    file_id: &str,
-) -> Result<Option<String>, ApiError> {
-    let Some(f) = state.files.get_file(tenant, file_id).await? else {
-        return Ok(None);
-    };
-    if f.location.is_empty() {
-        return Ok(None);
-    }
-    // The type the inline reply would carry (`files::download`).
-    let ext = lambdarag::services::documents::suffix_of(&f.name);
-    let mime = match (ext.is_empty(), f.file_type == "visual") {
-        (true, _) => "application/octet-stream".to_string(),
-        (false, true) => format!("image/{ext}"),
-        (false, false) => format!("application/{ext}"),
-    };
-    lambdarag_aws::uploads::large_blob_url(tenant, &f.location, f.size, &mime, None).await
-}
-
-fn redirect(url: &str) -> axum::response::Response {
-    lambdarag::contract::http::found(url)
 }
 
 /// FL10 (and v0.27's `/document/download/{id}` aliases): an attachment (a file `POST

@@ -148,8 +148,7 @@ impl S3BlobStore {
         expires: Duration,
     ) -> Result<String, StoreError> {
         let key = Self::object_key(tenant_id, key)?;
-        let conf = PresigningConfig::expires_in(expires.min(MAX_PRESIGN))
-            .map_err(|e| StoreError::Backend(format!("invalid presign expiry: {e}")))?;
+        let conf = presign_config(expires)?;
         let req = self
             .client
             .get_object()
@@ -165,8 +164,7 @@ impl S3BlobStore {
 
     /// A presigned PUT URL for `key`, valid for `expires` (at most 7 days).
     pub async fn presign_put(&self, key: &str, expires: Duration) -> Result<String, StoreError> {
-        let conf = PresigningConfig::expires_in(expires.min(MAX_PRESIGN))
-            .map_err(|e| StoreError::Backend(format!("invalid presign expiry: {e}")))?;
+        let conf = presign_config(expires)?;
         let req = self
             .client
             .put_object()
@@ -383,4 +381,10 @@ impl S3BlobStore {
         }
         Ok(keys.len() as u64)
     }
+}
+
+/// A signing configuration valid for `expires`, capped at S3's 7 days.
+fn presign_config(expires: Duration) -> Result<PresigningConfig, StoreError> {
+    PresigningConfig::expires_in(expires.min(MAX_PRESIGN))
+        .map_err(|e| StoreError::Backend(format!("invalid presign expiry: {e}")))
 }

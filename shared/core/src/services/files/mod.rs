@@ -16,8 +16,9 @@ mod tree;
 
 pub use link::{link_to_datasets, LinkReply};
 pub use ops::{
-    create, delete_files, download, list, list_query, mime_of, move_files, parent_folder, parents,
-    personal_upload_reply, rename, root_folder, upload, upload_folder, Download, ListQuery,
+    create, delete_files, download, download_of, download_record, download_type, list, list_query,
+    mime_of, move_files, parent_folder, parents, personal_upload_reply, rename, root_folder,
+    upload, upload_folder, Download, ListQuery,
 };
 pub use tree::{ancestors_path, apply_list, check_rename, is_within, split_upload_path, FileOrder};
 

@@ -624,9 +624,29 @@ pub struct Download {
 
 /// FL9 / `GET /files/{id}`. Folders and virtual files have no bytes: `This file is empty.`
 pub async fn download(state: &AppState, tenant_id: &str, file_id: &str) -> FileResult<Download> {
-    let Some(f) = state.files.get_file(tenant_id, file_id).await? else {
-        return Err(FileError::NotFound("Document not found!".into()));
-    };
+    let f = download_record(state, tenant_id, file_id).await?;
+    download_of(state, tenant_id, &f).await
+}
+
+/// The file a download names (`Document not found!` when the tenant has none by that id).
+pub async fn download_record(
+    state: &AppState,
+    tenant_id: &str,
+    file_id: &str,
+) -> FileResult<FileRecord> {
+    state
+        .files
+        .get_file(tenant_id, file_id)
+        .await?
+        .ok_or_else(|| FileError::NotFound("Document not found!".into()))
+}
+
+/// `download` of a file already read.
+pub async fn download_of(
+    state: &AppState,
+    tenant_id: &str,
+    f: &FileRecord,
+) -> FileResult<Download> {
     let bytes = if f.location.is_empty() {
         None
     } else {
@@ -635,17 +655,22 @@ pub async fn download(state: &AppState, tenant_id: &str, file_id: &str) -> FileR
     let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
         return Err(FileError::NotFound("This file is empty.".into()));
     };
+    Ok(Download {
+        bytes,
+        content_type: download_type(f),
+    })
+}
+
+/// The `Content-Type` a file's download carries: `image/<ext>` for visual files,
+/// `application/<ext>` for the rest, none without an extension.
+pub fn download_type(f: &FileRecord) -> Option<String> {
     let ext = suffix_of(&f.name);
-    let content_type = (!ext.is_empty()).then(|| {
+    (!ext.is_empty()).then(|| {
         if f.file_type == "visual" {
             format!("image/{ext}")
         } else {
             format!("application/{ext}")
         }
-    });
-    Ok(Download {
-        bytes,
-        content_type,
     })
 }
 

@@ -788,7 +788,7 @@ pub mod dataset_search;
 pub mod document_metadata;
 mod graph;
 mod reply;
-pub use reply::{reply_for, to_api, to_api_for, Reply};
+pub use reply::{reply_for, Reply};
 
 #[cfg(test)]
 mod tests;

@@ -26,20 +26,6 @@ pub fn reply_for<'a>(result: &'a RetrievalResult, req: &'a RetrievalRequest) -> 
     }
 }
 
-/// The same `data` as a tree, for callers that edit it.
-pub fn to_api_for(result: &RetrievalResult, req: &RetrievalRequest) -> Value {
-    serde_json::to_value(reply_for(result, req)).unwrap_or(Value::Null)
-}
-
-/// The R1 reply's `data`.
-pub fn to_api(result: &RetrievalResult) -> Value {
-    serde_json::to_value(Reply {
-        result,
-        metadata: None,
-    })
-    .unwrap_or(Value::Null)
-}
-
 impl Serialize for Reply<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(3))?;

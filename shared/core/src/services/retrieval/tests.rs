@@ -94,7 +94,7 @@ fn fuses_thresholds_pages_and_aggregates() {
         r.hits[0].highlight.as_deref(),
         Some("<em>solar</em> panels convert light")
     );
-    let v = to_api(&r);
+    let v = serde_json::to_value(reply_for(&r, &req)).expect("reply");
     assert_eq!(v["chunks"][0]["document_keyword"], "a.txt");
     assert_eq!(v["doc_aggs"][0]["count"], 2);
 }
