@@ -539,6 +539,12 @@ class TestPresignedFileUpload:
         got = api.get(f"/file/get/{rows[0]['id']}")
         assert got.status_code == 200 and got.content == blob
         assert got.headers["Content-Type"] == "application/bin"
+        # v0.27's download route of the same file takes the same way.
+        got = api.get(f"/files/{rows[0]['id']}", allow_redirects=False)
+        assert got.status_code == 302, (got.status_code, got.text[:200])
+        got = api.get(f"/files/{rows[0]['id']}")
+        assert got.status_code == 200 and got.content == blob
+        assert got.headers["Content-Type"] == "application/bin"
         # A second object of the same name lands beside it, renamed as an upload would be.
         res = ok_j(api.post("/file/upload_url", json={"name": name, "parent_id": box["id"]}))
         assert requests.put(res["url"], data=b"second", timeout=60).status_code == 200

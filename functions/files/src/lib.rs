@@ -226,21 +226,29 @@ async fn download(
     let f = files::download_record(&state, &tenant, &file_id)
         .await
         .map_err(pinned)?;
-    // Too large for a Lambda response (AWS): a redirect to the object, with the type the
-    // inline reply would carry; clients follow it.
-    if !f.location.is_empty() {
-        let mime = files::download_type(&f);
-        let mime = mime.as_deref().unwrap_or("application/octet-stream");
-        if let Some(url) =
-            lambdarag_aws::uploads::large_blob_url(&tenant, &f.location, f.size, mime, None).await?
-        {
-            return Ok(lambdarag::contract::http::found(&url));
-        }
+    if let Some(redirect) = large_file_redirect(&tenant, &f).await? {
+        return Ok(redirect);
     }
     let d = files::download_of(&state, &tenant, &f)
         .await
         .map_err(pinned)?;
     Ok(input::download_reply(d))
+}
+
+/// A file too large for a Lambda response (AWS only): a redirect to its object, with the
+/// type the inline reply would carry; clients follow it. `None` to answer inline.
+pub(crate) async fn large_file_redirect(
+    tenant: &str,
+    f: &lambdarag::ports::files::FileRecord,
+) -> Result<Option<axum::response::Response>, ApiError> {
+    if f.location.is_empty() {
+        return Ok(None);
+    }
+    let mime = files::download_type(f);
+    let mime = mime.as_deref().unwrap_or("application/octet-stream");
+    let url =
+        lambdarag_aws::uploads::large_blob_url(tenant, &f.location, f.size, mime, None).await?;
+    Ok(url.map(|url| lambdarag::contract::http::found(&url)))
 }
 
 /// FL10 (and v0.27's `/document/download/{id}` aliases): an attachment (a file `POST

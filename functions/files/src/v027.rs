@@ -142,7 +142,13 @@ async fn download(
     AuthTenant(tenant): AuthTenant,
     Path(file_id): Path<String>,
 ) -> ApiResult {
-    let d = files::download(&state, &tenant, &file_id)
+    let f = files::download_record(&state, &tenant, &file_id)
+        .await
+        .map_err(v027)?;
+    if let Some(redirect) = crate::large_file_redirect(&tenant, &f).await? {
+        return Ok(redirect);
+    }
+    let d = files::download_of(&state, &tenant, &f)
         .await
         .map_err(v027)?;
     Ok(input::download_reply(d))
