@@ -451,10 +451,19 @@ impl ChunkIndex for TantivyIndex {
             }));
             // Let the upserts queued behind this one add theirs before anyone commits.
             parking_lot::MutexGuard::bump(&mut writer);
-            match writer.outcome(ticket) {
-                Some(done) => done,
-                None => inner.commit(&mut writer),
+            if let Some(done) = writer.outcome(ticket) {
+                return done;
             }
+            if let Some(wait) = writer.spacing_wait() {
+                // Others add theirs meanwhile; whoever takes the lock first commits for all.
+                drop(writer);
+                std::thread::sleep(wait);
+                writer = inner.writer.lock();
+                if let Some(done) = writer.outcome(ticket) {
+                    return done;
+                }
+            }
+            inner.commit(&mut writer)
         })
         .await
     }

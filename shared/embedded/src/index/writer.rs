@@ -8,9 +8,16 @@
 //! ticket settled and return. With one writer at a time nothing changes; with several
 //! parse workers the commits are shared.
 //!
+//! Commits are also spaced: one that would follow the last by less than [`COMMIT_SPACING`]
+//! waits out the rest with the lock released, so a bulk ingestion's many small documents
+//! share commits (each a segment: its files, fsyncs and later merges) instead of each
+//! making one. A lone upsert after a quiet spell commits at once.
+//!
 //! The vector entries of an upsert change only after the commit that made its chunks
 //! durable, in the order the chunks were added, by whoever committed. A failed commit (or
 //! an add that failed and rolled the writer back) fails every upsert it carried.
+
+use std::time::{Duration, Instant};
 
 use tantivy::IndexWriter;
 
@@ -19,6 +26,10 @@ use lambdarag::StoreError;
 
 /// A change to the in-memory vectors, applied once its chunks are committed.
 pub(super) type VectorChange = Box<dyn FnOnce(&mut Vectors) + Send>;
+
+/// The least time between two commits (measured on the mixed-format ingestion benchmark;
+/// see docs/benchmarks.md).
+pub(super) const COMMIT_SPACING: Duration = Duration::from_millis(20);
 
 /// Tickets of failed commits kept for their callers (each reads its own right away).
 const LOST_KEPT: usize = 64;
@@ -33,6 +44,8 @@ pub(super) struct Writer {
     settled: u64,
     /// Ranges of tickets lost to a rollback.
     lost: Vec<(u64, u64)>,
+    /// When the last commit ended.
+    last_commit: Option<Instant>,
 }
 
 impl Writer {
@@ -43,7 +56,14 @@ impl Writer {
             added: 0,
             settled: 0,
             lost: Vec::new(),
+            last_commit: None,
         }
+    }
+
+    /// How long a commit now should wait to keep [`COMMIT_SPACING`] from the last one.
+    pub fn spacing_wait(&self) -> Option<Duration> {
+        let since = self.last_commit?.elapsed();
+        (since < COMMIT_SPACING).then(|| COMMIT_SPACING - since)
     }
 
     /// Record an upsert whose documents were just added; its ticket.
@@ -79,6 +99,7 @@ impl Writer {
             return Err(e);
         }
         self.settled = upto;
+        self.last_commit = Some(Instant::now());
         Ok(std::mem::take(&mut self.pending))
     }
 
@@ -136,6 +157,19 @@ mod tests {
         assert_eq!(applied.load(std::sync::atomic::Ordering::SeqCst), 2);
         assert!(matches!(w.outcome(first), Some(Ok(()))));
         assert!(matches!(w.outcome(second), Some(Ok(()))));
+    }
+
+    #[test]
+    fn a_commit_soon_after_another_waits_out_the_spacing() {
+        let (mut w, f) = writer();
+        assert_eq!(w.spacing_wait(), None, "the first commit does not wait");
+        w.writer.add_document(doc!(f => "a")).expect("add");
+        w.added(Box::new(|_| {}));
+        w.commit().expect("commit");
+        let wait = w.spacing_wait().expect("right after a commit");
+        assert!(wait <= COMMIT_SPACING);
+        std::thread::sleep(COMMIT_SPACING);
+        assert_eq!(w.spacing_wait(), None, "after a quiet spell it commits at once");
     }
 
     #[test]
