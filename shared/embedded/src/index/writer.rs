@@ -169,7 +169,11 @@ mod tests {
         let wait = w.spacing_wait().expect("right after a commit");
         assert!(wait <= COMMIT_SPACING);
         std::thread::sleep(COMMIT_SPACING);
-        assert_eq!(w.spacing_wait(), None, "after a quiet spell it commits at once");
+        assert_eq!(
+            w.spacing_wait(),
+            None,
+            "after a quiet spell it commits at once"
+        );
     }
 
     #[test]
