@@ -16,6 +16,7 @@
 //! id-level scoring plus a few dozen records, however large the dataset.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -216,6 +217,9 @@ pub fn context_of(hits: &[Hit]) -> Vec<crate::ports::chat::ContextChunk> {
         .collect()
 }
 
+/// Term leaders whose documents are learnt at a time, looking for the best enabled one.
+const TERM_LEADERS_BATCH: usize = 8;
+
 /// The datasets of a request, each owned by the tenant, sharing one embedding model.
 pub async fn load_datasets(
     state: &AppState,
@@ -245,130 +249,6 @@ pub async fn load_datasets(
 /// (a `page` of 10⁹ must not make the index allocate for 10¹⁰ hits); pages beyond it are
 /// empty. Elasticsearch refuses result windows past 10,000; this is ten times that.
 pub const MAX_CANDIDATES: usize = 100_000;
-
-/// A candidate after fusion.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ranked {
-    pub hit: ChunkHit,
-    pub similarity: f32,
-    pub term_similarity: f32,
-}
-
-/// Fuse term and vector scores and sort, best first (ties by chunk id, so equal scores
-/// page deterministically). Term scores are divided by the best BM25 among the candidates.
-pub fn fuse(hits: Vec<ChunkHit>, w: f32) -> Vec<Ranked> {
-    let best_term = hits.iter().map(|c| c.term_score).fold(0.0f32, f32::max);
-    fuse_with_best(hits, w, best_term)
-}
-
-/// `fuse` with the BM25 divisor given: `retrieve` passes the best score among candidates
-/// of enabled documents, as an engine that never returned the others would see it.
-pub fn fuse_with_best(hits: Vec<ChunkHit>, w: f32, best_term: f32) -> Vec<Ranked> {
-    let mut ranked: Vec<Ranked> = hits
-        .into_iter()
-        .map(|hit| {
-            let term = if best_term > 0.0 {
-                (hit.term_score / best_term).min(1.0)
-            } else {
-                0.0
-            };
-            // Raw cosine, the number reported as `vector_similarity`, so the fused score is
-            // exactly `(1 − w)·term + w·vector` of the reported parts.
-            Ranked {
-                similarity: (1.0 - w) * term + w * hit.vector_score,
-                term_similarity: term,
-                hit,
-            }
-        })
-        .collect();
-    sort_ranked(&mut ranked);
-    ranked
-}
-
-fn sort_ranked(ranked: &mut [Ranked]) {
-    ranked.sort_by(|a, b| {
-        b.similarity
-            .total_cmp(&a.similarity)
-            .then_with(|| a.hit.chunk_id.cmp(&b.hit.chunk_id))
-    });
-}
-
-/// Upstream's candidate window for a page (see the module doc).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Candidates per window (`R`).
-    pub size: usize,
-    /// Index of the window's first candidate in the ranking.
-    pub start: usize,
-    /// Offset of the requested page within the thresholded window.
-    pub page_offset: usize,
-}
-
-impl Window {
-    pub fn of(page: usize, page_size: usize) -> Window {
-        let page = page.max(1);
-        if page_size == 0 {
-            return Window {
-                size: 30,
-                start: 0,
-                page_offset: 0,
-            };
-        }
-        let size = 64usize
-            .div_ceil(page_size)
-            .saturating_mul(page_size)
-            .max(30);
-        let engine_page = page_size.saturating_mul(page).div_ceil(size).max(1);
-        let pages_per_window = (size / page_size).max(1);
-        Window {
-            size,
-            start: (engine_page - 1).saturating_mul(size),
-            page_offset: ((page - 1) % pages_per_window) * page_size,
-        }
-    }
-    /// Candidates the ranking must reach to fill the window.
-    pub fn end(&self) -> usize {
-        self.start.saturating_add(self.size)
-    }
-}
-
-/// Threshold a ranked window, count it, aggregate it by document and cut the page.
-/// Returns (total, page, doc_aggs).
-pub fn select_page(
-    window: Vec<Ranked>,
-    docs: &HashMap<String, Document>,
-    req: &RetrievalRequest,
-    at: Window,
-) -> (usize, Vec<Ranked>, Vec<(String, String, usize)>) {
-    let passing: Vec<Ranked> = window
-        .into_iter()
-        .filter(|r| r.similarity >= req.similarity_threshold)
-        .collect();
-    let mut counts: Vec<(String, String, usize)> = Vec::new();
-    for r in &passing {
-        match counts
-            .iter_mut()
-            .find(|(id, _, _)| **id == *r.hit.document_id)
-        {
-            Some(e) => e.2 += 1,
-            None => counts.push((
-                r.hit.document_id.to_string(),
-                docs.get(&*r.hit.document_id)
-                    .map(|d| d.name.clone())
-                    .unwrap_or_default(),
-                1,
-            )),
-        }
-    }
-    counts.sort_by_key(|c| std::cmp::Reverse(c.2));
-    let total = passing.len();
-    let page = passing
-        .into_iter()
-        .skip(at.page_offset)
-        .take(req.page_size)
-        .collect();
-    (total, page, counts)
-}
 
 fn enabled(docs: &HashMap<String, Document>, id: &str) -> bool {
     docs.get(id).is_some_and(|d| d.status == "1")
@@ -514,18 +394,39 @@ async fn retrieve_chunks(
         docs: &mut docs,
         absent: HashSet::new(),
     };
-    // The BM25 divisor: the best score among chunks of enabled documents.
-    let mut by_term: Vec<&ChunkHit> = hits.iter().filter(|h| h.term_score > 0.0).collect();
-    by_term.sort_by(|a, b| b.term_score.total_cmp(&a.term_score));
+    // The BM25 divisor is the best score among chunks of enabled documents. It is nearly
+    // always the best score of all, so rank with that guess and learn the term leaders'
+    // and the guessed window's documents in one store round trip; a wrong guess (a
+    // disabled leader) costs a second ranking and the batches below.
+    let mut by_term: Vec<(f32, Arc<str>)> = hits
+        .iter()
+        .filter(|h| h.term_score > 0.0)
+        .map(|h| (h.term_score, h.document_id.clone()))
+        .collect();
+    by_term.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let guess = by_term.first().map_or(0.0, |t| t.0);
+    let mut ranked = fuse_with_best(hits, req.vector_similarity_weight, guess);
+    known
+        .learn(
+            by_term
+                .iter()
+                .take(TERM_LEADERS_BATCH)
+                .map(|t| &*t.1)
+                .chain(ranked.iter().take(at.end()).map(|r| &*r.hit.document_id)),
+        )
+        .await?;
     let mut best_term = 0.0f32;
-    for batch in by_term.chunks(8) {
-        known.learn(batch.iter().map(|h| &*h.document_id)).await?;
-        if let Some(h) = batch.iter().find(|h| known.enabled(&h.document_id)) {
-            best_term = h.term_score;
+    for batch in by_term.chunks(TERM_LEADERS_BATCH) {
+        known.learn(batch.iter().map(|t| &*t.1)).await?;
+        if let Some(t) = batch.iter().find(|t| known.enabled(&t.1)) {
+            best_term = t.0;
             break;
         }
     }
-    let ranked = fuse_with_best(hits, req.vector_similarity_weight, best_term);
+    if best_term != guess {
+        let hits = ranked.into_iter().map(|r| r.hit).collect();
+        ranked = fuse_with_best(hits, req.vector_similarity_weight, best_term);
+    }
 
     if at.start >= ranked.len() {
         // The window lies past every candidate (and so would any enabled subset of them).
@@ -586,7 +487,9 @@ fn assemble(
         };
         let doc = docs.get(&*r.hit.document_id);
         if let Some(d) = doc {
-            out.documents.insert(d.id.clone(), d.clone());
+            if !out.documents.contains_key(&d.id) {
+                out.documents.insert(d.id.clone(), d.clone());
+            }
         }
         out.hits.push(Hit {
             highlight: req
@@ -787,7 +690,10 @@ pub fn rank(
 pub mod dataset_search;
 pub mod document_metadata;
 mod graph;
+mod ranking;
 mod reply;
+use ranking::sort_ranked;
+pub use ranking::{fuse, fuse_with_best, select_page, Ranked, Window};
 pub use reply::{reply_for, Reply};
 
 #[cfg(test)]
