@@ -1,6 +1,8 @@
 //! Builders for test inputs: minimal but valid Office files, PDFs, and hostile ZIPs.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::io::Write;
 
 use zip::write::SimpleFileOptions;
