@@ -110,7 +110,39 @@ pub fn highlight(text: &str, query: &str) -> String {
     };
     let mut out = String::with_capacity(text.len() + 16);
     let mut copied = 0;
-    for (start, end) in word_spans(text) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let (start, end) = match CLASS[usize::from(bytes[at])] {
+            0 => {
+                at += 1;
+                continue;
+            }
+            1 => {
+                let end = ascii_run_end(bytes, at);
+                if !continues_past_ascii(bytes, end) {
+                    // The common case, checked without slicing: an ASCII word.
+                    let (len, first) = (
+                        (end - at).min(63),
+                        u32::from(bytes[at].to_ascii_lowercase() & 63),
+                    );
+                    if shapes[len] & (1 << first) == 0 {
+                        at = end;
+                        continue;
+                    }
+                    (at, end)
+                } else {
+                    match (WordSpans { text, at }).next() {
+                        Some(span) => span,
+                        None => break,
+                    }
+                }
+            }
+            _ => match (WordSpans { text, at }).next() {
+                Some(span) => span,
+                None => break,
+            },
+        };
         let run = &text[start..end];
         if hit(run) {
             out.push_str(&text[copied..start]);
@@ -119,9 +151,24 @@ pub fn highlight(text: &str, query: &str) -> String {
             out.push_str("</em>");
             copied = end;
         }
+        at = end;
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// The end of the run of ASCII alphanumerics starting at `at`.
+fn ascii_run_end(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(|&b| CLASS[usize::from(b)] == 1) {
+        at += 1;
+    }
+    at
+}
+
+/// Whether the byte at `end` (just past an ASCII run) starts a character past ASCII, which
+/// may continue the word; the general scan decides those.
+fn continues_past_ascii(bytes: &[u8], end: usize) -> bool {
+    bytes.get(end).is_some_and(|&b| b >= 0x80)
 }
 
 /// `word` lower-cased onto `out`, as `str::to_lowercase` would (ASCII without a copy).
@@ -138,12 +185,47 @@ pub fn push_lowercase(out: &mut String, word: &str) {
 
 /// Lower-cased word tokens joined by spaces, as the `content_ltks` field shows them.
 pub fn lowercase_tokens(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for (start, end) in word_spans(text) {
+    let mut at = 0;
+    while at < bytes.len() {
+        let (start, end) = match CLASS[usize::from(bytes[at])] {
+            0 => {
+                at += 1;
+                continue;
+            }
+            1 => {
+                let end = ascii_run_end(bytes, at);
+                if !continues_past_ascii(bytes, end) {
+                    // The common case: an ASCII word, lower-cased a byte at a time.
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.extend(
+                        bytes[at..end]
+                            .iter()
+                            .map(|&b| char::from(b.to_ascii_lowercase())),
+                    );
+                    at = end;
+                    continue;
+                }
+                match (WordSpans { text, at }).next() {
+                    Some(span) => span,
+                    None => break,
+                }
+            }
+            _ => match (WordSpans { text, at }).next() {
+                Some(span) => span,
+                None => break,
+            },
+        };
+        // A word with characters past ASCII: lower-cased whole (a final sigma depends on
+        // its place in the word).
         if !out.is_empty() {
             out.push(' ');
         }
         push_lowercase(&mut out, &text[start..end]);
+        at = end;
     }
     out
 }
@@ -185,6 +267,73 @@ mod tests {
             .collect();
         assert_eq!(lowercase_tokens(text), slow.join(" "));
         assert_eq!(lowercase_tokens(" ,; "), "");
+    }
+
+    /// Random texts over an alphabet of every class the scans tell apart: ASCII letters and
+    /// digits, delimiters, and characters past ASCII that are letters (a final sigma, a
+    /// combining mark's base), digits, marks or delimiters.
+    fn random_texts() -> Vec<String> {
+        const ALPHABET: &[&str] = &[
+            "a", "B", "z", "0", "9", " ", "-", ".", "\n", "é", "É", "Σ", "σ", "ß", "\u{301}", "٣",
+            "½", "…", "–", "日", "👍", "ab", "AB", "ab ", " Ab",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..20_000)
+            .map(|_| {
+                let len = (next() % 14) as usize;
+                (0..len)
+                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `highlight` by the obvious definition.
+    fn slow_highlight(text: &str, words: &[&str]) -> String {
+        let mut out = String::new();
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            if words.contains(&word.to_lowercase().as_str()) {
+                out.push_str(&format!("<em>{word}</em>"));
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_alphanumeric() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_fast_paths_agree_with_the_obvious_definitions() {
+        let query = "ab é σς aé b0 日";
+        let words = ["ab", "é", "σς", "aé", "b0", "日"];
+        for text in random_texts() {
+            let slow: Vec<String> = slow_words(&text)
+                .into_iter()
+                .map(str::to_lowercase)
+                .collect();
+            assert_eq!(lowercase_tokens(&text), slow.join(" "), "{text:?}");
+            assert_eq!(
+                highlight(&text, query),
+                slow_highlight(&text, &words),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
