@@ -92,6 +92,23 @@ impl SqliteStore {
         })
     }
 
+    /// A read of a few rows by key, run on the calling thread when the connection is free,
+    /// else as [`Self::with`] runs it. Such a read takes tens of microseconds (in WAL mode a
+    /// reader never waits for a writer, in this process or another), less than handing it
+    /// to the blocking pool and back costs: every API request authenticates, and a
+    /// retrieval also reads its datasets and documents this way (docs/benchmarks.md,
+    /// "Fifth round").
+    pub(crate) async fn with_lookup<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        if let Ok(mut conn) = self.conn.try_lock() {
+            return f(&mut conn);
+        }
+        self.with(f).await
+    }
+
     /// Run blocking SQLite work off the async threads.
     pub(crate) async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -138,7 +155,7 @@ impl TenantStore for SqliteStore {
 
     async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
         let id = tenant_id.to_string();
-        self.with(move |c| {
+        self.with_lookup(move |c| {
             let body: Option<String> = c
                 .query_row("SELECT body FROM tenants WHERE id = ?1", [id], |r| r.get(0))
                 .optional()
@@ -204,7 +221,7 @@ impl ApiKeyStore for SqliteStore {
 
     async fn tenant_for_key_hash(&self, hash: &str) -> Result<Option<String>, StoreError> {
         let hash = hash.to_string();
-        self.with(move |c| {
+        self.with_lookup(move |c| {
             c.query_row(
                 "SELECT tenant_id FROM api_keys WHERE hash = ?1",
                 [hash],
@@ -237,7 +254,7 @@ impl ApiKeyStore for SqliteStore {
         generation: ClientGeneration,
     ) -> Result<bool, StoreError> {
         let (t, k) = (tenant_id.to_string(), key_id.to_string());
-        self.with(move |c| {
+        self.with_lookup(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let body: Option<String> = tx
                 .query_row(
@@ -326,7 +343,7 @@ impl DatasetStore for SqliteStore {
 
     async fn get_dataset(&self, tenant_id: &str, id: &str) -> Result<Option<Dataset>, StoreError> {
         let (t, id) = (tenant_id.to_string(), id.to_string());
-        self.with(move |c| {
+        self.with_lookup(move |c| {
             let body: Option<String> = c
                 .query_row(
                     "SELECT body FROM datasets WHERE tenant_id = ?1 AND id = ?2",

@@ -306,7 +306,7 @@ impl DocumentStore for SqliteStore {
             json_list(dataset_ids),
             json_list(ids),
         );
-        self.with(move |c| {
+        self.with_lookup(move |c| {
             // Both lists bind as one JSON parameter each, so any number of ids fits in one
             // statement (no chunking against SQLite's variable limit) and the plan is still
             // a primary-key lookup per (dataset, id) pair. `IN` tests membership, so a

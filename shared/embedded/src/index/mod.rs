@@ -74,6 +74,8 @@ use writer::Writer;
 
 /// The analyzer name the text fields are indexed with.
 const TOKENIZER: &str = "lambdarag_text";
+/// Record reads up to this many chunks run on the calling thread (a default page is 30).
+const INLINE_RECORD_READS: usize = 32;
 /// Indexing memory budget of the single writer thread (tantivy's minimum is 15 MB).
 const WRITER_HEAP_BYTES: usize = 64 * 1024 * 1024;
 /// Query words beyond this many are ignored: a pasted essay must not build a huge query.
@@ -634,6 +636,11 @@ impl ChunkIndex for TantivyIndex {
         tenant_id: &str,
         ids: &[(String, String)],
     ) -> Result<Vec<ChunkRecord>, StoreError> {
+        if ids.len() <= INLINE_RECORD_READS {
+            // A page's records: tens of microseconds of reads from the cached doc store,
+            // less than a hand-off to the blocking pool and back (see `SqliteStore::with_lookup`).
+            return self.inner.get_chunks(tenant_id, ids);
+        }
         let (t, ids) = (tenant_id.to_string(), ids.to_vec());
         self.with(move |inner| inner.get_chunks(&t, &ids)).await
     }
