@@ -74,6 +74,10 @@ use writer::Writer;
 
 /// The analyzer name the text fields are indexed with.
 const TOKENIZER: &str = "lambdarag_text";
+/// Term-only searches of an index up to this many chunks, with a question up to this
+/// long, run on the calling thread.
+const INLINE_TERM_SEARCH_DOCS: u64 = 10_000;
+const INLINE_TERM_SEARCH_QUESTION_BYTES: usize = 512;
 /// Record reads up to this many chunks run on the calling thread (a default page is 30).
 const INLINE_RECORD_READS: usize = 32;
 /// Indexing memory budget of the single writer thread (tantivy's minimum is 15 MB).
@@ -627,6 +631,15 @@ impl ChunkIndex for TantivyIndex {
         tenant_id: &str,
         request: &SearchRequest,
     ) -> Result<Vec<ChunkHit>, StoreError> {
+        if request.vector.is_none()
+            && request.text.len() <= INLINE_TERM_SEARCH_QUESTION_BYTES
+            && self.inner.reader.searcher().num_docs() <= INLINE_TERM_SEARCH_DOCS
+        {
+            // A short term-only search of a small index takes a fraction of a millisecond
+            // (0.3 ms p50 at 5k chunks, `bench scale`), about what the hand-off to the
+            // blocking pool and back costs a request; larger ones still go there.
+            return self.inner.search_hits(tenant_id, request);
+        }
         let (t, req) = (tenant_id.to_string(), request.clone());
         self.with(move |inner| inner.search_hits(&t, &req)).await
     }
