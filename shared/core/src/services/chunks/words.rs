@@ -112,37 +112,18 @@ pub fn highlight(text: &str, query: &str) -> String {
     let mut copied = 0;
     let bytes = text.as_bytes();
     let mut at = 0;
-    while at < bytes.len() {
-        let (start, end) = match CLASS[usize::from(bytes[at])] {
-            0 => {
-                at += 1;
+    while let Some((start, end, ascii)) = next_word(text, at) {
+        at = end;
+        if ascii {
+            // The common case, rejected without slicing: an ASCII word of another shape.
+            let (len, first) = (
+                (end - start).min(63),
+                u32::from(bytes[start].to_ascii_lowercase() & 63),
+            );
+            if shapes[len] & (1 << first) == 0 {
                 continue;
             }
-            1 => {
-                let end = ascii_run_end(bytes, at);
-                if !continues_past_ascii(bytes, end) {
-                    // The common case, checked without slicing: an ASCII word.
-                    let (len, first) = (
-                        (end - at).min(63),
-                        u32::from(bytes[at].to_ascii_lowercase() & 63),
-                    );
-                    if shapes[len] & (1 << first) == 0 {
-                        at = end;
-                        continue;
-                    }
-                    (at, end)
-                } else {
-                    match (WordSpans { text, at }).next() {
-                        Some(span) => span,
-                        None => break,
-                    }
-                }
-            }
-            _ => match (WordSpans { text, at }).next() {
-                Some(span) => span,
-                None => break,
-            },
-        };
+        }
         let run = &text[start..end];
         if hit(run) {
             out.push_str(&text[copied..start]);
@@ -151,10 +132,32 @@ pub fn highlight(text: &str, query: &str) -> String {
             out.push_str("</em>");
             copied = end;
         }
-        at = end;
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// The first word at or after `at` (a character boundary): its byte range and whether it is
+/// all ASCII. ASCII words are found by a tight loop over the bytes; from a character past
+/// ASCII, or a word that runs into one, the general scan takes over.
+fn next_word(text: &str, mut at: usize) -> Option<(usize, usize, bool)> {
+    let bytes = text.as_bytes();
+    loop {
+        match CLASS[usize::from(*bytes.get(at)?)] {
+            0 => at += 1,
+            1 => {
+                let end = ascii_run_end(bytes, at);
+                if !continues_past_ascii(bytes, end) {
+                    return Some((at, end, true));
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    (WordSpans { text, at })
+        .next()
+        .map(|(start, end)| (start, end, false))
 }
 
 /// The end of the run of ASCII alphanumerics starting at `at`.
@@ -188,43 +191,20 @@ pub fn lowercase_tokens(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    while at < bytes.len() {
-        let (start, end) = match CLASS[usize::from(bytes[at])] {
-            0 => {
-                at += 1;
-                continue;
-            }
-            1 => {
-                let end = ascii_run_end(bytes, at);
-                if !continues_past_ascii(bytes, end) {
-                    // The common case: an ASCII word, lower-cased a byte at a time.
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.extend(
-                        bytes[at..end]
-                            .iter()
-                            .map(|&b| char::from(b.to_ascii_lowercase())),
-                    );
-                    at = end;
-                    continue;
-                }
-                match (WordSpans { text, at }).next() {
-                    Some(span) => span,
-                    None => break,
-                }
-            }
-            _ => match (WordSpans { text, at }).next() {
-                Some(span) => span,
-                None => break,
-            },
-        };
-        // A word with characters past ASCII: lower-cased whole (a final sigma depends on
-        // its place in the word).
+    while let Some((start, end, ascii)) = next_word(text, at) {
         if !out.is_empty() {
             out.push(' ');
         }
-        push_lowercase(&mut out, &text[start..end]);
+        if ascii {
+            out.extend(
+                bytes[start..end]
+                    .iter()
+                    .map(|&b| char::from(b.to_ascii_lowercase())),
+            );
+        } else {
+            // Lower-cased whole: a final sigma depends on its place in the word.
+            push_lowercase(&mut out, &text[start..end]);
+        }
         at = end;
     }
     out
