@@ -160,8 +160,9 @@ fn run_end(t: &[u8], mut i: usize, c: Ascii) -> Result<usize, ()> {
 }
 
 /// The piece at `at` found from ASCII bytes alone, the same as the regex's; `None` when
-/// the answer depends on a byte past ASCII. Most text is ASCII, and this is several times
-/// faster than a regex search per piece. The alternatives, in the pattern's order:
+/// the answer depends on a byte past ASCII. Most text is ASCII, and a regex search per
+/// piece was ~10 % of ingesting large text files (docs/benchmarks.md, "Fourth round").
+/// The alternatives, in the pattern's order:
 /// contraction, `[^\r\n\p{L}\p{N}]?\p{L}+`, `\p{N}{1,3}`, ` ?[^\s\p{L}\p{N}]+[\r\n]*`,
 /// `\s*[\r\n]+`, `\s+$`, `\s+(?!\S)`, `\s+`.
 fn ascii_piece_end(t: &[u8], at: usize) -> Option<usize> {
