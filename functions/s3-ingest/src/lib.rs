@@ -30,7 +30,7 @@ use serde_json::Value;
 mod claimed;
 mod files;
 
-use lambdarag::domain::{Dataset, Document};
+use lambdarag::domain::Dataset;
 use lambdarag::services::documents::{self, UploadFile};
 use lambdarag::services::source::{check_filename, find_orphan, split_dataset_path};
 use lambdarag::AppState;
@@ -337,26 +337,22 @@ pub async fn ingest_record(ingest: &Ingest, record: &S3Record) -> Result<ObjectR
         tenant_id: &tenant_id,
         dataset_id: Some(&dataset_id),
     };
-    // References, so the `move` block below copies them rather than the values.
-    let (tenant, dataset, staged_ref, name) = (&tenant_id, &dataset, &staged, &filename);
-    claimed::ingest_claimed(ingest, &staged, &source, owner, |taken_over| async move {
-        let created = create_document(
+    claimed::ingest_claimed(ingest, &staged, &source, owner, |taken_over| {
+        create_document(
             ingest,
-            tenant,
-            dataset,
-            staged_ref,
-            name,
+            &tenant_id,
+            &dataset,
+            &staged,
+            &filename,
             object.size,
             taken_over,
         )
-        .await?;
-        Ok(created.map(|doc| doc.id))
     })
     .await
 }
 
-/// Read the staged object and create its document. `Ok(Err(_))`: the object cannot become
-/// a document (a retry would not help).
+/// Read the staged object and create its document; its id. `Ok(Err(_))`: the object cannot
+/// become a document (a retry would not help).
 async fn create_document(
     ingest: &Ingest,
     tenant_id: &str,
@@ -365,7 +361,7 @@ async fn create_document(
     filename: &str,
     event_size: Option<i64>,
     taken_over: Option<i64>,
-) -> Result<Result<Document, ObjectResult>, Transient> {
+) -> Result<claimed::Created, Transient> {
     if let Err(e) = check_filename(filename) {
         tracing::warn!(key = %staged.key, reason = %e.message, "refusing an upload");
         return Ok(Err(ObjectResult::Skipped(e.message)));
@@ -392,7 +388,7 @@ async fn create_document(
             .await
             .map_err(transient)?
         {
-            return Ok(Ok(doc));
+            return Ok(Ok(doc.id));
         }
     }
     let bytes: Bytes = match ingest.s3.read_staged(staged).await.map_err(transient)? {
@@ -418,7 +414,7 @@ async fn create_document(
     .await
     .map_err(|e| Transient(e.message))?;
     match docs.into_iter().next() {
-        Some(doc) => Ok(Ok(doc)),
+        Some(doc) => Ok(Ok(doc.id)),
         None => Err(Transient("the upload created no document".into())),
     }
 }
